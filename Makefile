@@ -1,0 +1,69 @@
+# Memory Buddies — top-level build.
+#
+#   make deps        install the Debian packages every part needs (idempotent)
+#   make             build the user-space programs and libraries into build/
+#   make kmod        build memtrace.ko against Debian's linux-headers-amd64
+#   make check       run every test suite (prints "N passed, N failed")
+#   make bench       run the benchmarks
+#   make demo        run the main job on the traces in memtraces/
+#
+# Each part adds its rules in its own <dir>/build.mk, appending to PROGRAMS
+# (binaries `make` builds), CHECKS (test-suite targets `make check` runs, in
+# order) and BENCHES (benchmark targets). Objects go to $(BUILD)/<dir>/;
+# `make SAN=1` builds everything with AddressSanitizer and UBSan into
+# build/san instead.
+
+SAN ?=
+ifeq ($(SAN),1)
+BUILD ?= build/san
+SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else
+BUILD ?= build
+SAN_FLAGS =
+endif
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+WARN = -Wall -Wextra -Werror
+MB_CFLAGS = -std=gnu11 $(WARN) -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Ilib -MMD -MP $(SAN_FLAGS)
+MB_LDFLAGS = $(SAN_FLAGS)
+
+# The package lists live in scripts/packages.d/*.txt; the stamp is shared by
+# every build variant and redone when a list changes.
+DEPS_STAMP = build/.deps-ok
+PACKAGE_LISTS = $(wildcard scripts/packages.d/*.txt)
+
+PROGRAMS :=
+CHECKS :=
+BENCHES :=
+
+.PHONY: all deps check bench demo clean kmod
+all: programs
+
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): scripts/deps.sh $(PACKAGE_LISTS)
+	@scripts/deps.sh
+	@mkdir -p $(dir $@) && touch $@
+
+# Compile rule shared by every part; a part adds flags for its objects with
+# a target-specific PART_CFLAGS.
+$(BUILD)/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(MB_CFLAGS) $(PART_CFLAGS) $(CFLAGS) -c $< -o $@
+
+include $(sort $(wildcard */build.mk))
+
+.PHONY: programs
+programs: $(PROGRAMS)
+
+check: $(DEPS_STAMP)
+	@scripts/run-suites.sh $(CHECKS)
+
+bench: $(DEPS_STAMP)
+	@scripts/run-suites.sh $(BENCHES)
+
+clean:
+	rm -rf build
+	$(MAKE) -C kmod clean >/dev/null 2>&1 || true
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

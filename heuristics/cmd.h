@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * cmd.h - the subcommands of mbuddy. Each takes the arguments after its
+ * own name (argv[0] is the subcommand) and returns the process exit status:
+ * 0 success, 1 the operation failed (bad input, I/O), 2 usage error.
+ */
+#ifndef MB_CMD_H
+#define MB_CMD_H
+
+int cmd_trace(int argc, char **argv);
+
+#endif /* MB_CMD_H */

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mbuddy - the Memory Buddies command line: one binary, many subcommands
+ * (git-style). This file only dispatches; each subcommand lives in its own
+ * cmd_*.c and documents its options in its --help and in docs/mbuddy.1.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+
+struct subcommand {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct subcommand subcommands[] = {
+	{ "trace", cmd_trace, "inspect, convert, compare and make traces" },
+};
+
+static void usage(FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "usage: mbuddy <command> [options] [args]\n\n"
+		"Memory Buddies analysis tools.\n\ncommands:\n");
+	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		fprintf(out, "  %-12s %s\n", subcommands[i].name,
+			subcommands[i].summary);
+	fprintf(out, "\n'mbuddy <command> --help' describes a command; "
+		"man mbuddy has them all.\n");
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		if (!strcmp(argv[1], subcommands[i].name))
+			return subcommands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "mbuddy: '%s' is not a command (see mbuddy --help)\n",
+		argv[1]);
+	return 2;
+}
