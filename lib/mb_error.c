@@ -18,15 +18,21 @@ int mb_errf(struct mb_err *err, const char *fmt, ...)
 
 int mb_err_prefix(struct mb_err *err, const char *fmt, ...)
 {
-	char prefix[MB_ERR_LEN], old[MB_ERR_LEN];
+	char old[MB_ERR_LEN];
 	va_list ap;
+	int n;
 
 	if (!err)
 		return -1;
-	va_start(ap, fmt);
-	vsnprintf(prefix, sizeof(prefix), fmt, ap);
-	va_end(ap);
 	memcpy(old, err->msg, sizeof(old));
-	snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+	va_start(ap, fmt);
+	n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	/* A message too long for the buffer is cut, never overrun. */
+	if (n >= 0 && (size_t)n + 2 < sizeof(err->msg)) {
+		memcpy(err->msg + n, ": ", 2);
+		strncpy(err->msg + n + 2, old, sizeof(err->msg) - n - 3);
+		err->msg[sizeof(err->msg) - 1] = 0;
+	}
 	return -1;
 }

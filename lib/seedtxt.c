@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * seedtxt.c - the seed project's trace text format: one unsigned decimal
+ * 32-bit SuperFastHash digest per line, every line a used page.
+ *
+ * The parser is fed bytes as they arrive (a file read in blocks, or the
+ * legacy TCP upload in mb-controld) and keeps only the digests, so a trace
+ * costs 8 bytes per page however it is delivered. Errors name the line.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mbt.h"
+
+void mb_seedtxt_init(struct mb_seedtxt_parser *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->line = 1;
+}
+
+void mb_seedtxt_release(struct mb_seedtxt_parser *p)
+{
+	free(p->digests);
+	p->digests = NULL;
+	p->count = p->cap = 0;
+}
+
+__attribute__((format(printf, 3, 4)))
+static int fail(struct mb_seedtxt_parser *p, struct mb_err *err,
+		const char *fmt, ...)
+{
+	char reason[MB_ERR_LEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	mb_errf(&p->error, "line %" PRIu64 ": %s", p->line, reason);
+	p->failed = true;
+	if (err)
+		*err = p->error;
+	return -1;
+}
+
+static int push(struct mb_seedtxt_parser *p, struct mb_err *err)
+{
+	uint64_t limit = p->max_count ? p->max_count : MBT_PAGE_COUNT_LIMIT;
+
+	if (p->count == limit)
+		return fail(p, err, "more than %" PRIu64 " digests", limit);
+	if (p->count == p->cap) {
+		uint64_t cap = p->cap ? p->cap * 2 : 65536;
+		uint64_t *d = realloc(p->digests, cap * sizeof(*d));
+
+		if (!d)
+			return fail(p, err, "out of memory");
+		p->digests = d;
+		p->cap = cap;
+	}
+	p->digests[p->count++] = p->value;
+	p->value = 0;
+	p->digits = 0;
+	return 0;
+}
+
+int mb_seedtxt_feed(struct mb_seedtxt_parser *p, const void *buf, size_t len,
+		    struct mb_err *err)
+{
+	const unsigned char *s = buf;
+	size_t i;
+
+	if (p->failed) {
+		if (err)
+			*err = p->error;
+		return -1;
+	}
+	for (i = 0; i < len; i++) {
+		unsigned char c = s[i];
+
+		if (c >= '0' && c <= '9') {
+			if (p->pending_empty) {
+				p->line -= p->pending_empty;
+				return fail(p, err, "empty line in the middle "
+					    "of the trace");
+			}
+			p->value = p->value * 10 + (c - '0');
+			p->digits++;
+			if (p->value > UINT32_MAX)
+				return fail(p, err, "value exceeds 4294967295 "
+					    "(2^32-1), the largest 32-bit "
+					    "digest");
+		} else if (c == '\n') {
+			if (p->digits == 0)
+				p->pending_empty++;
+			else if (push(p, err) < 0)
+				return -1;
+			p->line++;
+		} else if (c == '\r') {
+			return fail(p, err, "carriage return: lines must end "
+				    "in a bare newline");
+		} else if (c >= 0x21 && c < 0x7f) {
+			return fail(p, err, "unexpected character '%c' "
+				    "(expected a decimal digit)", c);
+		} else {
+			return fail(p, err, "unexpected byte 0x%02x (expected "
+				    "a decimal digit)", c);
+		}
+	}
+	return 0;
+}
+
+int mb_seedtxt_finish(struct mb_seedtxt_parser *p, const char *vm_name,
+		      struct mbt_trace *t, struct mb_err *err)
+{
+	uint64_t n;
+
+	memset(t, 0, sizeof(*t));
+	if (p->failed) {
+		if (err)
+			*err = p->error;
+		return -1;
+	}
+	if (p->digits && push(p, err) < 0)
+		return -1;
+	if (p->count == 0)
+		return fail(p, err, "no digests: the trace is empty");
+	n = p->count;
+	t->free_bits = calloc((n + 7) / 8, 1);
+	t->chunks = calloc(1, sizeof(*t->chunks));
+	if (!t->free_bits || !t->chunks) {
+		mbt_trace_free(t);
+		return fail(p, err, "out of memory");
+	}
+	mbt_info_init(&t->info, MB_ALGO_SUPERFAST);
+	t->info.flags = MBT_FLAG_SYNTHETIC_PFN;
+	t->info.page_count = n;
+	t->info.used_pages = n;
+	if (vm_name) {
+		memcpy(t->info.vm_name, vm_name,
+		       strnlen(vm_name, MBT_NAME_LEN - 1));
+	}
+	/* Hand the array over, trimmed to size. */
+	t->digests = realloc(p->digests, n * sizeof(*t->digests));
+	if (!t->digests)
+		t->digests = p->digests;
+	p->digests = NULL;
+	t->chunks[0].count = (uint32_t)(n > UINT32_MAX ? UINT32_MAX : n);
+	t->nchunks = 1;
+	if (n > UINT32_MAX) {
+		/* Split: a chunk entry counts at most 2^32-1 records. */
+		size_t k, nc = (size_t)((n + UINT32_MAX - 1) / UINT32_MAX);
+		struct mbt_chunk *c = realloc(t->chunks, nc * sizeof(*c));
+
+		if (!c) {
+			mbt_trace_free(t);
+			return fail(p, err, "out of memory");
+		}
+		t->chunks = c;
+		for (k = 0; k < nc; k++) {
+			uint64_t first = (uint64_t)k * UINT32_MAX;
+
+			c[k].start_pfn = first;
+			c[k].first = first;
+			c[k].count = (uint32_t)(n - first < UINT32_MAX ?
+						n - first : UINT32_MAX);
+		}
+		t->nchunks = nc;
+	}
+	mb_seedtxt_init(p);
+	return 0;
+}
+
+int mb_seedtxt_read_mem(const void *buf, size_t len, const char *vm_name,
+			struct mbt_trace *t, struct mb_err *err)
+{
+	struct mb_seedtxt_parser p;
+	int ret = -1;
+
+	mb_seedtxt_init(&p);
+	memset(t, 0, sizeof(*t));
+	if (mb_seedtxt_feed(&p, buf, len, err) == 0)
+		ret = mb_seedtxt_finish(&p, vm_name, t, err);
+	mb_seedtxt_release(&p);
+	return ret;
+}
+
+int mb_seedtxt_write(FILE *f, const struct mbt_trace *t, bool include_free,
+		     struct mb_err *err)
+{
+	uint64_t i;
+
+	if (t->info.algorithm != MB_ALGO_SUPERFAST)
+		return mb_errf(err, "the trace's digests are %s; the text "
+			       "format holds only 32-bit SuperFastHash "
+			       "digests", mb_algo_name(t->info.algorithm));
+	for (i = 0; i < t->info.page_count; i++) {
+		if (!include_free && mbt_is_free(t, i))
+			continue;
+		if (fprintf(f, "%" PRIu32 "\n", (uint32_t)t->digests[i]) < 0)
+			return mb_errf(err, "write error");
+	}
+	if (fflush(f) != 0)
+		return mb_errf(err, "write error");
+	return 0;
+}
