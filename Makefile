@@ -51,7 +51,13 @@ $(BUILD)/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(MB_CFLAGS) $(PART_CFLAGS) $(CFLAGS) -c $< -o $@
 
-include $(sort $(wildcard */build.mk))
+# lib/ and heuristics/ first (others link their libraries), tests/ last
+# (it collects what the others appended to UNIT_TESTS and friends).
+FIRST_PARTS := lib/build.mk heuristics/build.mk
+LAST_PARTS := tests/build.mk
+include $(FIRST_PARTS)
+include $(filter-out $(FIRST_PARTS) $(LAST_PARTS),$(sort $(wildcard */build.mk)))
+include $(LAST_PARTS)
 
 .PHONY: programs
 programs: $(PROGRAMS)

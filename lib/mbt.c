@@ -29,6 +29,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "atomic_file.h"
 #include "mbt.h"
 
 /* ---- little-endian access ---- */
@@ -998,53 +999,13 @@ out_bits:
 int mbt_write_file(const char *path, const struct mbt_trace *t,
 		   struct mb_err *err)
 {
-	char *tmp;
-	FILE *f;
-	int fd, ret = -1;
+	struct mb_atomic_file af;
 
-	if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0)
-		return mb_errf(err, "%s: out of memory", path);
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		mb_errf(err, "%s: cannot create temporary file: %s", path,
-			strerror(errno));
-		free(tmp);
+	if (mb_atomic_open(&af, path, 0644, err) < 0)
 		return -1;
+	if (mbt_write(t, mbt_sink_stdio, af.f, err) < 0) {
+		mb_atomic_abort(&af);
+		return mb_err_prefix(err, "%s", path);
 	}
-	/* mkstemp makes 0600; a trace is an ordinary output file. */
-	if (fchmod(fd, 0644) < 0) {
-		mb_errf(err, "%s: %s", path, strerror(errno));
-		close(fd);
-		goto out;
-	}
-	f = fdopen(fd, "wb");
-	if (!f) {
-		mb_errf(err, "%s: %s", path, strerror(errno));
-		close(fd);
-		goto out;
-	}
-	if (mbt_write(t, mbt_sink_stdio, f, err) < 0) {
-		fclose(f);
-		goto out;
-	}
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
-		mb_errf(err, "write error: %s", strerror(errno));
-		fclose(f);
-		goto out;
-	}
-	if (fclose(f) != 0) {
-		mb_errf(err, "write error: %s", strerror(errno));
-		goto out;
-	}
-	if (rename(tmp, path) == 0)
-		ret = 0;
-	else
-		mb_errf(err, "cannot rename into place: %s", strerror(errno));
-out:
-	if (ret < 0) {
-		unlink(tmp);
-		mb_err_prefix(err, "%s", path);
-	}
-	free(tmp);
-	return ret;
+	return mb_atomic_commit(&af, err);
 }
