@@ -173,7 +173,7 @@ struct mbt_parser *mbt_parser_new(const struct mbt_parser_ops *ops, void *ctx,
 	p->state = PS_HEADER;
 	p->unit_len = MBT_HEADER_SIZE;
 	p->buf_size = MBT_HEADER_SIZE;
-	p->buf = malloc(p->buf_size);
+	p->buf = calloc(1, p->buf_size);
 	p->hash = XXH64_createState();
 	p->first_chunk = true;
 	if (!p->buf || !p->hash) {
@@ -484,6 +484,13 @@ int mbt_parser_feed(struct mbt_parser *p, const void *buf, size_t len,
 		p->offset += take;
 		src += take;
 		len -= take;
+		/* Refuse a foreign stream at once, not 256 bytes later. */
+		if (p->state == PS_HEADER && p->have < MBT_HEADER_SIZE &&
+		    memcmp(p->buf, MBT_MAGIC, p->have < MBT_MAGIC_LEN ?
+			   p->have : MBT_MAGIC_LEN)) {
+			parse_header(p);
+			break;
+		}
 		if (p->have == p->unit_len) {
 			if (complete_unit(p) < 0)
 				break;

@@ -44,3 +44,4 @@ check-fuzz: fuzzers
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run-fuzz.sh $(FUZZ_TARGETS)
 
 CHECKS += check-unit check-san check-fuzz
+.SECONDARY:
