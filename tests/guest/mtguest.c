@@ -1,0 +1,914 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mtguest.c - the guest half of the memtrace test bed.
+ *
+ * A static binary that runs inside the QEMU guest next to memtrace.ko and
+ * speaks the console protocol of tests/guest/run-tests.sh: every check
+ * prints one line "MT-PASS <test>: <what was seen>" or
+ * "MT-FAIL <test>: expected <x>, got <y>". It validates traces with its own
+ * small reader (independent of lib/mbt.c, so the host side of the digest
+ * agreement test compares two implementations of docs/trace-format.md) and
+ * computes page digests with lib/digest.c, the code user space shares with
+ * the module.
+ *
+ *   mtguest parse [-o COPY] [FILE]   validate one trace (default /dev/memtrace)
+ *   mtguest known K M                test 1: known pages, every algorithm
+ *   mtguest whole                    test 2: every online page, every node
+ *   mtguest stress SCANS             test 3: scans while churn runs
+ *   mtguest churn SECONDS            allocate, write, free as fast as possible
+ *   mtguest busy                     second open gets EBUSY; CAP_SYS_ADMIN
+ *   mtguest hold-open SECONDS        keep /dev/memtrace open
+ *   mtguest fill MIB                 write random data over MIB MiB, then wait
+ *   mtguest bench [MIB]              module vs user-space hashing throughput
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "digest.h"
+#include "mbt_format.h"
+
+#define DEV "/dev/memtrace"
+#define PARAM "/sys/module/memtrace/parameters/"
+#define STATS "/sys/class/misc/memtrace/"
+#define PAGE MBT_PAGE_SIZE
+
+static int failures;
+
+static void pass(const char *test, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void fail(const char *test, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#include <stdarg.h>
+
+static void report(const char *verdict, const char *test, const char *fmt,
+		   va_list ap)
+{
+	printf("%s %s: ", verdict, test);
+	vprintf(fmt, ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+static void pass(const char *test, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	report("MT-PASS", test, fmt, ap);
+	va_end(ap);
+}
+
+static void fail(const char *test, const char *fmt, ...)
+{
+	va_list ap;
+
+	failures++;
+	va_start(ap, fmt);
+	report("MT-FAIL", test, fmt, ap);
+	va_end(ap);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static uint64_t le(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+
+	while (n--)
+		v = (v << 8) | p[n];
+	return v;
+}
+
+/* ---- reading and validating a trace ---- */
+
+struct trace {
+	uint8_t *data;
+	size_t size;
+	int algo;
+	int digest_size;
+	unsigned int flags;
+	uint64_t pages, used, free, chunks, scan_ns;
+	uint64_t first_pfn, last_pfn;
+	uint64_t free_nonzero;	/* free pages with a non-zero digest */
+	char name[MBT_NAME_LEN], kernel[MBT_NAME_LEN];
+	uint64_t read_ns;	/* wall time of reading it */
+};
+
+/* Read all of @path (a device or file) into memory; -errno on failure. */
+static int slurp(const char *path, struct trace *t)
+{
+	size_t cap = 1 << 20;
+	uint64_t start = now_ns();
+	ssize_t n;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return -errno;
+	t->data = malloc(cap);
+	t->size = 0;
+	for (;;) {
+		if (t->size + (1 << 20) > cap) {
+			cap *= 2;
+			t->data = realloc(t->data, cap);
+		}
+		if (!t->data) {
+			close(fd);
+			return -ENOMEM;
+		}
+		n = read(fd, t->data + t->size, 1 << 20);
+		if (n < 0) {
+			n = -errno;
+			close(fd);
+			return n;
+		}
+		if (n == 0)
+			break;
+		t->size += n;
+	}
+	t->read_ns = now_ns() - start;
+	close(fd);
+	return 0;
+}
+
+/* Per-record callback: pfn, free bit, digest. */
+typedef void (*record_fn)(void *ctx, uint64_t pfn, bool is_free,
+			  uint64_t digest);
+
+/*
+ * Validate @t->data against docs/trace-format.md. On failure writes the
+ * reason to @why and returns false.
+ */
+static bool validate(struct trace *t, record_fn fn, void *ctx, char *why,
+		     size_t whylen)
+{
+	const uint8_t *p = t->data;
+	size_t off = MBT_HEADER_SIZE, end;
+	uint64_t chunk_max, next_pfn = 0, records = 0, used = 0, free_ = 0;
+	unsigned int i;
+
+#define BAD(...) do { snprintf(why, whylen, __VA_ARGS__); return false; } while (0)
+	if (t->size < MBT_HEADER_SIZE + MBT_TRAILER_SIZE)
+		BAD("%zu bytes is too short for a trace", t->size);
+	if (memcmp(p, MBT_MAGIC, MBT_MAGIC_LEN))
+		BAD("byte 0: bad magic");
+	if (le(p + MBT_OFF_VERSION, 2) != MBT_VERSION ||
+	    le(p + MBT_OFF_HEADER_SIZE, 2) != MBT_HEADER_SIZE)
+		BAD("byte 8: bad version or header size");
+	t->algo = p[MBT_OFF_ALGORITHM];
+	t->digest_size = p[MBT_OFF_DIGEST_SIZE];
+	if (mb_algo_digest_size(t->algo) == 0 ||
+	    mb_algo_digest_size(t->algo) != t->digest_size)
+		BAD("byte 12: algorithm %d with digest size %d", t->algo,
+		    t->digest_size);
+	t->flags = le(p + MBT_OFF_FLAGS, 2);
+	if (t->flags & ~MBT_FLAGS_KNOWN)
+		BAD("byte 14: unknown flags 0x%x", t->flags);
+	if (le(p + MBT_OFF_PAGE_SIZE, 4) != MBT_PAGE_SIZE)
+		BAD("byte 16: page size is not 4096");
+	chunk_max = le(p + MBT_OFF_CHUNK_MAX, 4);
+	if (chunk_max < 1 || chunk_max > MBT_CHUNK_MAX_LIMIT)
+		BAD("byte 20: chunk_max %llu", (unsigned long long)chunk_max);
+	t->pages = le(p + MBT_OFF_PAGE_COUNT, 8);
+	if (t->pages < 1 || t->pages > MBT_PAGE_COUNT_LIMIT)
+		BAD("byte 24: page_count %llu", (unsigned long long)t->pages);
+	if (!memchr(p + MBT_OFF_VM_NAME, 0, MBT_NAME_LEN) ||
+	    !memchr(p + MBT_OFF_KERNEL, 0, MBT_NAME_LEN))
+		BAD("byte 56: vm_name or kernel_release not NUL-terminated");
+	memcpy(t->name, p + MBT_OFF_VM_NAME, MBT_NAME_LEN);
+	memcpy(t->kernel, p + MBT_OFF_KERNEL, MBT_NAME_LEN);
+	for (i = MBT_OFF_RESERVED; i < MBT_HEADER_SIZE; i++)
+		if (p[i])
+			BAD("byte %u: reserved byte is not 0", i);
+
+	end = t->size - MBT_TRAILER_SIZE;
+	t->chunks = 0;
+	t->free_nonzero = 0;
+	while (off < end) {
+		uint64_t start, count, bitmap, k;
+		const uint8_t *c = p + off;
+
+		if (end - off < MBT_CHUNK_HEADER_SIZE)
+			BAD("byte %zu: truncated chunk header", off);
+		start = le(c, 8);
+		count = le(c + 8, 4);
+		if (count < 1 || count > chunk_max || le(c + 12, 4))
+			BAD("byte %zu: chunk count %llu or reserved field", off,
+			    (unsigned long long)count);
+		if (t->chunks && start < next_pfn)
+			BAD("byte %zu: pfn %llu not above the previous chunk",
+			    off, (unsigned long long)start);
+		bitmap = MBT_BITMAP_BYTES(count);
+		if (end - off < MBT_CHUNK_HEADER_SIZE + bitmap +
+				count * t->digest_size)
+			BAD("byte %zu: truncated chunk", off);
+		if (t->chunks == 0)
+			t->first_pfn = start;
+		for (k = count; k < bitmap * 8; k++)
+			if (c[16 + k / 8] & (1u << (k % 8)))
+				BAD("byte %zu: unused bitmap bit set", off);
+		for (k = 0; k < count; k++) {
+			bool is_free = c[16 + k / 8] & (1u << (k % 8));
+			uint64_t d = le(c + 16 + bitmap + k * t->digest_size,
+					t->digest_size);
+
+			if (is_free) {
+				free_++;
+				if (d)
+					t->free_nonzero++;
+			} else {
+				used++;
+			}
+			if (fn)
+				fn(ctx, start + k, is_free, d);
+		}
+		if (t->free_nonzero && !(t->flags & MBT_FLAG_FREE_HASHED))
+			BAD("byte %zu: free page with a digest, FREE_HASHED clear",
+			    off);
+		records += count;
+		next_pfn = start + count;
+		t->last_pfn = next_pfn - 1;
+		t->chunks++;
+		off += MBT_CHUNK_HEADER_SIZE + bitmap + count * t->digest_size;
+	}
+	if (records != t->pages)
+		BAD("chunks hold %llu records, header says %llu",
+		    (unsigned long long)records, (unsigned long long)t->pages);
+	p += end;
+	if (memcmp(p, MBT_TRAILER_MAGIC, 8))
+		BAD("byte %zu: bad trailer magic", end);
+	t->used = le(p + MBT_OFF_T_USED, 8);
+	t->free = le(p + MBT_OFF_T_FREE, 8);
+	t->scan_ns = le(p + MBT_OFF_T_SCAN_NS, 8);
+	if (t->used != used || t->free != free_)
+		BAD("trailer says %llu used %llu free, bitmaps %llu and %llu",
+		    (unsigned long long)t->used, (unsigned long long)t->free,
+		    (unsigned long long)used, (unsigned long long)free_);
+	if (XXH64(t->data, t->size - 8, 0) != le(p + MBT_OFF_T_CHECKSUM, 8))
+		BAD("byte %zu: checksum mismatch", end + MBT_OFF_T_CHECKSUM);
+#undef BAD
+	return true;
+}
+
+static void print_trace(const char *label, const struct trace *t)
+{
+	printf("%s pages=%llu used=%llu free=%llu chunks=%llu algo=%s digest_size=%d flags=0x%x first_pfn=%llu last_pfn=%llu free_nonzero=%llu bytes=%zu scan_ns=%llu name=%s kernel=%s\n",
+	       label, (unsigned long long)t->pages,
+	       (unsigned long long)t->used, (unsigned long long)t->free,
+	       (unsigned long long)t->chunks, mb_algo_name(t->algo),
+	       t->digest_size, t->flags, (unsigned long long)t->first_pfn,
+	       (unsigned long long)t->last_pfn,
+	       (unsigned long long)t->free_nonzero, t->size,
+	       (unsigned long long)t->scan_ns, t->name, t->kernel);
+	fflush(stdout);
+}
+
+/* Read and validate one trace; false (and a FAIL line) when it is bad. */
+static bool load(const char *test, const char *path, struct trace *t,
+		 record_fn fn, void *ctx)
+{
+	char why[256];
+	int err;
+
+	memset(t, 0, sizeof(*t));
+	err = slurp(path, t);
+	if (err) {
+		fail(test, "expected a trace from %s, got error %s", path,
+		     strerror(-err));
+		return false;
+	}
+	if (!validate(t, fn, ctx, why, sizeof(why))) {
+		fail(test, "expected a valid trace from %s, got: %s", path,
+		     why);
+		return false;
+	}
+	return true;
+}
+
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, text, strlen(text));
+	n = n < 0 ? -errno : 0;
+	close(fd);
+	return n;
+}
+
+static long long read_number(const char *path)
+{
+	char buf[64] = "";
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? atoll(buf) : -1;
+}
+
+static int set_algo(int algo)
+{
+	return write_file(PARAM "algo", mb_algo_name(algo));
+}
+
+/* ---- parse ---- */
+
+static int cmd_parse(int argc, char **argv)
+{
+	const char *copy = NULL, *path = DEV;
+	struct trace t;
+	int i;
+
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "-o") && i + 1 < argc)
+			copy = argv[++i];
+		else
+			path = argv[i];
+	}
+	if (!load("parse", path, &t, NULL, NULL))
+		return 1;
+	print_trace("MT-TRACE", &t);
+	if (copy) {
+		FILE *f = fopen(copy, "w");
+
+		if (!f || fwrite(t.data, 1, t.size, f) != t.size || fclose(f)) {
+			fail("parse", "expected to write %s, got %s", copy,
+			     strerror(errno));
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* ---- test 1: known pages ---- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct digest_list {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+static void collect_used(void *ctx, uint64_t pfn, bool is_free,
+			 uint64_t digest)
+{
+	struct digest_list *l = ctx;
+
+	(void)pfn;
+	if (is_free)
+		return;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 65536;
+		l->v = realloc(l->v, l->cap * sizeof(*l->v));
+		if (!l->v) {
+			perror("mtguest: realloc");
+			exit(2);
+		}
+	}
+	l->v[l->n++] = digest;
+}
+
+static size_t count_of(const struct digest_list *l, uint64_t d)
+{
+	const uint64_t *hit = bsearch(&d, l->v, l->n, sizeof(d), cmp_u64);
+	size_t n = 0;
+
+	if (!hit)
+		return 0;
+	while (hit > l->v && hit[-1] == d)
+		hit--;
+	while (hit < l->v + l->n && *hit++ == d)
+		n++;
+	return n;
+}
+
+static uint64_t xorshift(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static void fill_random(uint8_t *p, size_t len, uint64_t *seed)
+{
+	size_t i;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		uint64_t v = xorshift(seed);
+
+		memcpy(p + i, &v, 8);
+	}
+}
+
+static int cmd_known(int argc, char **argv)
+{
+	size_t k, m, i;
+	uint8_t *mem;
+	uint64_t seed = now_ns() | 1;
+	int algo;
+
+	if (argc < 2)
+		return 2;
+	k = strtoul(argv[0], NULL, 0);
+	m = strtoul(argv[1], NULL, 0);
+	mem = mmap(NULL, (k + m) * PAGE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED || mlock(mem, (k + m) * PAGE)) {
+		fail("known", "expected %zu locked pages, got %s", k + m,
+		     strerror(errno));
+		return 1;
+	}
+	/* K distinct random pages; the page index makes them distinct. */
+	for (i = 0; i < k; i++) {
+		fill_random(mem + i * PAGE, PAGE, &seed);
+		memcpy(mem + i * PAGE, &i, sizeof(i));
+	}
+	/* M copies of one more random page. */
+	fill_random(mem + k * PAGE, PAGE, &seed);
+	for (i = 1; i < m; i++)
+		memcpy(mem + (k + i) * PAGE, mem + k * PAGE, PAGE);
+
+	for (algo = MB_ALGO_SUPERFAST; algo <= MB_ALGO_XXH64; algo++) {
+		char test[32];
+		struct digest_list seen = { 0 };
+		struct trace t;
+		size_t missing = 0, repeated;
+		uint64_t first_missing = 0, d;
+
+		snprintf(test, sizeof(test), "known-%s", mb_algo_name(algo));
+		if (set_algo(algo)) {
+			fail(test, "expected to set algo=%s, got %s",
+			     mb_algo_name(algo), strerror(errno));
+			continue;
+		}
+		if (!load(test, DEV, &t, collect_used, &seen))
+			continue;
+		if (t.algo != algo) {
+			fail(test, "expected a %s trace, got %s",
+			     mb_algo_name(algo), mb_algo_name(t.algo));
+			continue;
+		}
+		qsort(seen.v, seen.n, sizeof(*seen.v), cmp_u64);
+		for (i = 0; i < k; i++) {
+			d = mb_digest_page(algo, mem + i * PAGE);
+			if (!count_of(&seen, d) && !missing++)
+				first_missing = d;
+		}
+		d = mb_digest_page(algo, mem + k * PAGE);
+		repeated = count_of(&seen, d);
+		if (missing)
+			fail(test, "expected all %zu distinct digests in the trace, got %zu missing (first 0x%llx)",
+			     k, missing, (unsigned long long)first_missing);
+		else if (repeated < m)
+			fail(test, "expected the repeated digest 0x%llx at least %zu times, got %zu",
+			     (unsigned long long)d, m, repeated);
+		else
+			pass(test, "%zu distinct digests found, repeated digest seen %zu times (>= %zu), %llu used pages",
+			     k, repeated, m, (unsigned long long)t.used);
+		free(seen.v);
+		free(t.data);
+	}
+	set_algo(MB_ALGO_SUPERFAST);
+	munmap(mem, (k + m) * PAGE);
+	return failures ? 1 : 0;
+}
+
+/* ---- test 2: every online page of every node ---- */
+
+struct span {
+	int node;
+	uint64_t start, end;
+};
+
+/* Zone spans from /proc/zoneinfo ("Node N, zone X", "spanned", "start_pfn"). */
+static int zone_spans(struct span *s, int max, uint64_t *present)
+{
+	FILE *f = fopen("/proc/zoneinfo", "r");
+	char line[256];
+	int n = 0, node = -1;
+	unsigned long long v, spanned = 0;
+
+	*present = 0;
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Node %d, zone", &node) == 1)
+			spanned = 0;
+		else if (sscanf(line, " spanned %llu", &v) == 1)
+			spanned = v;
+		else if (sscanf(line, " present %llu", &v) == 1)
+			*present += v;
+		else if (sscanf(line, " start_pfn: %llu", &v) == 1 &&
+			 spanned && n < max) {
+			s[n].node = node;
+			s[n].start = v;
+			s[n].end = v + spanned;
+			n++;
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+struct node_hits {
+	struct span *spans;
+	int n;
+	uint64_t hits[64];
+	uint64_t outside;
+};
+
+static void count_nodes(void *ctx, uint64_t pfn, bool is_free,
+			uint64_t digest)
+{
+	struct node_hits *h = ctx;
+	int i;
+
+	(void)is_free;
+	(void)digest;
+	for (i = 0; i < h->n; i++) {
+		if (pfn >= h->spans[i].start && pfn < h->spans[i].end) {
+			h->hits[h->spans[i].node & 63]++;
+			return;
+		}
+	}
+	h->outside++;
+}
+
+static int cmd_whole(void)
+{
+	struct span spans[64];
+	struct node_hits hits = { .spans = spans };
+	uint64_t present, expected = 0, online_blocks = 0;
+	struct trace t;
+	int i, nodes = 0;
+	long long block;
+	char path[128];
+
+	hits.n = zone_spans(spans, 64, &present);
+	if (hits.n <= 0) {
+		fail("whole", "expected zones in /proc/zoneinfo, got none");
+		return 1;
+	}
+	for (i = 0; i < hits.n; i++)
+		expected += spans[i].end - spans[i].start;
+	if (!load("whole", DEV, &t, count_nodes, &hits))
+		return 1;
+	print_trace("MT-TRACE", &t);
+
+	/* Online memory blocks, as the memory hotplug interface sees them. */
+	block = 0;
+	{
+		FILE *f = fopen("/sys/devices/system/memory/block_size_bytes",
+				"r");
+
+		if (f) {
+			if (fscanf(f, "%llx", &block) != 1)
+				block = 0;
+			fclose(f);
+		}
+	}
+	for (i = 0; i < 4096 && block > 0; i++) {
+		char state[32] = "";
+		FILE *f;
+
+		snprintf(path, sizeof(path),
+			 "/sys/devices/system/memory/memory%d/state", i);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(state, sizeof(state), f) && !strncmp(state, "online", 6))
+			online_blocks++;
+		fclose(f);
+	}
+
+	if (t.pages != expected)
+		fail("whole-count", "expected %llu records (sum of zone spans), got %llu",
+		     (unsigned long long)expected, (unsigned long long)t.pages);
+	else
+		pass("whole-count", "%llu records = sum of zone spans; present %llu; online blocks hold %llu pages",
+		     (unsigned long long)t.pages, (unsigned long long)present,
+		     (unsigned long long)(online_blocks * block / PAGE));
+	if (t.pages < present ||
+	    (block > 0 && t.pages > online_blocks * block / PAGE))
+		fail("whole-bounds", "expected present (%llu) <= records (%llu) <= online block pages (%llu)",
+		     (unsigned long long)present, (unsigned long long)t.pages,
+		     (unsigned long long)(online_blocks * block / PAGE));
+	else
+		pass("whole-bounds", "present %llu <= %llu <= online block pages %llu",
+		     (unsigned long long)present, (unsigned long long)t.pages,
+		     (unsigned long long)(online_blocks * block / PAGE));
+	if (t.used + t.free != t.pages || t.used == 0 || t.free == 0)
+		fail("whole-used-free", "expected used + free = %llu with both > 0, got %llu + %llu",
+		     (unsigned long long)t.pages, (unsigned long long)t.used,
+		     (unsigned long long)t.free);
+	else
+		pass("whole-used-free", "used %llu + free %llu = %llu",
+		     (unsigned long long)t.used, (unsigned long long)t.free,
+		     (unsigned long long)t.pages);
+	if (read_number(STATS "last_pages") != (long long)t.pages ||
+	    read_number(STATS "last_used") != (long long)t.used ||
+	    read_number(STATS "last_free") != (long long)t.free)
+		fail("whole-sysfs", "expected sysfs last_pages/used/free %llu/%llu/%llu, got %lld/%lld/%lld",
+		     (unsigned long long)t.pages, (unsigned long long)t.used,
+		     (unsigned long long)t.free,
+		     read_number(STATS "last_pages"),
+		     read_number(STATS "last_used"),
+		     read_number(STATS "last_free"));
+	else
+		pass("whole-sysfs", "sysfs agrees with the trailer, scan %lld ns",
+		     read_number(STATS "last_scan_ns"));
+	for (i = 0; i < 64; i++) {
+		int j, has = 0;
+
+		for (j = 0; j < hits.n; j++)
+			has |= spans[j].node == i;
+		if (!has)
+			continue;
+		nodes++;
+		if (hits.hits[i] == 0)
+			fail("whole-nodes", "expected records in node %d, got none", i);
+		else
+			printf("MT-NODE %d records=%llu\n", i,
+			       (unsigned long long)hits.hits[i]);
+	}
+	if (hits.outside)
+		fail("whole-nodes", "expected every record inside a zone span, got %llu outside",
+		     (unsigned long long)hits.outside);
+	else
+		pass("whole-nodes", "%d node(s), all covered, no record outside a zone", nodes);
+	return failures ? 1 : 0;
+}
+
+/* ---- test 3: churn and stress ---- */
+
+static int cmd_churn(int argc, char **argv)
+{
+	uint64_t until = now_ns() + (argc ? atoll(argv[0]) : 10) * 1000000000ull;
+	uint64_t seed = now_ns() | 1, rounds = 0;
+
+	while (now_ns() < until) {
+		size_t len = (1 + xorshift(&seed) % 16) << 20;
+		uint8_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		size_t i;
+
+		if (p == MAP_FAILED)
+			continue;
+		for (i = 0; i < len; i += PAGE)
+			p[i] = (uint8_t)xorshift(&seed);
+		if (xorshift(&seed) & 1)
+			madvise(p, len / 2, MADV_DONTNEED);
+		munmap(p, len);
+		free(malloc(1 + xorshift(&seed) % (256 << 10)));
+		rounds++;
+	}
+	printf("MT-CHURN rounds=%llu\n", (unsigned long long)rounds);
+	return 0;
+}
+
+static int cmd_stress(int argc, char **argv)
+{
+	int scans = argc ? atoi(argv[0]) : 20, i, ok = 0;
+	uint64_t start = now_ns();
+
+	for (i = 0; i < scans; i++) {
+		struct trace t;
+
+		set_algo(MB_ALGO_SUPERFAST + i % 3);
+		if (load("stress", DEV, &t, NULL, NULL))
+			ok++;
+		free(t.data);
+	}
+	set_algo(MB_ALGO_SUPERFAST);
+	if (ok == scans)
+		pass("stress", "%d of %d scans under churn parsed (%.1f s)", ok,
+		     scans, (now_ns() - start) / 1e9);
+	else
+		fail("stress", "expected %d valid traces, got %d", scans, ok);
+	return ok == scans ? 0 : 1;
+}
+
+/* ---- test 4 helpers: exclusive open and CAP_SYS_ADMIN ---- */
+
+static int drop_sys_admin(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -1;
+	data[CAP_SYS_ADMIN / 32].effective &= ~(1u << (CAP_SYS_ADMIN % 32));
+	data[CAP_SYS_ADMIN / 32].permitted &= ~(1u << (CAP_SYS_ADMIN % 32));
+	return syscall(SYS_capset, &hdr, data);
+}
+
+static int cmd_busy(void)
+{
+	int fd = open(DEV, O_RDONLY), fd2, err, status;
+	pid_t pid;
+	char c;
+
+	if (fd < 0) {
+		fail("busy", "expected to open %s, got %s", DEV, strerror(errno));
+		return 1;
+	}
+	fd2 = open(DEV, O_RDONLY);
+	err = errno;
+	if (fd2 >= 0 || err != EBUSY)
+		fail("busy-second-open", "expected EBUSY, got %s",
+		     fd2 >= 0 ? "success" : strerror(err));
+	else
+		pass("busy-second-open", "second open while open: EBUSY");
+	if (fd2 >= 0)
+		close(fd2);
+	/* Reading one byte at a time still yields the magic's first byte. */
+	if (read(fd, &c, 1) != 1 || (uint8_t)c != 0x89)
+		fail("busy-read", "expected byte 0x89, got %s", strerror(errno));
+	else
+		pass("busy-read", "first byte 0x89");
+	if (lseek(fd, 10, SEEK_SET) != -1 || errno != ESPIPE)
+		fail("busy-seek", "expected ESPIPE for a seek to 10, got %s",
+		     strerror(errno));
+	else
+		pass("busy-seek", "seek inside the stream: ESPIPE");
+	close(fd);
+
+	fd = open(DEV, O_RDWR);
+	if (fd >= 0 || errno != EINVAL)
+		fail("busy-write-open", "expected EINVAL for O_RDWR, got %s",
+		     fd >= 0 ? "success" : strerror(errno));
+	else
+		pass("busy-write-open", "O_RDWR: EINVAL");
+	if (fd >= 0)
+		close(fd);
+
+	pid = fork();
+	if (pid == 0) {
+		if (drop_sys_admin())
+			_exit(3);
+		fd = open(DEV, O_RDONLY);
+		_exit(fd < 0 && errno == EPERM ? 0 : 1);
+	}
+	waitpid(pid, &status, 0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		fail("busy-cap", "expected EPERM for root without CAP_SYS_ADMIN, got exit status %d",
+		     WEXITSTATUS(status));
+	else
+		pass("busy-cap", "root without CAP_SYS_ADMIN: EPERM");
+	return failures ? 1 : 0;
+}
+
+static int cmd_hold_open(int argc, char **argv)
+{
+	int fd = open(DEV, O_RDONLY);
+
+	if (fd < 0) {
+		perror("mtguest: " DEV);
+		return 1;
+	}
+	printf("MT-HOLDING\n");
+	fflush(stdout);
+	sleep(argc ? atoi(argv[0]) : 30);
+	close(fd);
+	return 0;
+}
+
+/* ---- workloads for the captured traces ---- */
+
+static int cmd_fill(int argc, char **argv)
+{
+	size_t len = (size_t)(argc ? atoll(argv[0]) : 64) << 20;
+	uint64_t seed = now_ns() | 1;
+	uint8_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED) {
+		perror("mtguest: mmap");
+		return 1;
+	}
+	fill_random(p, len, &seed);
+	printf("MT-FILLED %zu MiB\n", len >> 20);
+	fflush(stdout);
+	pause();
+	return 0;
+}
+
+/* ---- benchmark ---- */
+
+static int cmd_bench(int argc, char **argv)
+{
+	size_t len = (size_t)(argc ? atoll(argv[0]) : 64) << 20;
+	uint64_t seed = now_ns() | 1, sink = 0;
+	uint8_t *buf = malloc(len);
+	int algo;
+
+	if (!buf)
+		return 1;
+	fill_random(buf, len, &seed);
+	write_file(PARAM "hash_free", "1");
+	for (algo = MB_ALGO_SUPERFAST; algo <= MB_ALGO_XXH64; algo++) {
+		double best_k = 0, best_u = 0;
+		uint64_t pages = 0;
+		int round;
+
+		set_algo(algo);
+		for (round = 0; round < 2; round++) {
+			struct trace t;
+			uint64_t i, start, ns;
+
+			if (!load("bench", DEV, &t, NULL, NULL))
+				return 1;
+			pages = t.pages;
+			if (pages / (t.read_ns / 1e9) > best_k)
+				best_k = pages / (t.read_ns / 1e9);
+			free(t.data);
+			start = now_ns();
+			for (i = 0; i < pages; i++)
+				sink += mb_digest_page(algo, buf + (i * PAGE) % len);
+			ns = now_ns() - start;
+			if (pages / (ns / 1e9) > best_u)
+				best_u = pages / (ns / 1e9);
+		}
+		printf("MT-BENCH algo=%s pages=%llu module_pages_per_s=%.0f module_gb_per_s=%.3f user_pages_per_s=%.0f user_gb_per_s=%.3f ratio=%.3f\n",
+		       mb_algo_name(algo), (unsigned long long)pages, best_k,
+		       best_k * PAGE / 1e9, best_u, best_u * PAGE / 1e9,
+		       best_k / best_u);
+	}
+	/* The default configuration: free pages are not hashed. */
+	write_file(PARAM "hash_free", "0");
+	set_algo(MB_ALGO_SUPERFAST);
+	{
+		struct trace t;
+
+		if (load("bench", DEV, &t, NULL, NULL))
+			printf("MT-BENCH-DEFAULT algo=superfast hash_free=0 pages=%llu used=%llu pages_per_s=%.0f\n",
+			       (unsigned long long)t.pages,
+			       (unsigned long long)t.used,
+			       t.pages / (t.read_ns / 1e9));
+	}
+	printf("MT-BENCH-SINK %llx\n", (unsigned long long)sink);
+	free(buf);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: mtguest parse|known|whole|stress|churn|busy|hold-open|fill|bench ...\n");
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	argc -= 2;
+	if (!strcmp(argv[1], "parse"))
+		return cmd_parse(argc, argv + 2);
+	if (!strcmp(argv[1], "known"))
+		return cmd_known(argc, argv + 2);
+	if (!strcmp(argv[1], "whole"))
+		return cmd_whole();
+	if (!strcmp(argv[1], "stress"))
+		return cmd_stress(argc, argv + 2);
+	if (!strcmp(argv[1], "churn"))
+		return cmd_churn(argc, argv + 2);
+	if (!strcmp(argv[1], "busy"))
+		return cmd_busy();
+	if (!strcmp(argv[1], "hold-open"))
+		return cmd_hold_open(argc, argv + 2);
+	if (!strcmp(argv[1], "fill"))
+		return cmd_fill(argc, argv + 2);
+	if (!strcmp(argv[1], "bench"))
+		return cmd_bench(argc, argv + 2);
+	fprintf(stderr, "mtguest: unknown command '%s'\n", argv[1]);
+	return 2;
+}
