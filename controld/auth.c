@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * auth.c - the bearer-token table (see auth.h).
+ *
+ * Tokens are compared in constant time against every entry, so the time a
+ * check takes does not tell how much of a guessed token was right. The
+ * table is swapped whole under a rwlock on reload.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "auth.h"
+#include "mbt.h"
+
+#define TOKEN_MAX 256
+
+struct auth_entry {
+	bool admin;
+	uint8_t uuid[MBT_UUID_LEN];
+	char token[TOKEN_MAX];
+	size_t len;
+};
+
+struct auth {
+	char *path;
+	bool insecure;
+	pthread_rwlock_t lock;
+	struct auth_entry *entries;
+	unsigned int n;
+};
+
+static int parse_line(const char *name, unsigned int lineno, const char *s,
+		      size_t len, struct auth_entry *e, struct mb_err *err)
+{
+	size_t klen, vstart, vlen;
+	char key[64];
+
+	for (klen = 0; klen < len && !isspace((unsigned char)s[klen]); klen++)
+		;
+	for (vstart = klen; vstart < len && isspace((unsigned char)s[vstart]);
+	     vstart++)
+		;
+	for (vlen = 0; vstart + vlen < len &&
+	     !isspace((unsigned char)s[vstart + vlen]); vlen++)
+		;
+	if (!vlen)
+		return mb_errf(err, "%s:%u: no token after '%.*s'", name,
+			       lineno, (int)(klen > 40 ? 40 : klen), s);
+	if (vstart + vlen != len)
+		return mb_errf(err, "%s:%u: more than two fields", name,
+			       lineno);
+	if (vlen >= TOKEN_MAX || vlen < 8)
+		return mb_errf(err, "%s:%u: token must be 8 to %d characters",
+			       name, lineno, TOKEN_MAX - 1);
+	if (klen >= sizeof(key))
+		return mb_errf(err, "%s:%u: '%.40s...' is neither a vm uuid nor "
+			       "'admin'", name, lineno, s);
+	memcpy(key, s, klen);
+	key[klen] = '\0';
+	memset(e, 0, sizeof(*e));
+	if (!strcmp(key, "admin"))
+		e->admin = true;
+	else if (mb_uuid_parse(key, e->uuid))
+		return mb_errf(err, "%s:%u: '%s' is neither a vm uuid nor "
+			       "'admin'", name, lineno, key);
+	memcpy(e->token, s + vstart, vlen);
+	e->len = vlen;
+	return 0;
+}
+
+int auth_load_text(struct auth *a, const char *name, const char *text,
+		   size_t len, struct mb_err *err)
+{
+	struct auth_entry *entries = NULL, *grown;
+	unsigned int n = 0, cap = 0, lineno = 0;
+	size_t pos = 0;
+
+	while (pos < len) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t end = nl ? (size_t)(nl - text) : len;
+		const char *s = text + pos;
+		size_t l = end - pos;
+
+		lineno++;
+		pos = end + 1;
+		while (l && isspace((unsigned char)s[l - 1]))
+			l--;
+		while (l && isspace((unsigned char)*s)) {
+			s++;
+			l--;
+		}
+		if (!l || *s == '#')
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			grown = realloc(entries, cap * sizeof(*grown));
+			if (!grown) {
+				free(entries);
+				return mb_errf(err, "%s: out of memory", name);
+			}
+			entries = grown;
+		}
+		if (parse_line(name, lineno, s, l, &entries[n], err)) {
+			free(entries);
+			return -1;
+		}
+		n++;
+	}
+	pthread_rwlock_wrlock(&a->lock);
+	free(a->entries);
+	a->entries = entries;
+	a->n = n;
+	pthread_rwlock_unlock(&a->lock);
+	return 0;
+}
+
+int auth_reload(struct auth *a, struct mb_err *err)
+{
+	char *buf;
+	size_t len;
+	FILE *f;
+	int ret;
+
+	if (!a->path)
+		return 0;
+	f = fopen(a->path, "r");
+	if (!f)
+		return mb_errf(err, "tokens file %s: %s", a->path,
+			       strerror(errno));
+	buf = malloc(1 << 20);
+	if (!buf) {
+		fclose(f);
+		return mb_errf(err, "tokens file %s: out of memory", a->path);
+	}
+	len = fread(buf, 1, 1 << 20, f);
+	if (ferror(f))
+		ret = mb_errf(err, "tokens file %s: %s", a->path,
+			      strerror(errno));
+	else if (!feof(f))
+		ret = mb_errf(err, "tokens file %s: larger than 1 MiB",
+			      a->path);
+	else
+		ret = auth_load_text(a, a->path, buf, len, err);
+	free(buf);
+	fclose(f);
+	return ret;
+}
+
+struct auth *auth_new(const char *path, bool insecure, struct mb_err *err)
+{
+	struct auth *a = calloc(1, sizeof(*a));
+
+	if (!a) {
+		mb_errf(err, "out of memory");
+		return NULL;
+	}
+	pthread_rwlock_init(&a->lock, NULL);
+	a->insecure = insecure;
+	if (path && !(a->path = strdup(path))) {
+		auth_free(a);
+		mb_errf(err, "out of memory");
+		return NULL;
+	}
+	if (auth_reload(a, err)) {
+		auth_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+void auth_free(struct auth *a)
+{
+	if (!a)
+		return;
+	pthread_rwlock_destroy(&a->lock);
+	free(a->entries);
+	free(a->path);
+	free(a);
+}
+
+unsigned int auth_count(struct auth *a)
+{
+	unsigned int n;
+
+	pthread_rwlock_rdlock(&a->lock);
+	n = a->n;
+	pthread_rwlock_unlock(&a->lock);
+	return n;
+}
+
+/* Constant-time in the content of both strings for a given pair of lengths. */
+static bool token_equal(const char *a, size_t alen, const char *b,
+			size_t blen)
+{
+	unsigned char diff = alen != blen;
+	size_t i;
+
+	for (i = 0; i < blen; i++)
+		diff |= (unsigned char)a[i % (alen ? alen : 1)] ^
+			(unsigned char)b[i];
+	return !diff && alen;
+}
+
+enum auth_result auth_check(struct auth *a, const char *header,
+			    const uint8_t *vm)
+{
+	const struct auth_entry *match = NULL;
+	const char *token;
+	size_t len;
+	unsigned int i;
+	bool allowed = false;
+
+	if (a->insecure)
+		return AUTH_OK;
+	if (!header || strncasecmp(header, "Bearer ", 7))
+		return AUTH_MISSING;
+	token = header + 7;
+	while (*token == ' ')
+		token++;
+	len = strlen(token);
+	if (!len || len >= TOKEN_MAX)
+		return AUTH_UNKNOWN;
+	pthread_rwlock_rdlock(&a->lock);
+	for (i = 0; i < a->n; i++) {
+		const struct auth_entry *e = &a->entries[i];
+
+		if (token_equal(token, len, e->token, e->len)) {
+			match = e;
+			if (e->admin ||
+			    (vm && !memcmp(e->uuid, vm, MBT_UUID_LEN)))
+				allowed = true;
+		}
+	}
+	pthread_rwlock_unlock(&a->lock);
+	if (!match)
+		return AUTH_UNKNOWN;
+	return allowed ? AUTH_OK : AUTH_FORBIDDEN;
+}

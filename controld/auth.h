@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * auth.h - bearer tokens.
+ *
+ * The tokens file maps who may do what, one entry per line:
+ *
+ *	# uuid or "admin"                     token
+ *	5f0e8a3c-1d2b-4c6e-9a7f-0123456789ab  3q2+7w...
+ *	admin                                 Zx81...
+ *
+ * A VM's token lets it upload its own traces and nothing else; an admin
+ * token reads everything (and may upload for any VM). Lines may hold
+ * several tokens per uuid (one per line) so tokens can be rotated. The file
+ * is reloaded by auth_reload() (on SIGHUP); a file that fails to parse
+ * keeps the previous table in force.
+ */
+#ifndef MB_CONTROLD_AUTH_H
+#define MB_CONTROLD_AUTH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mb_error.h"
+#include "mbt_format.h"
+
+enum auth_result {
+	AUTH_OK = 0,
+	AUTH_MISSING,		/* no or malformed Authorization header (401) */
+	AUTH_UNKNOWN,		/* token not in the file (401) */
+	AUTH_FORBIDDEN,		/* valid token, not allowed for this (403) */
+};
+
+struct auth;
+
+/* @path NULL with @insecure: every request is allowed. */
+struct auth *auth_new(const char *path, bool insecure, struct mb_err *err);
+int auth_reload(struct auth *a, struct mb_err *err);
+void auth_free(struct auth *a);
+
+/* Parse tokens-file text into @a (replacing its table). For tests, fuzzing. */
+int auth_load_text(struct auth *a, const char *name, const char *text,
+		   size_t len, struct mb_err *err);
+
+/*
+ * Check the Authorization header value @header (may be NULL). @vm is the
+ * VM a write is for, or NULL for an admin-only request.
+ */
+enum auth_result auth_check(struct auth *a, const char *header,
+			    const uint8_t *vm);
+
+/* Number of entries in force. */
+unsigned int auth_count(struct auth *a);
+
+#endif /* MB_CONTROLD_AUTH_H */

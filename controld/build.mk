@@ -1,0 +1,15 @@
+# controld/: mb-controld, the trace store and HTTP API; daemon/: code both
+# daemons share (config files, logging); guestd/: mb-guestd.
+DAEMON_SRCS := $(wildcard daemon/*.c)
+DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
+CONTROLD_SRCS := $(wildcard controld/*.c)
+CONTROLD_LIB_OBJS := $(filter-out $(BUILD)/controld/main.o,$(CONTROLD_SRCS:%.c=$(BUILD)/%.o))
+CONTROLD_LIBS := -lmicrohttpd -ljansson -lsqlite3 -lpthread
+CONTROLD := $(BUILD)/mb-controld
+
+$(BUILD)/daemon/%.o $(BUILD)/controld/%.o: PART_CFLAGS += -Idaemon -Icontrold -Wno-format-truncation
+
+$(CONTROLD): $(BUILD)/controld/main.o $(CONTROLD_LIB_OBJS) $(DAEMON_OBJS) $(LIBMB)
+	$(CC) $(MB_LDFLAGS) -o $@ $^ $(CONTROLD_LIBS) $(LIBMB_LIBS)
+
+PROGRAMS += $(CONTROLD)

@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * config.c - mb-controld's options. One getopt_long table serves both the
+ * command line and the config file, so the two cannot drift apart; the
+ * --help text below and docs/mb-controld.8 list the same options.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "config.h"
+
+enum {
+	OPT_CONFIG = 'f',
+	OPT_CHECK = 'n',
+	OPT_HELP = 'h',
+	OPT_LISTEN = 256,
+	OPT_PORT,
+	OPT_PORT_FILE,
+	OPT_DATADIR,
+	OPT_KEEP,
+	OPT_MAX_UPLOAD,
+	OPT_TOKENS,
+	OPT_INSECURE,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
+	OPT_LEGACY_PORT,
+	OPT_LEGACY_VM,
+	OPT_SYSLOG,
+	OPT_FSYNC,
+	OPT_SHUTDOWN_TIMEOUT,
+	OPT_MAX_CONNECTIONS,
+	OPT_VERBOSE,
+	OPT_VERSION,
+};
+
+static const struct option options[] = {
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "check-config", no_argument, NULL, OPT_CHECK },
+	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "port", required_argument, NULL, OPT_PORT },
+	{ "port-file", required_argument, NULL, OPT_PORT_FILE },
+	{ "datadir", required_argument, NULL, OPT_DATADIR },
+	{ "keep", required_argument, NULL, OPT_KEEP },
+	{ "max-upload", required_argument, NULL, OPT_MAX_UPLOAD },
+	{ "tokens", required_argument, NULL, OPT_TOKENS },
+	{ "insecure-no-auth", no_argument, NULL, OPT_INSECURE },
+	{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+	{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
+	{ "legacy-port", required_argument, NULL, OPT_LEGACY_PORT },
+	{ "legacy-vm", required_argument, NULL, OPT_LEGACY_VM },
+	{ "syslog", no_argument, NULL, OPT_SYSLOG },
+	{ "fsync", required_argument, NULL, OPT_FSYNC },
+	{ "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
+	{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
+	{ "verbose", no_argument, NULL, OPT_VERBOSE },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+void config_usage(FILE *out)
+{
+	fprintf(out,
+"usage: mb-controld [options]\n"
+"\n"
+"Receive, validate and store Memory Buddies traces (HTTP API, see\n"
+"docs/api.md). Every option can also be given in the config file, one per\n"
+"line, without the dashes.\n"
+"\n"
+"  -f, --config FILE         read options from FILE (flags override it)\n"
+"  -n, --check-config        check the configuration and exit\n"
+"      --listen ADDR         address to listen on (default 127.0.0.1)\n"
+"      --port N              HTTP(S) port (default 8080; 0 = any free port)\n"
+"      --port-file FILE      write \"http PORT\" (and \"legacy PORT\") here\n"
+"      --datadir DIR         trace store and catalogue\n"
+"                            (default /var/lib/memory-buddies)\n"
+"      --keep N              versions kept per VM (default 10)\n"
+"      --max-upload BYTES    largest trace accepted (default 268435456)\n"
+"      --tokens FILE         bearer tokens: \"<vm-uuid> TOKEN\" or\n"
+"                            \"admin TOKEN\" per line; reloaded on SIGHUP\n"
+"      --insecure-no-auth    accept every request without a token\n"
+"      --tls-cert FILE       serve HTTPS with this PEM certificate ...\n"
+"      --tls-key FILE        ... and this PEM private key\n"
+"      --legacy-port N       also accept the old raw TCP digest upload on N\n"
+"      --legacy-vm NAME      VM name for legacy uploads (default: peer address)\n"
+"      --syslog              log to syslog instead of stderr\n"
+"      --fsync yes|no        fsync traces and directories (default yes)\n"
+"      --shutdown-timeout S  seconds SIGTERM waits for uploads (default 10)\n"
+"      --max-connections N   concurrent HTTP connections (default 512)\n"
+"      --verbose             log every request\n"
+"  -h, --help                this text\n"
+"      --version             print the version\n");
+}
+
+static int set_str(char **dst, const char *arg)
+{
+	free(*dst);
+	*dst = strdup(arg);
+	return *dst ? 0 : -1;
+}
+
+static int apply(void *ctx, int val, const char *arg, struct mb_err *err)
+{
+	struct controld_config *c = ctx;
+	unsigned long long v;
+	int b;
+
+	switch (val) {
+	case OPT_CONFIG:
+		c->config_file = arg;
+		return 0;
+	case OPT_CHECK:
+		c->check_only = true;
+		return 0;
+	case OPT_LISTEN:
+		return set_str(&c->listen, arg);
+	case OPT_PORT:
+		if (conf_parse_uint("port", arg, 0, 65535, &v, err))
+			return -1;
+		c->port = v;
+		return 0;
+	case OPT_PORT_FILE:
+		return set_str(&c->port_file, arg);
+	case OPT_DATADIR:
+		return set_str(&c->datadir, arg);
+	case OPT_KEEP:
+		if (conf_parse_uint("keep", arg, 1, 1000000, &v, err))
+			return -1;
+		c->keep = v;
+		return 0;
+	case OPT_MAX_UPLOAD:
+		if (conf_parse_uint("max-upload", arg, 296, 1ULL << 40, &v,
+				    err))
+			return -1;
+		c->max_upload = v;
+		return 0;
+	case OPT_TOKENS:
+		return set_str(&c->tokens, arg);
+	case OPT_INSECURE:
+		c->insecure_no_auth = true;
+		return 0;
+	case OPT_TLS_CERT:
+		return set_str(&c->tls_cert, arg);
+	case OPT_TLS_KEY:
+		return set_str(&c->tls_key, arg);
+	case OPT_LEGACY_PORT:
+		if (conf_parse_uint("legacy-port", arg, 0, 65535, &v, err))
+			return -1;
+		c->legacy_port = v;
+		c->legacy_enabled = true;
+		return 0;
+	case OPT_LEGACY_VM:
+		return set_str(&c->legacy_vm, arg);
+	case OPT_SYSLOG:
+		c->syslog = true;
+		return 0;
+	case OPT_FSYNC:
+		if (conf_parse_bool("fsync", arg, &b, err))
+			return -1;
+		c->fsync = b;
+		return 0;
+	case OPT_SHUTDOWN_TIMEOUT:
+		if (conf_parse_uint("shutdown-timeout", arg, 0, 3600, &v, err))
+			return -1;
+		c->shutdown_timeout = v;
+		return 0;
+	case OPT_MAX_CONNECTIONS:
+		if (conf_parse_uint("max-connections", arg, 1, 100000, &v,
+				    err))
+			return -1;
+		c->max_connections = v;
+		return 0;
+	case OPT_VERBOSE:
+		c->verbose = true;
+		return 0;
+	}
+	return mb_errf(err, "option not allowed here");
+}
+
+static void defaults(struct controld_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->listen = strdup("127.0.0.1");
+	c->port = 8080;
+	c->datadir = strdup("/var/lib/memory-buddies");
+	c->keep = 10;
+	c->max_upload = 256ULL << 20;
+	c->fsync = true;
+	c->shutdown_timeout = 10;
+	c->max_connections = 512;
+}
+
+int config_parse(struct controld_config *c, int argc, char **argv,
+		 struct mb_err *err)
+{
+	int opt, i;
+
+	defaults(c);
+	/* The file first, so that flags override it. */
+	for (i = 1; i < argc; i++) {
+		if ((!strcmp(argv[i], "--config") || !strcmp(argv[i], "-f")) &&
+		    i + 1 < argc)
+			c->config_file = argv[i + 1];
+		else if (!strncmp(argv[i], "--config=", 9))
+			c->config_file = argv[i] + 9;
+	}
+	if (c->config_file &&
+	    conf_load_file(c->config_file, options, apply, c, err))
+		return -1;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "f:nh", options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_HELP:
+			config_usage(stdout);
+			return 1;
+		case OPT_VERSION:
+			printf("mb-controld 1.0\n");
+			return 1;
+		case '?':
+			return mb_errf(err, "bad option (see --help)");
+		default:
+			if (apply(c, opt, optarg, err))
+				return -1;
+		}
+	}
+	if (optind < argc)
+		return mb_errf(err, "unexpected argument '%s'", argv[optind]);
+	return 0;
+}
+
+int config_validate(const struct controld_config *c, struct mb_err *err)
+{
+	if (!c->tokens && !c->insecure_no_auth)
+		return mb_errf(err, "no --tokens file given (use "
+			       "--insecure-no-auth for local experiments)");
+	if (c->tokens && c->insecure_no_auth)
+		return mb_errf(err, "--tokens and --insecure-no-auth "
+			       "contradict each other");
+	if (!c->tls_cert != !c->tls_key)
+		return mb_errf(err, "--tls-cert and --tls-key go together");
+	if (c->legacy_enabled && c->legacy_port && c->legacy_port == c->port)
+		return mb_errf(err, "--legacy-port %u is the HTTP port",
+			       c->legacy_port);
+	return 0;
+}
+
+void config_free(struct controld_config *c)
+{
+	free(c->listen);
+	free(c->port_file);
+	free(c->datadir);
+	free(c->tokens);
+	free(c->tls_cert);
+	free(c->tls_key);
+	free(c->legacy_vm);
+}

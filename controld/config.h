@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * config.h - mb-controld's settings, from flags and a config file with the
+ * same option names (daemon/conf.h). Flags override the file.
+ */
+#ifndef MB_CONTROLD_CONFIG_H
+#define MB_CONTROLD_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mb_error.h"
+
+struct controld_config {
+	const char *config_file;
+	bool check_only;		/* -n: parse, report, exit */
+	char *listen;			/* address to bind, default 127.0.0.1 */
+	unsigned int port;		/* default 8080; 0 = any free port */
+	char *port_file;		/* write the bound ports here */
+	char *datadir;
+	unsigned int keep;
+	uint64_t max_upload;
+	char *tokens;
+	bool insecure_no_auth;
+	char *tls_cert, *tls_key;
+	unsigned int legacy_port;	/* 0 = off */
+	bool legacy_enabled;
+	char *legacy_vm;
+	bool syslog;
+	bool fsync;
+	unsigned int shutdown_timeout;	/* seconds */
+	unsigned int max_connections;
+	bool verbose;
+};
+
+/*
+ * Fill @c from defaults, then the config file (from --config), then the
+ * flags. Returns 0 to run, 1 when --help/--version was printed, -1 on a
+ * usage or config error (message in @err).
+ */
+int config_parse(struct controld_config *c, int argc, char **argv,
+		 struct mb_err *err);
+
+/* Check settings that depend on each other; 0 or -1 with @err. */
+int config_validate(const struct controld_config *c, struct mb_err *err);
+
+void config_usage(FILE *out);
+void config_free(struct controld_config *c);
+
+#endif /* MB_CONTROLD_CONFIG_H */

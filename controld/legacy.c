@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * legacy.c - the raw TCP listener for guests still running the old
+ * uploader, which connects, writes one decimal digest per line and closes.
+ *
+ * One accept thread; one detached thread per connection that pushes the
+ * bytes through the seed-format push parser as they arrive (bounded by
+ * --max-upload), and at end of stream converts the digests to an .mbt
+ * trace written through the normal store path (validated, fsync'ed,
+ * renamed, versioned). The old protocol has no answer channel the old
+ * uploader reads, but a line "ok <version>" or "error <reason>" is written
+ * back before closing for tools that do read it.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xxhash.h>
+
+#include "legacy.h"
+#include "log.h"
+
+struct legacy {
+	int listen_fd;
+	int stop_pipe[2];
+	unsigned int port;
+	char *vm_name;
+	uint64_t max_upload;
+	struct store *store;
+	struct metrics *metrics;
+	pthread_t thread;
+	int active;			/* atomic */
+	int stopping;			/* atomic */
+};
+
+struct legacy_conn {
+	struct legacy *l;
+	int fd;
+	char peer[INET6_ADDRSTRLEN];
+};
+
+void legacy_vm_uuid(const char *name, uint8_t uuid[MBT_UUID_LEN])
+{
+	static const char prefix[] = "memory-buddies legacy vm:";
+	char buf[sizeof(prefix) + MBT_NAME_LEN];
+	XXH128_canonical_t c;
+	size_t len;
+
+	len = snprintf(buf, sizeof(buf), "%s%s", prefix, name);
+	if (len >= sizeof(buf))
+		len = sizeof(buf) - 1;
+	XXH128_canonicalFromHash(&c, XXH3_128bits(buf, len));
+	memcpy(uuid, c.digest, MBT_UUID_LEN);
+	uuid[6] = (uuid[6] & 0x0f) | 0x80;	/* version 8: custom */
+	uuid[8] = (uuid[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
+}
+
+static int store_sink(void *ctx, const void *buf, size_t len,
+		      struct mb_err *err)
+{
+	return store_upload_write(ctx, buf, len, err) == STORE_OK ? 0 : -1;
+}
+
+static void reply(int fd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void reply(int fd, const char *fmt, ...)
+{
+	char line[MB_ERR_LEN + 32];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	if (send(fd, line, n, MSG_NOSIGNAL) < 0)
+		return;
+}
+
+/* Read the whole stream into @p; 0 at a clean end, -1 with @err. */
+static int receive(struct legacy_conn *c, struct mb_seedtxt_parser *p,
+		   struct mb_err *err)
+{
+	static __thread char buf[65536];
+	uint64_t total = 0;
+	ssize_t n;
+
+	for (;;) {
+		n = recv(c->fd, buf, sizeof(buf), 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return mb_errf(err, "receive: %s", errno == EAGAIN ?
+				       "timed out" : strerror(errno));
+		if (n == 0)
+			return 0;
+		total += n;
+		if (total > c->l->max_upload)
+			return mb_errf(err, "over the limit of %" PRIu64
+				       " bytes", c->l->max_upload);
+		if (__atomic_load_n(&c->l->stopping, __ATOMIC_RELAXED) > 1)
+			return mb_errf(err, "shutting down");
+		if (mb_seedtxt_feed(p, buf, n, err))
+			return -1;
+	}
+}
+
+static int ingest(struct legacy_conn *c, const char *name,
+		  struct trace_record *rec, struct mb_err *err)
+{
+	struct mb_seedtxt_parser p;
+	struct mbt_trace t = { 0 };
+	struct store_upload *up;
+	enum store_status st;
+	struct timespec now;
+	int ret = -1;
+
+	mb_seedtxt_init(&p);
+	if (receive(c, &p, err) || mb_seedtxt_finish(&p, name, &t, err))
+		goto out;
+	clock_gettime(CLOCK_REALTIME, &now);
+	t.info.capture_time_ns = (uint64_t)now.tv_sec * 1000000000ULL +
+				 now.tv_nsec;
+	legacy_vm_uuid(name, t.info.vm_uuid);
+	up = store_upload_begin(c->l->store, t.info.vm_uuid, 0, 0, &st, err);
+	if (!up)
+		goto out;
+	if (mbt_write(&t, store_sink, up, err)) {
+		store_upload_abort(up);
+		goto out;
+	}
+	st = store_upload_commit(up, name, "legacy", NULL, rec, err);
+	ret = st == STORE_OK ? 0 : -1;
+out:
+	mb_seedtxt_release(&p);
+	mbt_trace_free(&t);
+	return ret;
+}
+
+static void *conn_thread(void *arg)
+{
+	struct legacy_conn *c = arg;
+	struct legacy *l = c->l;
+	struct trace_record rec;
+	char name[MBT_NAME_LEN];
+	struct mb_err err;
+
+	if (l->vm_name)
+		snprintf(name, sizeof(name), "%s", l->vm_name);
+	else
+		snprintf(name, sizeof(name), "legacy-%s", c->peer);
+	if (ingest(c, name, &rec, &err)) {
+		__atomic_add_fetch(&l->metrics->legacy_errors, 1,
+				   __ATOMIC_RELAXED);
+		log_warn("legacy upload from %s (vm %s) rejected: %s",
+			 c->peer, name, err.msg);
+		reply(c->fd, "error %s", err.msg);
+	} else {
+		metrics_count_upload(l->metrics, rec.size, 1);
+		log_info("legacy upload from %s: vm %s (%s) version %" PRIu64
+			 ", %" PRIu64 " pages", c->peer, rec.uuid, rec.name,
+			 rec.version, rec.page_count);
+		reply(c->fd, "ok %s %" PRIu64, rec.uuid, rec.version);
+	}
+	close(c->fd);
+	free(c);
+	__atomic_sub_fetch(&l->active, 1, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+static void accept_one(struct legacy *l)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct timeval tv = { 60, 0 };
+	struct legacy_conn *c;
+	pthread_attr_t attr;
+	pthread_t t;
+	int fd;
+
+	fd = accept4(l->listen_fd, (struct sockaddr *)&ss, &len,
+		     SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->l = l;
+	c->fd = fd;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (ss.ss_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr,
+			  c->peer, sizeof(c->peer));
+	else
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr,
+			  c->peer, sizeof(c->peer));
+	__atomic_add_fetch(&l->active, 1, __ATOMIC_RELAXED);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, conn_thread, c)) {
+		__atomic_sub_fetch(&l->active, 1, __ATOMIC_RELAXED);
+		close(fd);
+		free(c);
+	}
+	pthread_attr_destroy(&attr);
+}
+
+static void *accept_thread(void *arg)
+{
+	struct legacy *l = arg;
+	struct pollfd fds[2] = {
+		{ .fd = l->listen_fd, .events = POLLIN },
+		{ .fd = l->stop_pipe[0], .events = POLLIN },
+	};
+
+	for (;;) {
+		if (poll(fds, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (fds[1].revents)
+			break;
+		if (fds[0].revents & POLLIN)
+			accept_one(l);
+	}
+	return NULL;
+}
+
+struct legacy *legacy_start(const struct legacy_options *o,
+			    struct store *store, struct metrics *metrics,
+			    struct mb_err *err)
+{
+	struct legacy *l = calloc(1, sizeof(*l));
+	struct sockaddr_storage ss;
+	struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+	socklen_t len;
+	int one = 1;
+
+	if (!l) {
+		mb_errf(err, "out of memory");
+		return NULL;
+	}
+	l->store = store;
+	l->metrics = metrics;
+	l->max_upload = o->max_upload;
+	l->stop_pipe[0] = l->stop_pipe[1] = -1;
+	if (o->vm_name)
+		l->vm_name = strdup(o->vm_name);
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, o->listen, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons(o->port);
+		len = sizeof(*in4);
+	} else if (inet_pton(AF_INET6, o->listen, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(o->port);
+		len = sizeof(*in6);
+	} else {
+		mb_errf(err, "legacy listener: '%s' is not a numeric address",
+			o->listen);
+		goto fail;
+	}
+	l->listen_fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (l->listen_fd < 0) {
+		mb_errf(err, "legacy listener: socket: %s", strerror(errno));
+		goto fail;
+	}
+	setsockopt(l->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(l->listen_fd, (struct sockaddr *)&ss, len) ||
+	    listen(l->listen_fd, 64)) {
+		mb_errf(err, "legacy listener on %s port %u: %s", o->listen,
+			o->port, strerror(errno));
+		goto fail_fd;
+	}
+	len = sizeof(ss);
+	getsockname(l->listen_fd, (struct sockaddr *)&ss, &len);
+	l->port = ntohs(ss.ss_family == AF_INET ? in4->sin_port :
+			in6->sin6_port);
+	if (pipe2(l->stop_pipe, O_CLOEXEC)) {
+		mb_errf(err, "legacy listener: pipe: %s", strerror(errno));
+		goto fail_fd;
+	}
+	if (pthread_create(&l->thread, NULL, accept_thread, l)) {
+		mb_errf(err, "legacy listener: cannot start its thread");
+		goto fail_fd;
+	}
+	return l;
+fail_fd:
+	close(l->listen_fd);
+	if (l->stop_pipe[0] >= 0) {
+		close(l->stop_pipe[0]);
+		close(l->stop_pipe[1]);
+	}
+fail:
+	free(l->vm_name);
+	free(l);
+	return NULL;
+}
+
+unsigned int legacy_port(const struct legacy *l)
+{
+	return l->port;
+}
+
+void legacy_stop(struct legacy *l, unsigned int timeout)
+{
+	struct timespec tick = { 0, 50 * 1000 * 1000 };
+	unsigned int waited = 0;
+
+	__atomic_store_n(&l->stopping, 1, __ATOMIC_RELAXED);
+	if (write(l->stop_pipe[1], "x", 1) < 0)
+		log_warn("legacy listener: cannot wake its thread");
+	pthread_join(l->thread, NULL);
+	close(l->listen_fd);
+	while (__atomic_load_n(&l->active, __ATOMIC_RELAXED) > 0 &&
+	       waited++ < timeout * 20)
+		nanosleep(&tick, NULL);
+	/* Connections still open give up at their next read. */
+	__atomic_store_n(&l->stopping, 2, __ATOMIC_RELAXED);
+	waited = 0;
+	while (__atomic_load_n(&l->active, __ATOMIC_RELAXED) > 0 &&
+	       waited++ < 100)
+		nanosleep(&tick, NULL);
+	if (__atomic_load_n(&l->active, __ATOMIC_RELAXED) == 0) {
+		close(l->stop_pipe[0]);
+		close(l->stop_pipe[1]);
+		free(l->vm_name);
+		free(l);
+	}
+	/* else: a connection thread still runs; leave @l to it (exiting). */
+}
