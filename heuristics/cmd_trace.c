@@ -128,9 +128,14 @@ static int parse_opts(int argc, char **argv, unsigned int allowed,
 			return 1;
 		}
 		if (c == '?' || !(allowed & (1u << (c - 256)))) {
-			fprintf(stderr, "mbuddy trace %s: unknown option '%s'\n"
-				"(see 'mbuddy trace --help')\n", argv[0],
-				argv[optind - 1]);
+			const struct option *lo = longopts;
+
+			while (c != '?' && lo->name && lo->val != c)
+				lo++;
+			fprintf(stderr, "mbuddy trace %s: unknown option "
+				"'%s%s'\n(see 'mbuddy trace --help')\n",
+				argv[0], c == '?' ? "" : "--",
+				c == '?' ? argv[optind - 1] : lo->name);
 			return EXIT_USAGE;
 		}
 		switch (c) {

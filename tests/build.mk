@@ -43,5 +43,10 @@ fuzzers: $(FUZZ_BINS)
 check-fuzz: fuzzers
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run-fuzz.sh $(FUZZ_TARGETS)
 
-CHECKS += check-unit check-san check-fuzz
+# The CLI through the real binary: exit codes, messages, round trips.
+.PHONY: check-cli
+check-cli: $(MBUDDY)
+	@tests/cli/trace.sh $(MBUDDY)
+
+CHECKS += check-unit check-cli check-san check-fuzz
 .SECONDARY:
