@@ -68,6 +68,10 @@ check: $(DEPS_STAMP)
 bench: $(DEPS_STAMP)
 	@scripts/run-suites.sh $(BENCHES)
 
+# The main job on the traces in memtraces/ (parts extend scripts/demo.sh).
+demo: programs
+	@scripts/demo.sh $(MBUDDY)
+
 clean:
 	rm -rf build
 	$(MAKE) -C kmod clean >/dev/null 2>&1 || true

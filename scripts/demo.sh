@@ -1,0 +1,56 @@
+#!/bin/bash
+# demo.sh MBUDDY: the main job on the traces embedded in memtraces/: what
+# each VM's memory holds, how its pages change between versions, and (when
+# the sharing and placement commands are built in) how much the VMs share
+# and where Memory Buddies would place them.
+set -euo pipefail
+M=$1
+cd "$(dirname "$0")/.."
+shopt -s nullglob
+traces=(memtraces/*.mbt)
+fixture=
+if [ ${#traces[@]} -eq 0 ]; then
+	fixture=$(mktemp -d)
+	trap 'rm -rf "$fixture"' EXIT
+	echo "memtraces/ has no traces yet: using a test fixture of two synthetic"
+	echo "'memory images' (random pages plus shared ones) made now, not real guests."
+	head -c $((4096 * 512)) /dev/urandom > "$fixture/shared"
+	for vm in vm-a vm-b; do
+		{ cat "$fixture/shared"; head -c $((4096 * 256)) /dev/urandom; } > "$fixture/$vm.img"
+		"$M" trace hash --vm "$vm" "$fixture/$vm.img" "$fixture/$vm.mbt" 2>/dev/null
+	done
+	traces=("$fixture"/*.mbt)
+fi
+
+echo
+echo "== What each trace holds (mbuddy trace info)"
+for t in "${traces[@]}"; do
+	"$M" trace info "$t"
+done
+
+# Versions of one VM, named NAME-vN.mbt: how fast its pages change.
+declare -A seen=()
+for t in "${traces[@]}"; do
+	base=${t%-v[0-9]*.mbt}
+	[ "$base" != "$t" ] || continue
+	[ -z "${seen[$base]:-}" ] || continue
+	seen[$base]=1
+	versions=("$base"-v*.mbt)
+	[ ${#versions[@]} -ge 2 ] || continue
+	echo
+	echo "== How $(basename "$base") changes between versions (mbuddy trace diff)"
+	for ((i = 1; i < ${#versions[@]}; i++)); do
+		"$M" trace diff "${versions[i-1]}" "${versions[i]}"
+	done
+done
+
+if "$M" sharing --help > /dev/null 2>&1; then
+	echo
+	echo "== What the VMs share (mbuddy sharing)"
+	"$M" sharing "${traces[@]}"
+fi
+if "$M" best-match --help > /dev/null 2>&1 && [ -z "$fixture" ] && [ -f memtraces/scenario.json ]; then
+	echo
+	echo "== Where Memory Buddies would put them (mbuddy best-match memtraces/scenario.json)"
+	"$M" best-match memtraces/scenario.json
+fi
