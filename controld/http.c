@@ -640,21 +640,21 @@ struct http_server *http_start(const struct http_options *o,
 		flags |= MHD_USE_TLS;
 	if (o->tls_cert_pem)
 		h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handler, h,
+			MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 			MHD_OPTION_LISTEN_SOCKET, h->listen_fd,
 			MHD_OPTION_NOTIFY_COMPLETED, completed, h,
 			MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
 			MHD_OPTION_CONNECTION_TIMEOUT, 60U,
-			MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 			MHD_OPTION_HTTPS_MEM_CERT, o->tls_cert_pem,
 			MHD_OPTION_HTTPS_MEM_KEY, o->tls_key_pem,
 			MHD_OPTION_END);
 	else
 		h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handler, h,
+			MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 			MHD_OPTION_LISTEN_SOCKET, h->listen_fd,
 			MHD_OPTION_NOTIFY_COMPLETED, completed, h,
 			MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
 			MHD_OPTION_CONNECTION_TIMEOUT, 60U,
-			MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 			MHD_OPTION_END);
 	if (!h->mhd) {
 		mb_errf(err, "cannot start the HTTP%s server on %s port %u",

@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * config.c - mb-guestd's options: one getopt_long table for the command
+ * line and the config file (daemon/conf.h), flags overriding the file.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "guestd.h"
+
+enum {
+	OPT_CONFIG = 'f',
+	OPT_CHECK = 'n',
+	OPT_HELP = 'h',
+	OPT_SERVER = 256,
+	OPT_TOKEN_FILE,
+	OPT_CA_FILE,
+	OPT_INTERVAL,
+	OPT_ONCE,
+	OPT_DEVICE,
+	OPT_MODULE,
+	OPT_VM_UUID,
+	OPT_VM_NAME,
+	OPT_RETRIES,
+	OPT_RETRY_MAX_DELAY,
+	OPT_TIMEOUT,
+	OPT_SYSLOG,
+	OPT_VERBOSE,
+	OPT_VERSION,
+};
+
+static const struct option options[] = {
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "check-config", no_argument, NULL, OPT_CHECK },
+	{ "server", required_argument, NULL, OPT_SERVER },
+	{ "token-file", required_argument, NULL, OPT_TOKEN_FILE },
+	{ "ca-file", required_argument, NULL, OPT_CA_FILE },
+	{ "interval", required_argument, NULL, OPT_INTERVAL },
+	{ "once", no_argument, NULL, OPT_ONCE },
+	{ "device", required_argument, NULL, OPT_DEVICE },
+	{ "module", required_argument, NULL, OPT_MODULE },
+	{ "vm-uuid", required_argument, NULL, OPT_VM_UUID },
+	{ "vm-name", required_argument, NULL, OPT_VM_NAME },
+	{ "retries", required_argument, NULL, OPT_RETRIES },
+	{ "retry-max-delay", required_argument, NULL, OPT_RETRY_MAX_DELAY },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "syslog", no_argument, NULL, OPT_SYSLOG },
+	{ "verbose", no_argument, NULL, OPT_VERBOSE },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+"usage: mb-guestd --server URL [options]\n"
+"\n"
+"Scan this VM's memory with memtrace.ko every --interval seconds and upload\n"
+"the trace and memory statistics to mb-controld. Every option can also be\n"
+"given in the config file, one per line, without the dashes.\n"
+"\n"
+"  -f, --config FILE         read options from FILE (flags override it)\n"
+"  -n, --check-config        check the configuration and exit\n"
+"      --server URL          controld, e.g. https://control:8080\n"
+"      --token-file FILE     bearer token for this VM (first line)\n"
+"      --ca-file FILE        CA certificate(s) to verify an https server\n"
+"      --interval SECONDS    time between scans (default 120)\n"
+"      --once                one cycle, then exit with its status\n"
+"      --device PATH         read the trace from PATH (default /dev/memtrace)\n"
+"      --module FILE         memtrace.ko to load when the device is missing\n"
+"                            (default: modprobe memtrace)\n"
+"      --vm-uuid UUID        identity (default: SMBIOS product_uuid)\n"
+"      --vm-name NAME        name sent with the trace (default: hostname)\n"
+"      --retries N           retries after a failed upload (default 5)\n"
+"      --retry-max-delay S   longest wait between retries (default 60)\n"
+"      --timeout SECONDS     limit for one upload (default 300)\n"
+"      --syslog              log to syslog instead of stderr\n"
+"      --verbose             log every cycle\n"
+"  -h, --help                this text\n"
+"      --version             print the version\n"
+"\n"
+"Exit status of --once: 0 stored, 2 usage, 3 no trace (module, device,\n"
+"invalid trace), 4 refused by controld, 5 controld unreachable after all\n"
+"retries, 6 another scan is running, 1 other failure.\n");
+}
+
+static int set_str(char **dst, const char *arg)
+{
+	free(*dst);
+	*dst = strdup(arg);
+	return *dst ? 0 : -1;
+}
+
+static int apply(void *ctx, int val, const char *arg, struct mb_err *err)
+{
+	struct guestd_config *c = ctx;
+	unsigned long long v;
+	uint8_t uuid[MBT_UUID_LEN];
+
+	switch (val) {
+	case OPT_CONFIG:
+		c->config_file = arg;
+		return 0;
+	case OPT_CHECK:
+		c->check_only = true;
+		return 0;
+	case OPT_SERVER:
+		if (strncmp(arg, "http://", 7) && strncmp(arg, "https://", 8))
+			return mb_errf(err, "server: '%s' is not an http:// or "
+				       "https:// URL", arg);
+		return set_str(&c->server, arg);
+	case OPT_TOKEN_FILE:
+		return set_str(&c->token_file, arg);
+	case OPT_CA_FILE:
+		return set_str(&c->ca_file, arg);
+	case OPT_INTERVAL:
+		if (conf_parse_uint("interval", arg, 1, 86400 * 7, &v, err))
+			return -1;
+		c->interval = v;
+		return 0;
+	case OPT_ONCE:
+		c->once = true;
+		return 0;
+	case OPT_DEVICE:
+		c->device_given = true;
+		return set_str(&c->device, arg);
+	case OPT_MODULE:
+		return set_str(&c->module, arg);
+	case OPT_VM_UUID:
+		if (mb_uuid_parse(arg, uuid))
+			return mb_errf(err, "vm-uuid: '%s' is not a uuid", arg);
+		return set_str(&c->vm_uuid, arg);
+	case OPT_VM_NAME:
+		if (strlen(arg) >= MBT_NAME_LEN)
+			return mb_errf(err, "vm-name: longer than %d bytes",
+				       MBT_NAME_LEN - 1);
+		return set_str(&c->vm_name, arg);
+	case OPT_RETRIES:
+		if (conf_parse_uint("retries", arg, 0, 1000, &v, err))
+			return -1;
+		c->retries = v;
+		return 0;
+	case OPT_RETRY_MAX_DELAY:
+		if (conf_parse_uint("retry-max-delay", arg, 1, 86400, &v, err))
+			return -1;
+		c->retry_max_delay = v;
+		return 0;
+	case OPT_TIMEOUT:
+		if (conf_parse_uint("timeout", arg, 1, 86400, &v, err))
+			return -1;
+		c->timeout = v;
+		return 0;
+	case OPT_SYSLOG:
+		c->syslog = true;
+		return 0;
+	case OPT_VERBOSE:
+		c->verbose = true;
+		return 0;
+	}
+	return mb_errf(err, "option not allowed here");
+}
+
+/* Returns 0 to run, 1 after --help/--version, -1 on error. */
+int guestd_config_parse(struct guestd_config *c, int argc, char **argv,
+			struct mb_err *err)
+{
+	int opt, i;
+
+	memset(c, 0, sizeof(*c));
+	c->interval = 120;
+	c->device = strdup("/dev/memtrace");
+	c->retries = 5;
+	c->retry_max_delay = 60;
+	c->timeout = 300;
+	for (i = 1; i < argc; i++) {
+		if ((!strcmp(argv[i], "--config") || !strcmp(argv[i], "-f")) &&
+		    i + 1 < argc)
+			c->config_file = argv[i + 1];
+		else if (!strncmp(argv[i], "--config=", 9))
+			c->config_file = argv[i] + 9;
+		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			break;
+	}
+	if (i == argc && c->config_file &&
+	    conf_load_file(c->config_file, options, apply, c, err))
+		return -1;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "f:nh", options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_HELP:
+			usage(stdout);
+			return 1;
+		case OPT_VERSION:
+			printf("mb-guestd 1.0\n");
+			return 1;
+		case '?':
+			return mb_errf(err, "bad option (see --help)");
+		default:
+			if (apply(c, opt, optarg, err))
+				return -1;
+		}
+	}
+	if (optind < argc)
+		return mb_errf(err, "unexpected argument '%s'", argv[optind]);
+	if (!c->server)
+		return mb_errf(err, "no --server given (e.g. --server "
+			       "http://10.0.2.2:8080)");
+	return 0;
+}
+
+void guestd_config_free(struct guestd_config *c)
+{
+	free(c->server);
+	free(c->token_file);
+	free(c->ca_file);
+	free(c->device);
+	free(c->module);
+	free(c->vm_uuid);
+	free(c->vm_name);
+}

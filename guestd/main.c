@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mb-guestd - the Memory Buddies guest daemon. Every --interval seconds:
+ * make sure memtrace.ko is loaded, read one trace from /dev/memtrace,
+ * collect memory statistics, and upload both to mb-controld, retrying
+ * network errors and 5xx answers with exponential backoff and jitter.
+ *
+ * Scans never overlap: cycles run one after another in this one thread,
+ * and the device is flock'ed during the read against other processes.
+ * The trace lives in one memfd for the length of a cycle (about 1 MiB per
+ * GiB of guest memory with 32-bit digests) and is freed before the next.
+ *
+ * Parts: config.c (options), collect.c (identity, statistics, module,
+ * scan), upload.c (libcurl). This file runs the cycles.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "guestd.h"
+#include "log.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+/* Sleep @ms, cut short by SIGTERM/SIGINT. */
+static void sleep_ms(uint64_t ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	while (!stop_requested && nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+static uint64_t random_below(uint64_t n)
+{
+	uint64_t r;
+
+	if (!n)
+		return 0;
+	if (getentropy(&r, sizeof(r)))
+		r = (uint64_t)rand();
+	return r % n;
+}
+
+/*
+ * Delay before retry @attempt (1-based): min(max, 1 s * 2^(attempt-1)),
+ * then "equal jitter": half of it fixed, half random, so guests that lost
+ * controld at the same moment do not come back in lock step.
+ */
+static uint64_t backoff_ms(unsigned int attempt, unsigned int max_s)
+{
+	uint64_t d = 1000ULL << (attempt > 20 ? 20 : attempt - 1);
+
+	if (d > max_s * 1000ULL)
+		d = max_s * 1000ULL;
+	return d / 2 + random_below(d / 2 + 1);
+}
+
+struct guestd {
+	struct guestd_config cfg;
+	char uuid[37];
+	char name[MBT_NAME_LEN];
+	char *token;
+};
+
+static int cycle(struct guestd *g)
+{
+	struct upload_target t = {
+		.server = g->cfg.server, .token = g->token,
+		.ca_file = g->cfg.ca_file, .uuid = g->uuid, .name = g->name,
+		.timeout = g->cfg.timeout, .verbose = g->cfg.verbose,
+	};
+	struct guest_stats stats;
+	struct upload_result res;
+	struct scan scan;
+	struct mb_err err;
+	uint8_t want[MBT_UUID_LEN];
+	char got[37];
+	unsigned int attempt;
+	int ret;
+
+	if (!g->cfg.device_given &&
+	    collect_load_module(g->cfg.device, g->cfg.module, &err)) {
+		log_err("%s", err.msg);
+		return GUESTD_SCAN;
+	}
+	ret = collect_scan(g->cfg.device, &scan, &err);
+	if (ret) {
+		log_err("%s", err.msg);
+		return ret == -2 ? GUESTD_BUSY : GUESTD_SCAN;
+	}
+	mb_uuid_parse(g->uuid, want);
+	if (!mb_uuid_is_zero(scan.info.vm_uuid) &&
+	    memcmp(scan.info.vm_uuid, want, MBT_UUID_LEN)) {
+		mb_uuid_format(scan.info.vm_uuid, got);
+		log_warn("the trace says it is from vm %s but this is vm %s; "
+			 "controld will refuse it", got, g->uuid);
+	}
+	if (collect_stats("/proc", &stats, &err))
+		log_warn("memory statistics not sent: %s", err.msg);
+	log_msg(g->cfg.verbose ? LOG_INFO : LOG_DEBUG,
+		"scanned %llu pages (%llu bytes); uploading to %s",
+		(unsigned long long)scan.info.page_count,
+		(unsigned long long)scan.size, g->cfg.server);
+	for (attempt = 0;; attempt++) {
+		ret = upload_once(&t, &scan, &stats, &res);
+		if (ret != GUESTD_UNREACHABLE)
+			break;
+		if (attempt >= g->cfg.retries || stop_requested) {
+			log_err("upload failed %u time%s, giving up: %s",
+				attempt + 1, attempt ? "s" : "", res.message);
+			break;
+		}
+		{
+			uint64_t ms = backoff_ms(attempt + 1,
+						 g->cfg.retry_max_delay);
+
+			log_warn("upload failed (%s); retry %u of %u in "
+				 "%llu ms", res.message, attempt + 1,
+				 g->cfg.retries, (unsigned long long)ms);
+			sleep_ms(ms);
+		}
+	}
+	if (ret == GUESTD_OK)
+		log_msg(g->cfg.verbose || g->cfg.once ? LOG_INFO : LOG_DEBUG,
+			"vm %s: stored as version %llu (%llu pages)", g->uuid,
+			(unsigned long long)res.version,
+			(unsigned long long)scan.info.page_count);
+	else if (ret == GUESTD_REJECTED)
+		log_err("controld refused the trace: %s", res.message);
+	if (ret == GUESTD_OK && g->cfg.once)
+		printf("%llu\n", (unsigned long long)res.version);
+	scan_release(&scan);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	struct guestd g = { 0 };
+	struct sigaction sa = { .sa_handler = on_stop };
+	struct timespec start, end;
+	struct mb_err err;
+	uint8_t bin[MBT_UUID_LEN];
+	int ret, status = GUESTD_OK;
+
+	log_init("mb-guestd");
+	ret = guestd_config_parse(&g.cfg, argc, argv, &err);
+	if (ret) {
+		if (ret < 0)
+			log_err("%s", err.msg);
+		guestd_config_free(&g.cfg);
+		return ret < 0 ? GUESTD_USAGE : GUESTD_OK;
+	}
+	if (collect_identity(g.cfg.vm_uuid, bin, g.uuid, &err)) {
+		log_err("%s", err.msg);
+		status = GUESTD_USAGE;
+		goto out;
+	}
+	if (g.cfg.vm_name)
+		snprintf(g.name, sizeof(g.name), "%s", g.cfg.vm_name);
+	else if (gethostname(g.name, sizeof(g.name) - 1))
+		snprintf(g.name, sizeof(g.name), "unknown");
+	if (g.cfg.token_file &&
+	    !(g.token = conf_read_secret(g.cfg.token_file, &err))) {
+		log_err("%s", err.msg);
+		status = GUESTD_USAGE;
+		goto out;
+	}
+	if (g.cfg.check_only) {
+		printf("mb-guestd: configuration ok (vm %s, name %s, server "
+		       "%s)\n", g.uuid, g.name, g.cfg.server);
+		goto out;
+	}
+	if (g.cfg.syslog)
+		log_use_syslog();
+	if (upload_global_init(&err)) {
+		log_err("%s", err.msg);
+		status = GUESTD_FAILED;
+		goto out;
+	}
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (g.cfg.once) {
+		status = cycle(&g);
+		goto out;
+	}
+	log_info("vm %s (%s): uploading to %s every %u s", g.uuid, g.name,
+		 g.cfg.server, g.cfg.interval);
+	while (!stop_requested) {
+		uint64_t spent_ms;
+
+		clock_gettime(CLOCK_MONOTONIC, &start);
+		cycle(&g);
+		clock_gettime(CLOCK_MONOTONIC, &end);
+		spent_ms = (end.tv_sec - start.tv_sec) * 1000 +
+			   (end.tv_nsec - start.tv_nsec) / 1000000;
+		if (spent_ms < g.cfg.interval * 1000ULL)
+			sleep_ms(g.cfg.interval * 1000ULL - spent_ms);
+	}
+	log_info("stopping");
+out:
+	free(g.token);
+	guestd_config_free(&g.cfg);
+	return status;
+}
