@@ -19,3 +19,47 @@ $(MBUDDY): $(HEUR_CLI_OBJS) $(LIBHEUR) $(LIBMB)
 	$(CC) $(MB_LDFLAGS) -o $@ $(HEUR_CLI_OBJS) $(LIBHEUR) $(LIBMB) $(MBUDDY_LIBS) $(LIBMB_LIBS)
 
 PROGRAMS += $(LIBHEUR) $(MBUDDY)
+
+# ---- sharing and placement: benchmarks, shell tests, fuzzing ----
+# Benchmark sizes (the issue's by default; smaller for a quick look, e.g.
+# make bench-sharing-exact BENCH_VMS=100).
+BENCH_VMS ?= 1000
+BENCH_PAGES ?= 262144
+BENCH_BIG_VMS ?= 10000
+BENCH_BITS ?= 4
+BENCH_SHARING := $(BUILD)/bench/bench_sharing
+
+$(BUILD)/bench/bench_sharing.o: PART_CFLAGS += -Iheuristics
+
+$(BENCH_SHARING): $(BUILD)/bench/bench_sharing.o $(LIBHEUR) $(LIBMB)
+	$(CC) $(MB_LDFLAGS) -o $@ $< $(LIBHEUR) $(LIBMB) -lpthread -lm $(LIBMB_LIBS)
+
+.PHONY: bench-sharing-real bench-sharing-exact bench-sharing-bloom \
+	bench-sharing-bloom-big bench-pack check-heuristics
+bench-sharing-real: $(MBUDDY)
+	@MBUDDY=$(abspath $(MBUDDY)) bench/bench_sharing_real.sh memtraces
+
+bench-sharing-exact: $(BENCH_SHARING)
+	@$(BENCH_SHARING) --mode exact --vms $(BENCH_VMS) --pages $(BENCH_PAGES)
+
+bench-sharing-bloom: $(BENCH_SHARING)
+	@$(BENCH_SHARING) --mode bloom --vms $(BENCH_VMS) --pages $(BENCH_PAGES) --bits $(BENCH_BITS)
+
+bench-sharing-bloom-big: $(BENCH_SHARING)
+	@$(BENCH_SHARING) --mode bloom --vms $(BENCH_BIG_VMS) --pages $(BENCH_PAGES) --bits $(BENCH_BITS)
+
+bench-pack: $(MBUDDY)
+	@MBUDDY=$(abspath $(MBUDDY)) bench/bench_pack.sh memtraces
+
+BENCHES += bench-sharing-real bench-sharing-exact bench-sharing-bloom \
+	   bench-sharing-bloom-big bench-pack
+
+# Shell tests of mbuddy sharing / best-match / pack.
+check-heuristics: $(MBUDDY)
+	@MBUDDY=$(abspath $(MBUDDY)) tests/heuristics/run.sh
+
+CHECKS += check-heuristics
+
+# The scenario parser's fuzz target needs the heuristics library and jansson.
+FUZZ_SRCS_scenario = $(LIBMB_SRCS) $(HEUR_LIB_SRCS)
+FUZZ_LIBS_scenario = -ljansson -lpthread

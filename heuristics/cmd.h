@@ -8,5 +8,8 @@
 #define MB_CMD_H
 
 int cmd_trace(int argc, char **argv);
+int cmd_sharing(int argc, char **argv);
+int cmd_best_match(int argc, char **argv);
+int cmd_pack(int argc, char **argv);
 
 #endif /* MB_CMD_H */

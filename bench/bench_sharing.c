@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bench_sharing - all-pairs sharing of many synthetic VMs, exact and with
+ * Bloom filters: time, peak memory and (for Bloom) error against exact.
+ *
+ *   bench_sharing --mode exact|bloom [--vms N] [--pages P] [--bits B]
+ *                 [--threads T] [--seed S] [--private MIN:MAX]
+ *
+ * VMs follow the model of heuristics/synth.h: one base of P pages (5% zero
+ * pages), VM v replaces each page with probability f_v, drawn uniformly
+ * from the private range (default 0.05-0.95), by a private digest; 32-bit
+ * digests (SuperFastHash width). Making the VMs is timed apart from the
+ * estimate. Peak memory is the process's maxrss right after the estimate,
+ * so run each mode in its own process.
+ *
+ * In bloom mode the error is measured against exact counts: all pairs by
+ * the exact estimator when N <= 2000 (after the Bloom peak was taken),
+ * else 2,000 random pairs by sorted merges.
+ */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "bloom.h"
+#include "pairwise.h"
+#include "sharing.h"
+#include "synth.h"
+
+struct gen {
+	struct mb_digest_set *sets;
+	const uint64_t *base;
+	uint64_t pages, seed;
+	double pmin, pmax;
+	int failed;
+};
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double peak_mib(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_maxrss / 1024;
+}
+
+static void gen_one(void *arg, size_t v)
+{
+	struct gen *g = arg;
+	uint64_t state = g->seed * 1000003 + v, *buf;
+	double f = g->pmin + (g->pmax - g->pmin) * mb_synth_uniform(&state);
+	char name[32];
+
+	buf = malloc(g->pages * sizeof(uint64_t));
+	if (!buf) {
+		g->failed = 1;
+		return;
+	}
+	mb_synth_vm(buf, g->base, g->pages, f, g->seed, v);
+	snprintf(name, sizeof(name), "vm%zu", v);
+	if (mb_set_from_digests(&g->sets[v], buf, g->pages, MB_ALGO_SUPERFAST,
+				name, NULL))
+		g->failed = 1;
+	free(buf);
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: bench_sharing --mode exact|bloom [--vms N] "
+		"[--pages P] [--bits B] [--threads T] [--seed S] "
+		"[--private MIN:MAX]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "mode", required_argument, NULL, 'm' },
+		{ "vms", required_argument, NULL, 'n' },
+		{ "pages", required_argument, NULL, 'p' },
+		{ "bits", required_argument, NULL, 'b' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "private", required_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct gen g = { .pages = 262144, .seed = 1, .pmin = 0.05, .pmax = 0.95 };
+	struct mb_sharing_opts opts = { 0 };
+	const char *mode = NULL;
+	size_t n = 1000, v;
+	double bits = 4, t0, t_gen, t_est, peak;
+	uint64_t *base;
+	struct mb_err err;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'm': mode = optarg; break;
+		case 'n': n = strtoul(optarg, NULL, 10); break;
+		case 'p': g.pages = strtoull(optarg, NULL, 10); break;
+		case 'b': bits = strtod(optarg, NULL); break;
+		case 't': opts.threads = (unsigned int)strtoul(optarg, NULL, 10); break;
+		case 's': g.seed = strtoull(optarg, NULL, 10); break;
+		case 'f':
+			if (sscanf(optarg, "%lf:%lf", &g.pmin, &g.pmax) != 2)
+				usage();
+			break;
+		default: usage();
+		}
+	}
+	if (!mode || (strcmp(mode, "exact") && strcmp(mode, "bloom")) ||
+	    n < 2 || !g.pages)
+		usage();
+	printf("bench_sharing %s: %zu VMs x %llu pages (%.0f MiB each), "
+	       "%u threads, seed %llu\n", mode, n,
+	       (unsigned long long)g.pages, mb_pages_mb((double)g.pages),
+	       mb_thread_count(opts.threads), (unsigned long long)g.seed);
+	base = malloc(g.pages * sizeof(uint64_t));
+	g.sets = calloc(n, sizeof(*g.sets));
+	if (!base || !g.sets)
+		return 1;
+	g.base = base;
+	t0 = now();
+	mb_synth_base(base, g.pages, 0.05, g.seed);
+	mb_parallel_for(n, opts.threads, gen_one, &g);
+	t_gen = now() - t0;
+	if (g.failed) {
+		fprintf(stderr, "bench_sharing: out of memory making VMs\n");
+		return 1;
+	}
+	printf("  making the VMs' digest sets: %.2f s (not part of the "
+	       "estimate)\n", t_gen);
+
+	if (!strcmp(mode, "exact")) {
+		struct mb_sharing_matrix m;
+
+		t0 = now();
+		if (mb_sharing_exact(g.sets, n, &opts, &m, &err)) {
+			fprintf(stderr, "bench_sharing: %s\n", err.msg);
+			return 1;
+		}
+		t_est = now() - t0;
+		peak = peak_mib();
+		printf("  exact all pairs: %.2f s, peak RSS %.0f MiB\n", t_est,
+		       peak);
+		printf("  digests: %llu in one VM, %llu sparse, %llu dense, "
+		       "%llu in all VMs\n",
+		       (unsigned long long)m.digests_single,
+		       (unsigned long long)m.digests_sparse,
+		       (unsigned long long)m.digests_dense,
+		       (unsigned long long)m.digests_all);
+		/* Spot check against sorted merges. */
+		for (v = 0; v < 200; v++) {
+			size_t a = (v * 7919) % n, b = (v * 104729 + 1) % n;
+
+			if (a != b && m.common[a * n + b] !=
+			    mb_set_common(&g.sets[a], &g.sets[b])) {
+				fprintf(stderr, "bench_sharing: pair %zu,%zu: "
+					"exact says %llu, merge says %llu\n",
+					a, b, (unsigned long long)
+					m.common[a * n + b],
+					(unsigned long long)mb_set_common(
+						&g.sets[a], &g.sets[b]));
+				return 1;
+			}
+		}
+		printf("RESULT exact vms=%zu pages=%llu seconds=%.2f "
+		       "peak_mib=%.0f\n", n, (unsigned long long)g.pages,
+		       t_est, peak);
+		mb_sharing_matrix_free(&m);
+	} else {
+		struct mb_bloom_params bp;
+		double *est, sum = 0, worst = 0, z;
+		size_t pairs = 0, within3 = 0, a, b;
+		struct mb_sharing_matrix m = { 0 };
+		bool all_pairs = n <= 2000;
+		uint64_t state = 12345;
+
+		if (mb_bloom_choose(bits, 0, g.pages, &bp, &err)) {
+			fprintf(stderr, "bench_sharing: %s\n", err.msg);
+			return 1;
+		}
+		t0 = now();
+		if (mb_sharing_bloom(g.sets, n, &bp, &opts, &est, &err)) {
+			fprintf(stderr, "bench_sharing: %s\n", err.msg);
+			return 1;
+		}
+		t_est = now() - t0;
+		peak = peak_mib();
+		printf("  Bloom all pairs (%.1f bits/page: m=%llu, k=%u): "
+		       "%.2f s, peak RSS %.0f MiB\n", bits,
+		       (unsigned long long)bp.m, bp.k, t_est, peak);
+		if (all_pairs && mb_sharing_exact(g.sets, n, &opts, &m, &err)) {
+			fprintf(stderr, "bench_sharing: %s\n", err.msg);
+			return 1;
+		}
+		for (v = 0; v < (all_pairs ? n * (n - 1) / 2 : 2000); v++) {
+			double exact, e, rel;
+
+			if (all_pairs) {
+				a = v;	/* walk the upper triangle below */
+				break;
+			}
+			a = mb_synth_next(&state) % n;
+			b = mb_synth_next(&state) % n;
+			if (a == b)
+				continue;
+			exact = (double)mb_set_common(&g.sets[a], &g.sets[b]);
+			e = est[a * n + b];
+			if (!(exact > 0) || isnan(e))
+				continue;
+			rel = fabs(e - exact) / exact;
+			sum += rel;
+			worst = rel > worst ? rel : worst;
+			z = mb_bloom_stddev(bp.m, bp.k, (double)g.sets[a].distinct,
+					    (double)g.sets[b].distinct, exact);
+			within3 += fabs(e - exact) <= 3 * z + 1;
+			pairs++;
+		}
+		if (all_pairs) {
+			for (a = 0; a < n; a++)
+				for (b = a + 1; b < n; b++) {
+					double exact = (double)m.common[a * n + b];
+					double e = est[a * n + b], rel;
+
+					if (!(exact > 0) || isnan(e))
+						continue;
+					rel = fabs(e - exact) / exact;
+					sum += rel;
+					worst = rel > worst ? rel : worst;
+					z = mb_bloom_stddev(bp.m, bp.k,
+						(double)g.sets[a].distinct,
+						(double)g.sets[b].distinct, exact);
+					within3 += fabs(e - exact) <= 3 * z + 1;
+					pairs++;
+				}
+		}
+		printf("  error vs exact over %zu %s pairs: mean %.3f%%, worst "
+		       "%.3f%%; %.2f%% within 3 predicted sigma\n", pairs,
+		       all_pairs ? "(all)" : "sampled", 100 * sum / (double)pairs,
+		       100 * worst, 100.0 * (double)within3 / (double)pairs);
+		printf("RESULT bloom vms=%zu pages=%llu bits=%.1f seconds=%.2f "
+		       "peak_mib=%.0f mean_err_pct=%.3f worst_err_pct=%.3f\n",
+		       n, (unsigned long long)g.pages, bits, t_est, peak,
+		       100 * sum / (double)pairs, 100 * worst);
+		free(est);
+		mb_sharing_matrix_free(&m);
+	}
+	for (v = 0; v < n; v++)
+		mb_set_free(&g.sets[v]);
+	free(g.sets);
+	free(base);
+	return 0;
+}

@@ -1,0 +1,519 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cmd_sharing.c - `mbuddy sharing`: how much memory the given VMs share.
+ *
+ * Loads every trace (in parallel), reduces each to its digest set, then
+ * prints per VM its pages, distinct and duplicate pages; for every pair
+ * common() (exact by default, the Bloom estimate with --bloom); and the
+ * group values of all VMs together. With 32-bit digests every count is
+ * followed by the number of false matches the birthday bound expects.
+ * --svg draws the pairwise shared fraction as a heatmap.
+ *
+ * The shared fraction of a pair is common(a, b) / min(|D(a)|, |D(b)|):
+ * the part of the smaller VM's distinct pages the larger one also holds.
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bloom.h"
+#include "cmd.h"
+#include "pairwise.h"
+#include "sharing.h"
+
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+#define MATRIX_MAX 16		/* larger groups list their top pairs */
+#define TOP_PAIRS 20
+
+static const char sharing_usage[] =
+"usage: mbuddy sharing [options] TRACE...\n"
+"\n"
+"How many pages the VMs behind the traces share: per VM its pages, distinct\n"
+"and duplicate pages; for each pair the common distinct pages; for all VMs\n"
+"together pages, distinct pages and pages saved by merging.\n"
+"\n"
+"options:\n"
+"  --json                 machine-readable output\n"
+"  --bloom BITS_PER_PAGE  estimate pairs with Bloom filters of this many bits\n"
+"                         per page (the largest VM's pages) instead of exactly\n"
+"  --bloom-bytes BYTES    ... or with filters of this many bytes\n"
+"  --include-free         count free pages too (excluded by default)\n"
+"  --svg FILE             write a heatmap of the pairwise shared fraction\n"
+"  --threads N            worker threads (default: one per CPU)\n"
+"  -h, --help             this text\n"
+"\n"
+"Traces may be .mbt files or the seed's text format, told apart by content.\n"
+"All traces must use the same digest algorithm.\n";
+
+struct load_ctx {
+	char **paths;
+	struct mb_digest_set *sets;
+	struct mb_err *errs;
+	int *failed;
+	bool include_free;
+};
+
+static void load_one(void *arg, size_t i)
+{
+	struct load_ctx *c = arg;
+	struct mbt_trace t;
+
+	memset(&t, 0, sizeof(t));
+	if (mb_trace_load(c->paths[i], &t, &c->errs[i])) {
+		c->failed[i] = 1;
+		return;
+	}
+	if (mb_set_from_trace(&c->sets[i], &t, c->include_free, NULL,
+			      &c->errs[i])) {
+		mb_err_prefix(&c->errs[i], "%s", c->paths[i]);
+		c->failed[i] = 1;
+	}
+	mbt_trace_free(&t);
+}
+
+static void progress_tty(void *ctx, double done)
+{
+	(void)ctx;
+	fprintf(stderr, "\rmbuddy sharing: %3.0f%%", done * 100);
+	fflush(stderr);
+}
+
+static double fraction(double common, const struct mb_digest_set *a,
+		       const struct mb_digest_set *b)
+{
+	uint64_t m = a->distinct < b->distinct ? a->distinct : b->distinct;
+
+	if (!m || isnan(common))
+		return 0;
+	return common / (double)m;
+}
+
+static int write_svg(const char *path, const struct mb_digest_set *sets,
+		     size_t n, const double *common, const char *estimator)
+{
+	int cell = n <= 12 ? 48 : n <= 40 ? 20 : n <= 200 ? 6 : 2;
+	int label = n <= 40 ? 120 : 10, size, i, j;
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -1;
+	size = label + (int)n * cell;
+	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
+		"height=\"%d\" font-family=\"sans-serif\" font-size=\"11\">\n",
+		size + 10, size + 40);
+	fprintf(f, "<title>shared fraction of distinct pages (%s): "
+		"common(a,b) / min(|D(a)|,|D(b)|)</title>\n", estimator);
+	fprintf(f, "<text x=\"4\" y=\"%d\">shared fraction (%s), white 0 "
+		"to dark blue 1</text>\n", size + 30, estimator);
+	for (i = 0; i < (int)n; i++) {
+		if (label > 10) {
+			fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">"
+				"%.20s</text>\n", label - 4,
+				label + i * cell + cell / 2 + 4, sets[i].name);
+			fprintf(f, "<text transform=\"translate(%d,%d) "
+				"rotate(-60)\">%.20s</text>\n",
+				label + i * cell + cell / 2, label - 4,
+				sets[i].name);
+		}
+		for (j = 0; j < (int)n; j++) {
+			double fr = i == j ? 1 : fraction(common[i * n + j],
+							 &sets[i], &sets[j]);
+			int r, g, b;
+
+			if (fr < 0)
+				fr = 0;
+			if (fr > 1)
+				fr = 1;
+			r = (int)(255 - fr * (255 - 8));
+			g = (int)(255 - fr * (255 - 48));
+			b = (int)(255 - fr * (255 - 107));
+			fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" "
+				"height=\"%d\" fill=\"#%02x%02x%02x\"><title>"
+				"%s / %s: %.3f</title></rect>\n",
+				label + j * cell, label + i * cell, cell, cell,
+				r, g, b, sets[i].name, sets[j].name, fr);
+			if (cell >= 20)
+				fprintf(f, "<text x=\"%d\" y=\"%d\" "
+					"text-anchor=\"middle\" fill=\"%s\" "
+					"font-size=\"%d\">%.2f</text>\n",
+					label + j * cell + cell / 2,
+					label + i * cell + cell / 2 + 4,
+					fr > 0.5 ? "white" : "black",
+					cell >= 48 ? 11 : 7, fr);
+		}
+	}
+	fprintf(f, "</svg>\n");
+	return fclose(f) ? -1 : 0;
+}
+
+static json_t *json_num(double v)
+{
+	return isnan(v) ? json_null() : json_real(v);
+}
+
+static void print_json(char **paths, const struct mb_digest_set *sets,
+		       size_t n, const double *common,
+		       const struct mb_sharing_matrix *exact,
+		       const struct mb_bloom_params *bp, double bits_per_page,
+		       double group_distinct)
+{
+	json_t *root = json_object(), *vms = json_array(), *mat = json_array();
+	json_t *frac = json_array(), *fm = NULL, *group = json_object();
+	int width = n ? sets[0].width : 4;
+	uint64_t pages = 0;
+	size_t i, j;
+
+	json_object_set_new(root, "estimator", json_string(exact ? "exact" :
+							   "bloom"));
+	json_object_set_new(root, "algorithm",
+			    json_string(mb_algo_name(n ? sets[0].algorithm : 0)));
+	json_object_set_new(root, "digest_bits", json_integer(width * 8));
+	if (bp) {
+		json_t *b = json_object();
+
+		json_object_set_new(b, "m_bits", json_integer((json_int_t)bp->m));
+		json_object_set_new(b, "k", json_integer(bp->k));
+		if (bits_per_page > 0)
+			json_object_set_new(b, "bits_per_page",
+					    json_real(bits_per_page));
+		json_object_set_new(root, "bloom", b);
+	}
+	if (width == 4)
+		fm = json_array();
+	for (i = 0; i < n; i++) {
+		json_t *v = json_object(), *row = json_array(),
+		       *frow = json_array(), *fmrow = NULL;
+
+		json_object_set_new(v, "name", json_string(sets[i].name));
+		json_object_set_new(v, "trace", json_string(paths[i]));
+		json_object_set_new(v, "pages", json_integer((json_int_t)sets[i].pages));
+		json_object_set_new(v, "distinct",
+				    json_integer((json_int_t)sets[i].distinct));
+		json_object_set_new(v, "duplicates",
+				    json_integer((json_int_t)mb_set_self_duplicates(&sets[i])));
+		json_object_set_new(v, "saved_mb",
+				    json_real(mb_pages_mb((double)mb_set_self_duplicates(&sets[i]))));
+		if (width == 4)
+			json_object_set_new(v, "false_matches",
+					    json_real(mb_false_matches_within(sets[i].distinct, 4)));
+		json_array_append_new(vms, v);
+		pages += sets[i].pages;
+		if (fm)
+			fmrow = json_array();
+		for (j = 0; j < n; j++) {
+			double c = i == j ? (double)sets[i].distinct :
+					    common[i * n + j];
+
+			json_array_append_new(row, exact ?
+				json_integer((json_int_t)c) : json_num(c));
+			json_array_append_new(frow, json_num(i == j ? 1 :
+				fraction(c, &sets[i], &sets[j])));
+			if (fmrow)
+				json_array_append_new(fmrow, json_real(i == j ? 0 :
+					mb_false_matches(sets[i].distinct,
+							 sets[j].distinct, 4)));
+		}
+		json_array_append_new(mat, row);
+		json_array_append_new(frac, frow);
+		if (fm)
+			json_array_append_new(fm, fmrow);
+	}
+	json_object_set_new(root, "vms", vms);
+	json_object_set_new(root, "common", mat);
+	json_object_set_new(root, "shared_fraction", frac);
+	if (fm)
+		json_object_set_new(root, "false_matches", fm);
+	json_object_set_new(group, "vms", json_integer((json_int_t)n));
+	json_object_set_new(group, "pages", json_integer((json_int_t)pages));
+	json_object_set_new(group, "distinct", exact ?
+		json_integer((json_int_t)group_distinct) :
+		json_num(group_distinct));
+	json_object_set_new(group, "saved", json_num((double)pages -
+						      group_distinct));
+	json_object_set_new(group, "saved_mb",
+			    json_num(mb_pages_mb((double)pages - group_distinct)));
+	if (width == 4)
+		json_object_set_new(group, "false_matches",
+			json_real(mb_false_matches_within((uint64_t)group_distinct, 4)));
+	json_object_set_new(root, "group", group);
+	json_dumpf(root, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+	putchar('\n');
+	json_decref(root);
+}
+
+struct pair {
+	double common;
+	size_t a, b;
+};
+
+static int pair_cmp(const void *x, const void *y)
+{
+	const struct pair *p = x, *q = y;
+
+	if (p->common != q->common)
+		return p->common < q->common ? 1 : -1;
+	if (p->a != q->a)
+		return p->a < q->a ? -1 : 1;
+	return p->b < q->b ? -1 : p->b > q->b;
+}
+
+static void print_human(const struct mb_digest_set *sets, size_t n,
+			const double *common, bool exact,
+			const struct mb_bloom_params *bp, double group_distinct)
+{
+	int width = n ? sets[0].width : 4;
+	uint64_t pages = 0;
+	double worst_fm = 0;
+	size_t i, j;
+
+	printf("%zu VMs, %s digests (%d-bit), %s\n", n,
+	       mb_algo_name(n ? sets[0].algorithm : 0), width * 8,
+	       exact ? "exact counts" : "Bloom-filter estimates");
+	if (bp)
+		printf("filters: m = %llu bits (%.1f KiB), k = %u\n",
+		       (unsigned long long)bp->m, (double)bp->m / 8192, bp->k);
+	printf("\n%-20s %10s %10s %10s %9s", "vm", "pages", "distinct",
+	       "duplicate", "dup MiB");
+	if (width == 4)
+		printf(" %9s", "false*");
+	printf("\n");
+	for (i = 0; i < n; i++) {
+		const struct mb_digest_set *s = &sets[i];
+
+		printf("%-20.20s %10llu %10llu %10llu %9.1f", s->name,
+		       (unsigned long long)s->pages,
+		       (unsigned long long)s->distinct,
+		       (unsigned long long)mb_set_self_duplicates(s),
+		       mb_pages_mb((double)mb_set_self_duplicates(s)));
+		if (width == 4)
+			printf(" %9.3f", mb_false_matches_within(s->distinct, 4));
+		printf("\n");
+		pages += s->pages;
+		for (j = i + 1; j < n; j++) {
+			double f = mb_false_matches(s->distinct,
+						    sets[j].distinct, width);
+
+			if (f > worst_fm)
+				worst_fm = f;
+		}
+	}
+	if (n <= MATRIX_MAX) {
+		printf("\ncommon distinct pages per pair%s:\n%-12s",
+		       exact ? "" : " (estimated)", "");
+		for (j = 0; j < n; j++)
+			printf(" %10.10s", sets[j].name);
+		printf("\n");
+		for (i = 0; i < n; i++) {
+			printf("%-12.12s", sets[i].name);
+			for (j = 0; j < n; j++) {
+				if (i == j)
+					printf(" %10s", "-");
+				else if (isnan(common[i * n + j]))
+					printf(" %10s", "saturated");
+				else
+					printf(" %10.0f", common[i * n + j]);
+			}
+			printf("\n");
+		}
+	} else {
+		struct pair *pairs = malloc(n * (n - 1) / 2 * sizeof(*pairs));
+		size_t np = 0;
+
+		if (pairs) {
+			for (i = 0; i < n; i++)
+				for (j = i + 1; j < n; j++)
+					pairs[np++] = (struct pair){
+						isnan(common[i * n + j]) ? -1 :
+						common[i * n + j], i, j };
+			qsort(pairs, np, sizeof(*pairs), pair_cmp);
+			printf("\nthe %d pairs sharing the most%s:\n", TOP_PAIRS,
+			       exact ? "" : " (estimated)");
+			for (i = 0; i < np && i < TOP_PAIRS; i++)
+				printf("  %-20.20s %-20.20s %10.0f pages "
+				       "(%.1f MiB, %.1f%%)\n",
+				       sets[pairs[i].a].name,
+				       sets[pairs[i].b].name, pairs[i].common,
+				       mb_pages_mb(pairs[i].common),
+				       100 * fraction(pairs[i].common,
+						      &sets[pairs[i].a],
+						      &sets[pairs[i].b]));
+			free(pairs);
+		}
+	}
+	printf("\nall %zu VMs together: %llu pages, %.0f distinct%s, "
+	       "%.0f saved (%.1f MiB, %.1f%%)\n", n,
+	       (unsigned long long)pages, group_distinct,
+	       exact ? "" : " (estimated)", (double)pages - group_distinct,
+	       mb_pages_mb((double)pages - group_distinct),
+	       pages ? 100 * ((double)pages - group_distinct) / (double)pages : 0);
+	if (width == 4)
+		printf("\n* 32-bit digests: expected false matches (birthday "
+		       "bound): inside one VM as listed;\n  per pair at most "
+		       "%.3f; among the group's distinct pages %.3f.\n",
+		       worst_fm, mb_false_matches_within((uint64_t)group_distinct,
+							 4));
+}
+
+int cmd_sharing(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "bloom", required_argument, NULL, 'b' },
+		{ "bloom-bytes", required_argument, NULL, 'B' },
+		{ "include-free", no_argument, NULL, 'f' },
+		{ "svg", required_argument, NULL, 's' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct mb_sharing_opts opts = { 0 };
+	struct mb_sharing_matrix exact = { 0 };
+	struct mb_bloom_params bp = { 0 };
+	struct load_ctx lc = { 0 };
+	bool json = false, use_bloom = false;
+	double bits_per_page = 0, *common = NULL, group_distinct = 0;
+	unsigned long long bloom_bytes = 0;
+	const char *svg = NULL;
+	struct mb_err err;
+	size_t n, i, max_pages = 0;
+	int c, rc = EXIT_FAIL;
+	char *end;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'b':
+			bits_per_page = strtod(optarg, &end);
+			if (*end || !(bits_per_page > 0) || bits_per_page > 1024) {
+				fprintf(stderr, "mbuddy sharing: --bloom: '%s' is "
+					"not a number of bits per page in "
+					"(0, 1024]\n", optarg);
+				return EXIT_USAGE;
+			}
+			use_bloom = true;
+			break;
+		case 'B':
+			bloom_bytes = strtoull(optarg, &end, 10);
+			if (*end || !bloom_bytes || optarg[0] == '-') {
+				fprintf(stderr, "mbuddy sharing: --bloom-bytes: "
+					"'%s' is not a positive number of "
+					"bytes\n", optarg);
+				return EXIT_USAGE;
+			}
+			use_bloom = true;
+			break;
+		case 'f':
+			lc.include_free = true;
+			break;
+		case 's':
+			svg = optarg;
+			break;
+		case 't':
+			opts.threads = (unsigned int)strtoul(optarg, &end, 10);
+			if (*end || !opts.threads || opts.threads > 64) {
+				fprintf(stderr, "mbuddy sharing: --threads: '%s' "
+					"is not a number from 1 to 64\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			fputs(sharing_usage, stdout);
+			return 0;
+		default:
+			fputs(sharing_usage, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	n = (size_t)(argc - optind);
+	if (!n) {
+		fprintf(stderr, "mbuddy sharing: no trace given\n%s",
+			sharing_usage);
+		return EXIT_USAGE;
+	}
+	lc.paths = argv + optind;
+	lc.sets = calloc(n, sizeof(*lc.sets));
+	lc.errs = calloc(n, sizeof(*lc.errs));
+	lc.failed = calloc(n, sizeof(*lc.failed));
+	common = calloc(n * n, sizeof(*common));
+	if (!lc.sets || !lc.errs || !lc.failed || !common) {
+		fprintf(stderr, "mbuddy sharing: out of memory\n");
+		goto out;
+	}
+	mb_parallel_for(n, opts.threads, load_one, &lc);
+	for (i = 0; i < n; i++) {
+		if (lc.failed[i]) {
+			fprintf(stderr, "mbuddy sharing: %s\n", lc.errs[i].msg);
+			goto out;
+		}
+		if (i && mb_set_comparable(&lc.sets[0], &lc.sets[i], &err)) {
+			fprintf(stderr, "mbuddy sharing: %s\n", err.msg);
+			goto out;
+		}
+		if (lc.sets[i].distinct > max_pages)
+			max_pages = lc.sets[i].distinct;
+	}
+	if (isatty(STDERR_FILENO)) {
+		opts.progress = progress_tty;
+	}
+	if (!use_bloom) {
+		if (mb_sharing_exact(lc.sets, n, &opts, &exact, &err)) {
+			fprintf(stderr, "mbuddy sharing: %s\n", err.msg);
+			goto out;
+		}
+		for (i = 0; i < n * n; i++)
+			common[i] = (double)exact.common[i];
+		group_distinct = (double)exact.group_distinct;
+	} else {
+		double *est;
+		struct mb_bloom all;
+		size_t v;
+
+		if (mb_bloom_choose(bits_per_page, bloom_bytes, max_pages, &bp,
+				    &err) ||
+		    mb_sharing_bloom(lc.sets, n, &bp, &opts, &est, &err) ||
+		    mb_bloom_init(&all, &bp, &err)) {
+			fprintf(stderr, "mbuddy sharing: %s\n", err.msg);
+			goto out;
+		}
+		memcpy(common, est, n * n * sizeof(double));
+		free(est);
+		for (v = 0; v < n; v++)
+			mb_bloom_add_set(&all, &lc.sets[v]);
+		group_distinct = mb_bloom_cardinality(bp.m, bp.k,
+						      mb_bloom_zeros(&all));
+		mb_bloom_free(&all);
+	}
+	if (opts.progress)
+		fprintf(stderr, "\r%30s\r", "");
+	if (svg && write_svg(svg, lc.sets, n, common,
+			     use_bloom ? "Bloom estimate" : "exact")) {
+		fprintf(stderr, "mbuddy sharing: %s: cannot write the "
+			"heatmap: %m\n", svg);
+		goto out;
+	}
+	if (json)
+		print_json(lc.paths, lc.sets, n, common,
+			   use_bloom ? NULL : &exact, use_bloom ? &bp : NULL,
+			   bloom_bytes ? 0 : bits_per_page, group_distinct);
+	else
+		print_human(lc.sets, n, common, !use_bloom,
+			    use_bloom ? &bp : NULL, group_distinct);
+	rc = 0;
+out:
+	for (i = 0; lc.sets && i < n; i++)
+		mb_set_free(&lc.sets[i]);
+	free(lc.sets);
+	free(lc.errs);
+	free(lc.failed);
+	free(common);
+	mb_sharing_matrix_free(&exact);
+	return rc;
+}
