@@ -13,3 +13,11 @@ $(CONTROLD): $(BUILD)/controld/main.o $(CONTROLD_LIB_OBJS) $(DAEMON_OBJS) $(LIBM
 	$(CC) $(MB_LDFLAGS) -o $@ $^ $(CONTROLD_LIBS) $(LIBMB_LIBS)
 
 PROGRAMS += $(CONTROLD)
+
+# End-to-end tests with the real daemons on loopback (tests/e2e/).
+E2E_DEPS = $(CONTROLD) $(GUESTD) $(MBUDDY)
+.PHONY: check-e2e
+check-e2e: $(E2E_DEPS)
+	@BUILD=$(BUILD) tests/e2e/run.sh upload
+
+CHECKS += check-e2e
