@@ -30,9 +30,12 @@ int mb_err_prefix(struct mb_err *err, const char *fmt, ...)
 	va_end(ap);
 	/* A message too long for the buffer is cut, never overrun. */
 	if (n >= 0 && (size_t)n + 2 < sizeof(err->msg)) {
+		size_t room = sizeof(err->msg) - (size_t)n - 3;
+		size_t len = strnlen(old, room);
+
 		memcpy(err->msg + n, ": ", 2);
-		strncpy(err->msg + n + 2, old, sizeof(err->msg) - n - 3);
-		err->msg[sizeof(err->msg) - 1] = 0;
+		memcpy(err->msg + n + 2, old, len);
+		err->msg[n + 2 + len] = 0;
 	}
 	return -1;
 }
