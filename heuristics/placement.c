@@ -313,6 +313,17 @@ static bool opt_better(const struct opt_value *a, const struct opt_value *b)
 	return a->saved > b->saved + EPS;
 }
 
+/*
+ * Tie-break: prefer the subset holding the earliest VM where the two
+ * differ, so equal plans put earlier VMs on earlier hosts.
+ */
+static bool earlier_vms(size_t a, size_t b)
+{
+	size_t diff = a ^ b;
+
+	return diff && (a & diff & -diff);
+}
+
 /* cnt[mask] = digests held by exactly the VMs of mask. */
 static void mask_counts(const struct mb_placement *p, uint64_t *cnt)
 {
@@ -413,7 +424,9 @@ static int place_optimal(const struct mb_placement *p, int *assign,
 				c.placed += __builtin_popcountl(sub);
 				c.hosts += 1;
 				c.saved += saved[sub];
-				if (opt_better(&c, &best)) {
+				if (opt_better(&c, &best) ||
+				    (!opt_better(&best, &c) &&
+				     earlier_vms(sub, best_sub))) {
 					best = c;
 					best_sub = sub;
 				}
