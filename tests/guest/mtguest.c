@@ -19,6 +19,8 @@
  *   mtguest busy                     second open gets EBUSY; CAP_SYS_ADMIN
  *   mtguest hold-open SECONDS        keep /dev/memtrace open
  *   mtguest fill MIB                 write random data over MIB MiB, then wait
+ *   mtguest drift MIB PCT SECONDS    fill MIB MiB, then rewrite PCT % of its
+ *                                    pages every SECONDS seconds, forever
  *   mtguest bench [MIB]              module vs user-space hashing throughput
  */
 #include <errno.h>
@@ -825,6 +827,32 @@ static int cmd_fill(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_drift(int argc, char **argv)
+{
+	size_t len = (size_t)(argc > 0 ? atoll(argv[0]) : 32) << 20;
+	unsigned int pct = argc > 1 ? atoi(argv[1]) : 5;
+	unsigned int period = argc > 2 ? atoi(argv[2]) : 10;
+	size_t pages = len / PAGE, i;
+	uint64_t seed = now_ns() | 1;
+	uint8_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED) {
+		perror("mtguest: mmap");
+		return 1;
+	}
+	fill_random(p, len, &seed);
+	printf("MT-DRIFT %zu MiB, %u%% every %u s\n", len >> 20, pct, period);
+	fflush(stdout);
+	for (;;) {
+		sleep(period);
+		for (i = 0; i < pages * pct / 100; i++)
+			fill_random(p + (xorshift(&seed) % pages) * PAGE, PAGE,
+				    &seed);
+	}
+	return 0;
+}
+
 /* ---- benchmark ---- */
 
 static int cmd_bench(int argc, char **argv)
@@ -886,7 +914,7 @@ static int cmd_bench(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: mtguest parse|known|whole|stress|churn|busy|hold-open|fill|bench ...\n");
+		fprintf(stderr, "usage: mtguest parse|known|whole|stress|churn|busy|hold-open|fill|drift|bench ...\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -907,6 +935,8 @@ int main(int argc, char **argv)
 		return cmd_hold_open(argc, argv + 2);
 	if (!strcmp(argv[1], "fill"))
 		return cmd_fill(argc, argv + 2);
+	if (!strcmp(argv[1], "drift"))
+		return cmd_drift(argc, argv + 2);
 	if (!strcmp(argv[1], "bench"))
 		return cmd_bench(argc, argv + 2);
 	fprintf(stderr, "mtguest: unknown command '%s'\n", argv[1]);

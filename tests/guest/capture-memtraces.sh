@@ -1,0 +1,66 @@
+#!/bin/bash
+# capture-memtraces.sh [OUTDIR]: boot real guests under QEMU TCG with
+# memtrace.ko and capture the traces kept in memtraces/ (default OUTDIR).
+# Every guest has 512 MiB, one vCPU, Debian's linux-image-amd64 kernel and a
+# busybox initramfs; memtraces/README.md describes each trace. Needs
+# `make kmod` and build/guest/mtguest (run it as `make memtraces`).
+#
+#   idle-1.mbt, idle-2.mbt   two idle guests, same kernel and initramfs
+#   loaded.mbt               random data written over most free memory
+#   userland.mbt             glibc userland (bash, perl, coreutils) and the
+#                            kernel parameters init_on_free=1 init_on_alloc=0
+#   series-0..2.mbt          one guest with a slowly changing workload,
+#                            scanned three times 120 s apart
+#
+# CAPTURES="idle-1 loaded ..." limits the run to the named guests.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+out=${1:-$top/memtraces}
+build=$top/build/guest
+mkdir -p "$out" "$build/capture"
+cd "$top"
+mbuddy=$top/build/mbuddy
+
+base=(kmod/memtrace.ko "$build/mtguest" tests/guest/guest-test.sh:/test.sh)
+"$here/mkinitrd.sh" "$build/capture/busybox.gz" "${base[@]}"
+"$here/mkinitrd.sh" "$build/capture/userland.gz" "${base[@]}" \
+	/bin/bash:/bin/bash /usr/bin/perl:/usr/bin/perl \
+	/usr/bin/sort:/usr/bin/sort /usr/bin/sha256sum:/usr/bin/sha256sum
+
+# capture NAME UUID INITRD COUNT APPEND: boot one guest, save NAME[-i].mbt
+capture() {
+	case " ${CAPTURES:-series idle-1 idle-2 loaded userland} " in
+	*" $1 "*) ;;
+	*) return 0 ;;
+	esac
+	local name=$1 uuid=$2 initrd=$3 count=$4 append=$5 i file
+	local log=$build/capture/$name.log data=$build/capture/$name.data
+	rm -f "$data"
+	echo "capture: $name (kernel parameters: mbhost=$name mtsuite=capture mtcount=$count $append)"
+	"$here/boot.sh" -m 512 -u "$uuid" -d "$data" -t 900 \
+		-a "mbhost=$name mtsuite=capture mtcount=$count $append" "$initrd" > "$log" 2>&1 || true
+	if grep -E 'MT-FAIL|BUG:|WARNING:|Oops|Call Trace' "$log"; then
+		echo "capture: $name: the guest reported a failure (see $log)" >&2
+		return 1
+	fi
+	for ((i = 0; i < count; i++)); do
+		file=$out/$name.mbt
+		[ "$count" -gt 1 ] && file=$out/$name-$i.mbt
+		"$here/extract-data.sh" "$data" "capture-$i" "$file"
+		"$mbuddy" trace info "$file" > /dev/null || { echo "capture: $file does not parse" >&2; return 1; }
+		echo "capture: $file: $(grep "MT-CAPTURED $i " "$log" | tr -d '\r')"
+	done
+}
+
+# The series spends most of its 4+ minutes asleep: run it alongside the rest.
+capture series 6d62756c-0000-4000-8000-000000000004 "$build/capture/busybox.gz" 3 \
+	"mtload=drift mtevery=120" &
+series=$!
+capture idle-1 6d62756c-0000-4000-8000-000000000001 "$build/capture/busybox.gz" 1 "mtload=idle"
+capture idle-2 6d62756c-0000-4000-8000-000000000002 "$build/capture/busybox.gz" 1 "mtload=idle"
+capture loaded 6d62756c-0000-4000-8000-000000000003 "$build/capture/busybox.gz" 1 "mtload=fill"
+capture userland 6d62756c-0000-4000-8000-000000000005 "$build/capture/userland.gz" 1 \
+	"mtload=bigger-userland init_on_free=1 init_on_alloc=0"
+wait $series
+ls -l "$out"/*.mbt

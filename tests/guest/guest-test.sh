@@ -1,0 +1,148 @@
+#!/bin/sh
+# guest-test.sh: runs as /test.sh inside the guest (busybox sh). The kernel
+# parameter mtsuite=NAME picks what it does; every check prints
+# "MT-PASS <test>: ..." or "MT-FAIL <test>: expected ..., got ...", and bulk
+# data (traces) goes base64-encoded to the second serial port between
+# "MT-DATA-BEGIN <name>" and "MT-DATA-END <name>" lines.
+#
+#   main     tests 1 (known pages), 2 (whole memory), 4 (lifecycle) and the
+#            guest half of 5 (digest agreement)
+#   stress   test 3: 20 scans while two churn programs run
+#   bench    module scan throughput against user-space hashing
+#   capture  one trace for memtraces/, after the workload named by mtload=
+#            (idle, fill, bigger-userland, drift); mtcount= traces mtevery=
+#            seconds apart
+PATH=/bin:/sbin
+M=/sys/module/memtrace/parameters
+
+pass() { echo "MT-PASS $*"; }
+fail() { echo "MT-FAIL $*"; }
+# field NAME LINE: the value of NAME=value in an MT-TRACE line
+field() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+send() {
+	{ echo "MT-DATA-BEGIN $1"; base64 "$2"; echo "MT-DATA-END $1"; } > /dev/ttyS1
+}
+load() {
+	insmod /memtrace.ko "$@" || { fail "insmod: expected memtrace.ko to load, got an error"; exit 1; }
+}
+kernel_check() {
+	bad=$(dmesg | grep -E 'BUG:|WARNING:|Oops|Call Trace')
+	if [ -n "$bad" ]; then fail "kernel-log: expected no BUG/WARNING/Oops, got: $bad"
+	else pass "kernel-log: no kernel error reports in dmesg"; fi
+}
+
+lifecycle() {
+	/mtguest busy
+	/mtguest hold-open 60 > /tmp/hold.out &
+	holder=$!
+	i=0; while ! grep -q MT-HOLDING /tmp/hold.out && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	if rmmod memtrace 2>/dev/null; then
+		fail "lifecycle-rmmod-busy: expected rmmod to be refused while /dev/memtrace is open, got success"
+		load
+	else
+		pass "lifecycle-rmmod-busy: rmmod refused while the device is open"
+	fi
+	kill $holder; wait $holder 2>/dev/null
+	if rmmod memtrace && [ ! -e /dev/memtrace ]; then
+		pass "lifecycle-rmmod: rmmod after close removes /dev/memtrace"
+	else
+		fail "lifecycle-rmmod: expected rmmod to succeed after close, got failure"
+	fi
+	load algo=xxh32
+	got=$(cat $M/algo)
+	[ "$got" = xxh32 ] && pass "lifecycle-insmod-param: algo=xxh32 at insmod" \
+		|| fail "lifecycle-insmod-param: expected algo xxh32, got $got"
+	line=$(/mtguest parse)
+	[ "$(field algo "$line")" = xxh32 ] && [ "$(field digest_size "$line")" = 4 ] \
+		&& pass "lifecycle-rescan: scan after re-insmod is xxh32" \
+		|| fail "lifecycle-rescan: expected an xxh32 trace, got: $line"
+	echo xxh64 > $M/algo
+	line=$(/mtguest parse)
+	[ "$(field algo "$line")" = xxh64 ] && [ "$(field digest_size "$line")" = 8 ] \
+		&& pass "lifecycle-param-change: algo=xxh64 via sysfs takes effect on the next scan" \
+		|| fail "lifecycle-param-change: expected an xxh64 trace with 8-byte digests, got: $line"
+	if echo md5 > $M/algo 2>/dev/null; then
+		fail "lifecycle-bad-algo: expected writing 'md5' to be refused, got success"
+	elif [ "$(cat $M/algo)" = xxh64 ]; then
+		pass "lifecycle-bad-algo: 'md5' refused, algo stays xxh64"
+	else
+		fail "lifecycle-bad-algo: expected algo to stay xxh64, got $(cat $M/algo)"
+	fi
+	echo superfast > $M/algo
+	echo 1 > $M/hash_free
+	line=$(/mtguest parse)
+	[ "$(field flags "$line")" = 0x1 ] && [ "$(field free_nonzero "$line")" -gt 0 ] \
+		&& pass "lifecycle-hash-free: hash_free=1 sets FREE_HASHED and free pages carry digests ($(field free_nonzero "$line") non-zero)" \
+		|| fail "lifecycle-hash-free: expected flags 0x1 and non-zero free digests, got: $line"
+	echo 0 > $M/hash_free
+	line=$(/mtguest parse)
+	[ "$(field flags "$line")" = 0x0 ] && [ "$(field free_nonzero "$line")" = 0 ] \
+		&& pass "lifecycle-hash-free-off: hash_free=0 gives flags 0 and zero free digests" \
+		|| fail "lifecycle-hash-free-off: expected flags 0x0, got: $line"
+	[ "$(cat /sys/class/misc/memtrace/last_algo)" = superfast ] && [ "$(cat /sys/class/misc/memtrace/last_error)" = 0 ] \
+		&& pass "lifecycle-stats: last_algo and last_error in sysfs" \
+		|| fail "lifecycle-stats: expected last_algo superfast and last_error 0, got $(cat /sys/class/misc/memtrace/last_algo) $(cat /sys/class/misc/memtrace/last_error)"
+}
+
+workload() {
+	case "${mtload:-idle}" in
+	idle) ;;
+	fill)
+		# Random data over most of the free memory (MemAvailable - 64 MiB).
+		avail=$(awk '/MemAvailable/ { print int($2 / 1024) }' /proc/meminfo)
+		/mtguest fill $((avail - 64)) > /tmp/fill.out &
+		i=0; while ! grep -q MT-FILLED /tmp/fill.out && [ $i -lt 600 ]; do sleep 0.5; i=$((i + 1)); done
+		cat /tmp/fill.out ;;
+	bigger-userland)
+		# glibc programs (bash, perl, coreutils) instead of busybox alone.
+		/usr/bin/perl -e 'my %h; $h{"key$_"} = "value" x 8 for 1 .. 200000; print "MT-PERL ", scalar(keys %h), "\n"; sleep 100000' &
+		/bin/bash -c 'for i in $(seq 1 2000); do echo "line $i $RANDOM"; done | /usr/bin/sort -n > /tmp/sorted; /usr/bin/sha256sum /tmp/sorted' 
+		sleep 5 ;;
+	drift)
+		# 48 MiB of data, 5% of it rewritten every 10 s, and 256 KiB of
+		# new random data in tmpfs every 10 s.
+		/mtguest drift 48 5 10 &
+		( while :; do dd if=/dev/urandom bs=4096 count=64 2>/dev/null >> /tmp/log; sleep 10; done ) & ;;
+	esac
+}
+
+case "${mtsuite:-main}" in
+main)
+	load
+	/mtguest known 64 256
+	/mtguest whole
+	line=$(/mtguest parse -o /tmp/agree.mbt)
+	echo "$line" | sed 's/^MT-TRACE/MT-AGREE/'
+	send agree /tmp/agree.mbt
+	lifecycle
+	;;
+stress)
+	load
+	/mtguest churn 600 > /tmp/churn1.out &
+	c1=$!
+	/mtguest churn 600 > /tmp/churn2.out &
+	c2=$!
+	sleep 1
+	/mtguest stress ${mtscans:-20}
+	kill $c1 $c2; wait
+	;;
+bench)
+	load
+	/mtguest bench 64
+	;;
+capture)
+	load
+	workload
+	sleep ${mtsettle:-20}
+	n=0
+	while [ $n -lt ${mtcount:-1} ]; do
+		[ $n -gt 0 ] && sleep ${mtevery:-120}
+		line=$(/mtguest parse -o /tmp/capture.mbt)
+		echo "$line" | sed "s/^MT-TRACE/MT-CAPTURED $n/"
+		send "capture-$n" /tmp/capture.mbt
+		n=$((n + 1))
+	done
+	;;
+esac
+kernel_check
+exit 0
