@@ -18,6 +18,6 @@ PROGRAMS += $(CONTROLD)
 E2E_DEPS = $(CONTROLD) $(GUESTD) $(MBUDDY)
 .PHONY: check-e2e
 check-e2e: $(E2E_DEPS)
-	@BUILD=$(BUILD) tests/e2e/run.sh upload
+	@BUILD=$(BUILD) tests/e2e/run.sh upload badinput faults
 
 CHECKS += check-e2e

@@ -8,9 +8,10 @@
  * uuid, the token and the announced length; every later call passes the
  * body bytes to the store, which validates them and writes them to a
  * temporary file; the last call commits. Errors found before or during the
- * body are answered once the body has been read (up to --max-upload bytes,
- * so the client is listening when the answer comes), except "too large",
- * which is answered at once.
+ * body are answered once the body has been read (discarding up to
+ * --max-upload more bytes, so the client is listening when the answer
+ * comes), except a Content-Length over the limit, which is answered at
+ * once (before "100 Continue").
  *
  * Routes:
  *   PUT /v1/vms/{uuid}/traces              the VM's token or admin
@@ -344,9 +345,11 @@ static enum MHD_Result upload_data(struct http_server *h,
 	if (st == STORE_OK)
 		return MHD_YES;
 	mb_err_prefix(&err, "trace for vm %s", req->uuid_text);
+	/*
+	 * Keep reading (and discarding) so the client hears the answer;
+	 * upload_data() cuts a body that goes on past --max-upload more.
+	 */
 	pend(req, status_of(st), err.msg);
-	if (st == STORE_TOO_LARGE)
-		return respond_error(h, conn, req->pending, req->message);
 	return MHD_YES;
 }
 
