@@ -1,0 +1,63 @@
+#!/bin/bash
+# tls.sh - HTTPS: the test makes its own CA and a server certificate for
+# 127.0.0.1 with certtool (GnuTLS); mb-guestd uploads over HTTPS trusting
+# only that CA; plain HTTP to the TLS port gets no HTTP answer; a client
+# without the CA refuses the server.
+. "$(dirname "$0")/lib.sh"
+
+command -v certtool >/dev/null || { fail "certtool is installed (gnutls-bin)" "certtool" "missing"; finish; }
+cd "$WORK" || exit 1
+certtool --generate-privkey --key-type ecdsa --outfile ca.key 2>/dev/null
+cat > ca.tmpl <<'T'
+cn = "Memory Buddies test CA"
+ca
+cert_signing_key
+expiration_days = 2
+T
+certtool --generate-self-signed --load-privkey ca.key --template ca.tmpl --outfile ca.pem 2>/dev/null
+certtool --generate-privkey --key-type ecdsa --outfile server.key 2>/dev/null
+cat > server.tmpl <<'T'
+cn = "localhost"
+dns_name = "localhost"
+ip_address = "127.0.0.1"
+tls_www_server
+signing_key
+encryption_key
+expiration_days = 2
+T
+certtool --generate-certificate --load-privkey server.key --load-ca-certificate ca.pem \
+	--load-ca-privkey ca.key --template server.tmpl --outfile server.pem 2>/dev/null
+[ -s server.pem ] || { fail "the test CA signs a server certificate" "server.pem" "certtool failed"; finish; }
+
+U=$(new_uuid)
+TOK=tok-tls-$RANDOM$RANDOM
+add_token "$U" "$TOK"
+add_token admin "$ADMIN_TOKEN"
+echo "$TOK" > token
+make_trace "$WORK/t.mbt" 5000 21 "$U" vm-tls
+start_controld "$WORK/data" --tls-cert server.pem --tls-key server.key || exit 1
+HTTPS=https://127.0.0.1:$CD_PORT
+
+out=$("$GUESTD" --once --server "$HTTPS" --ca-file ca.pem --device t.mbt \
+	--vm-uuid "$U" --token-file token 2>guestd.err)
+check_eq "mb-guestd uploads over HTTPS with the test CA (version 1)" 1 "$out"
+code=$(curl -s --cacert ca.pem -o got.mbt -w '%{http_code}' \
+	-H "Authorization: Bearer $ADMIN_TOKEN" "$HTTPS/v1/vms/$U/traces/1")
+if [ "$code" = 200 ] && cmp -s got.mbt t.mbt; then
+	pass "the trace reads back over HTTPS byte for byte"
+else
+	fail "the trace reads back over HTTPS" "200 and identical bytes" "status $code"
+fi
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$CD_PORT/v1/health")
+check_eq "plain HTTP to the TLS port gets no HTTP answer" 000 "$code"
+"$GUESTD" --once --server "$HTTPS" --device t.mbt --vm-uuid "$U" \
+	--token-file token --retries 0 >/dev/null 2>guestd.err
+status=$?
+check_eq "without the CA, mb-guestd refuses the server (exit 5)" 5 "$status"
+check_contains "... and says why" "certificate" "$(cat guestd.err)"
+admin_get_tls() { curl -s --cacert ca.pem -o "$2" -w '%{http_code}' -H "Authorization: Bearer $ADMIN_TOKEN" "$HTTPS$1"; }
+admin_get_tls /v1/vms vms.json >/dev/null
+check_eq "GET /v1/vms over HTTPS lists the VM" "$U" "$(jget vms.json 'j["vms"][0]["uuid"]')"
+stop_controld TERM
+check_eq "mb-controld (TLS) exits 0 on SIGTERM" 0 "$CD_STATUS"
+finish
