@@ -8,6 +8,7 @@
 #define MB_CMD_H
 
 int cmd_trace(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 int cmd_sharing(int argc, char **argv);
 int cmd_best_match(int argc, char **argv);
 int cmd_pack(int argc, char **argv);

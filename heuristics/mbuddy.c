@@ -17,6 +17,7 @@ struct subcommand {
 
 static const struct subcommand subcommands[] = {
 	{ "trace", cmd_trace, "inspect, convert, compare and make traces" },
+	{ "status", cmd_status, "VMs, versions and ages known to mb-controld" },
 	{ "sharing", cmd_sharing, "pages VMs share: pairs and the whole group" },
 	{ "best-match", cmd_best_match, "place the VMs of a scenario on hosts" },
 	{ "pack", cmd_pack, "cluster experiment: VMs packed, first-fit vs buddies" },

@@ -11,41 +11,37 @@
 . "$(dirname "$0")/lib.sh"
 
 DATA=$WORK/data
+ZERO=00000000-0000-0000-0000-000000000000
 declare -A VM_UUID VM_TOKEN
 mapfile -t REAL < <(real_traces)
+if [ ${#REAL[@]} -gt 0 ]; then
+	echo "traces: ${#REAL[@]} captured trace(s) from memtraces/"
+else
+	echo "traces: memtraces/ has none; synthetic traces made with mbuddy"
+fi
+# Each VM's first cycle uploads a captured trace exactly as captured (its
+# header names the VM, or is zero); later cycles upload other captures
+# relabelled with this VM's uuid by 'mbuddy trace import', as the same
+# guest would produce over time.
+base=0
 for vm in a b; do
-	for c in 1 2 3; do
-		f=$WORK/$vm-$c.mbt
-		if [ ${#REAL[@]} -gt 0 ]; then
-			idx=$(( ( (vm == "b" ? 3 : 0) + c - 1) % ${#REAL[@]} ))
-			[ "$vm" = b ] && idx=$(( (3 + c - 1) % ${#REAL[@]} ))
-			[ "$vm" = a ] && idx=$(( (c - 1) % ${#REAL[@]} ))
-			cp "${REAL[$idx]}" "$f"
-		else
-			make_trace "$f" $((3000 + 100 * c)) "$c$vm$RANDOM" "" "vm-$vm"
-		fi
-	done
-done
-echo "traces: ${#REAL[@]} captured trace(s) in memtraces/ ($( [ ${#REAL[@]} -gt 0 ] && echo used || echo none, synthetic ones used))"
-for vm in a b; do
-	u=$(trace_uuid "$WORK/$vm-1.mbt")
-	# A captured trace names its VM only when the guest knew its uuid;
-	# mixing traces of several captures needs the zero-uuid rule, so
-	# the test's VMs take their own uuids unless all three agree.
-	if [ "$u" = 00000000-0000-0000-0000-000000000000 ] ||
-	   [ "$u" != "$(trace_uuid "$WORK/$vm-2.mbt")" ] ||
-	   [ "$u" != "$(trace_uuid "$WORK/$vm-3.mbt")" ] ||
-	   { [ "$vm" = b ] && [ "$u" = "${VM_UUID[a]}" ]; }; then
+	if [ ${#REAL[@]} -gt 0 ]; then
+		u=$(trace_uuid "${REAL[$base]}")
+		[ "$u" = "$ZERO" ] && u=$(new_uuid)
+		for c in 1 2 3; do
+			src=${REAL[$(( (base + c - 1) % ${#REAL[@]} ))]}
+			hu=$(trace_uuid "$src")
+			if [ "$c" = 1 ] || [ "$hu" = "$ZERO" ]; then
+				cp "$src" "$WORK/$vm-$c.mbt"
+			else
+				"$MBUDDY" trace import --vm "vm-$vm" --uuid "$u" "$src" "$WORK/$vm-$c.mbt" >/dev/null
+			fi
+		done
+		base=$((base + 3 < ${#REAL[@]} ? base + 3 : 1))
+	else
 		u=$(new_uuid)
 		for c in 1 2 3; do
-			hu=$(trace_uuid "$WORK/$vm-$c.mbt")
-			if [ "$hu" != 00000000-0000-0000-0000-000000000000 ]; then
-				# Re-label: import the digests under the new uuid.
-				"$MBUDDY" trace export --include-free "$WORK/$vm-$c.mbt" "$WORK/x.txt" 2>/dev/null ||
-					make_trace "$WORK/$vm-$c.mbt" 3000 "$c$vm" "" "vm-$vm"
-				[ -f "$WORK/x.txt" ] && "$MBUDDY" trace import --vm "vm-$vm" "$WORK/x.txt" "$WORK/$vm-$c.mbt" >/dev/null
-				rm -f "$WORK/x.txt"
-			fi
+			make_trace "$WORK/$vm-$c.mbt" $((3000 + 100 * c)) "$c$RANDOM" "$u" "vm-$vm"
 		done
 	fi
 	VM_UUID[$vm]=$u
@@ -98,7 +94,8 @@ check_eq "the upload's page count is catalogued" \
 memtotal=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)
 check_eq "the guest's MemTotal reaches the catalogue" "$memtotal" \
 	"$(jget "$WORK/traces.json" 'j["traces"][2]["stats"]["mem_total_kb"]')"
-check_eq "GET /v1/vms/{uuid} names the VM" "vm-a" \
+check_eq "GET /v1/vms/{uuid} names the VM after its latest trace" \
+	"$("$MBUDDY" trace info --json "$WORK/a-3.mbt" > "$WORK/i.json"; jget "$WORK/i.json" 'j["vm_name"]')" \
 	"$(admin_get "/v1/vms/${VM_UUID[a]}" "$WORK/vm.json" >/dev/null; jget "$WORK/vm.json" 'j["name"]')"
 
 # mbuddy status, human and JSON.
