@@ -183,14 +183,57 @@ static void build_one(void *ctx, size_t v)
 		mb_bloom_add_raw(row, bb->p->m, bb->p->k, mb_set_key(s, i));
 }
 
+int mb_bloom_all_pairs(const uint64_t *rows, size_t n,
+		       const struct mb_bloom_params *params,
+		       const struct mb_sharing_opts *opts, double **est,
+		       struct mb_err *err)
+{
+	size_t words = params->m / 64, a, b;
+	uint64_t *zeros, *counts;
+
+	*est = NULL;
+	zeros = calloc(n + 1, sizeof(uint64_t));
+	counts = calloc(n * n + 1, sizeof(uint64_t));
+	if (!zeros || !counts) {
+		free(zeros);
+		free(counts);
+		return mb_errf(err, "out of memory for a %zu x %zu matrix", n, n);
+	}
+	for (a = 0; a < n; a++)
+		zeros[a] = params->m - mb_popcount_words(rows + a * words, words);
+	if (mb_pairwise_and_count(rows, n, words, counts, opts, 0.1, 1.0, err)) {
+		free(zeros);
+		free(counts);
+		return -1;
+	}
+	/* Turn the counts into estimates in place: a double is 8 bytes too. */
+	for (a = 0; a < n; a++) {
+		double e;
+
+		for (b = a + 1; b < n; b++) {
+			e = mb_bloom_estimate(params->m, params->k, zeros[a],
+					      zeros[b], params->m -
+					      counts[a * n + b]);
+			memcpy(&counts[a * n + b], &e, sizeof(e));
+			memcpy(&counts[b * n + a], &e, sizeof(e));
+		}
+		e = mb_bloom_cardinality(params->m, params->k, zeros[a]);
+		memcpy(&counts[a * n + a], &e, sizeof(e));
+	}
+	free(zeros);
+	*est = (double *)(void *)counts;
+	return 0;
+}
+
 int mb_sharing_bloom(const struct mb_digest_set *sets, size_t n,
 		     const struct mb_bloom_params *params,
 		     const struct mb_sharing_opts *opts, double **est,
 		     struct mb_err *err)
 {
 	struct bloom_build bb;
-	uint64_t *rows, *zeros, *counts;
-	size_t words = params->m / 64, a, b;
+	size_t words = params->m / 64, a;
+	uint64_t *rows;
+	int rc;
 
 	*est = NULL;
 	if (!params->m || params->m % 64 || !params->k)
@@ -200,47 +243,14 @@ int mb_sharing_bloom(const struct mb_digest_set *sets, size_t n,
 		if (mb_set_comparable(&sets[0], &sets[a], err))
 			return -1;
 	rows = calloc(n * words + 1, sizeof(uint64_t));
-	zeros = calloc(n ? n : 1, sizeof(uint64_t));
-	counts = calloc(n * n + 1, sizeof(uint64_t));
-	if (!rows || !zeros || !counts) {
-		free(rows);
-		free(zeros);
-		free(counts);
+	if (!rows)
 		return mb_errf(err, "out of memory for %zu filters of %llu bits",
 			       n, (unsigned long long)params->m);
-	}
 	bb = (struct bloom_build){ sets, rows, words, params };
 	mb_parallel_for(n, opts ? opts->threads : 0, build_one, &bb);
 	if (opts && opts->progress)
 		opts->progress(opts->progress_ctx, 0.1);
-	for (a = 0; a < n; a++)
-		zeros[a] = params->m - mb_popcount_words(rows + a * words, words);
-	if (mb_pairwise_and_count(rows, n, words, counts, opts, 0.1, 1.0, err)) {
-		free(rows);
-		free(zeros);
-		free(counts);
-		return -1;
-	}
+	rc = mb_bloom_all_pairs(rows, n, params, opts, est, err);
 	free(rows);
-	/* Turn the counts into estimates in place: a double is 8 bytes too. */
-	for (a = 0; a < n; a++) {
-		for (b = a + 1; b < n; b++) {
-			double e = mb_bloom_estimate(params->m, params->k,
-						     zeros[a], zeros[b],
-						     params->m -
-						     counts[a * n + b]);
-
-			memcpy(&counts[a * n + b], &e, sizeof(e));
-			memcpy(&counts[b * n + a], &e, sizeof(e));
-		}
-		{
-			double e = mb_bloom_cardinality(params->m, params->k,
-							zeros[a]);
-
-			memcpy(&counts[a * n + a], &e, sizeof(e));
-		}
-	}
-	free(zeros);
-	*est = (double *)(void *)counts;
-	return 0;
+	return rc;
 }

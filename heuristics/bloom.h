@@ -112,4 +112,14 @@ int mb_sharing_bloom(const struct mb_digest_set *sets, size_t n,
 		     const struct mb_sharing_opts *opts, double **est,
 		     struct mb_err *err);
 
+/*
+ * The same from filters already built: @rows holds n filters of m bits
+ * one after the other (row a = n's a-th filter, m / 64 words each), e.g.
+ * fingerprints kept instead of whole traces. @rows is not modified.
+ */
+int mb_bloom_all_pairs(const uint64_t *rows, size_t n,
+		       const struct mb_bloom_params *params,
+		       const struct mb_sharing_opts *opts, double **est,
+		       struct mb_err *err);
+
 #endif /* MB_BLOOM_H */

@@ -4,11 +4,11 @@
  *
  * This is a boolean matrix product, so its cost is n^2/2 * words word
  * operations whatever we do; what we control is how often each word comes
- * from memory. The rows are processed in blocks of four (a0..a0+3): for
- * each chunk of CHUNK_WORDS words, the four a-rows' chunks (16 KiB) stay in
- * L1 while every later row b streams its chunk once, feeding four
- * accumulators. That cuts the traffic from L2/L3 to a quarter of the naive
- * pair loop, and the chunk of all rows (n * 4 KiB) stays in L2/L3.
+ * from memory. The rows are processed in blocks of eight (a0..a0+7): for
+ * each chunk of CHUNK_WORDS words, the eight a-rows' chunks (16 KiB) stay
+ * in L1 while every later row b streams its chunk once, feeding eight
+ * accumulators. That cuts the traffic from L2/L3 to an eighth of the
+ * naive pair loop, and the chunk of all rows (n * 2 KiB) stays in L2/L3.
  *
  * Threads take row blocks from an atomic counter, largest (a0 = 0) first;
  * each writes only its own rows of the output, so no locking is needed.
@@ -30,10 +30,10 @@
 #include "pairwise.h"
 #include "sharing.h"
 
-#define CHUNK_WORDS 512
-#define BLOCK_ROWS 4
+#define CHUNK_WORDS 256
+#define BLOCK_ROWS 8
 
-typedef void (*kern4_fn)(const uint64_t *const a[BLOCK_ROWS],
+typedef void (*kernrows_fn)(const uint64_t *const a[BLOCK_ROWS],
 			 const uint64_t *b, size_t len, uint64_t acc[BLOCK_ROWS]);
 typedef uint64_t (*count_fn)(const uint64_t *a, const uint64_t *b, size_t len);
 
@@ -51,25 +51,21 @@ unsigned int mb_thread_count(unsigned int requested)
 
 /* ---- kernels ---- */
 
-static void kern4_generic(const uint64_t *const a[BLOCK_ROWS],
+static void kernrows_generic(const uint64_t *const a[BLOCK_ROWS],
 			  const uint64_t *b, size_t len,
 			  uint64_t acc[BLOCK_ROWS])
 {
-	uint64_t c0 = 0, c1 = 0, c2 = 0, c3 = 0;
-	size_t i;
+	uint64_t c[BLOCK_ROWS] = { 0 };
+	size_t i, r;
 
 	for (i = 0; i < len; i++) {
 		uint64_t w = b[i];
 
-		c0 += __builtin_popcountll(a[0][i] & w);
-		c1 += __builtin_popcountll(a[1][i] & w);
-		c2 += __builtin_popcountll(a[2][i] & w);
-		c3 += __builtin_popcountll(a[3][i] & w);
+		for (r = 0; r < BLOCK_ROWS; r++)
+			c[r] += __builtin_popcountll(a[r][i] & w);
 	}
-	acc[0] += c0;
-	acc[1] += c1;
-	acc[2] += c2;
-	acc[3] += c3;
+	for (r = 0; r < BLOCK_ROWS; r++)
+		acc[r] += c[r];
 }
 
 static uint64_t count_generic(const uint64_t *a, const uint64_t *b, size_t len)
@@ -89,24 +85,20 @@ static uint64_t count_generic(const uint64_t *a, const uint64_t *b, size_t len)
 
 #if defined(__x86_64__)
 __attribute__((target("popcnt")))
-static void kern4_popcnt(const uint64_t *const a[BLOCK_ROWS],
+static void kernrows_popcnt(const uint64_t *const a[BLOCK_ROWS],
 			 const uint64_t *b, size_t len, uint64_t acc[BLOCK_ROWS])
 {
-	uint64_t c0 = 0, c1 = 0, c2 = 0, c3 = 0;
-	size_t i;
+	uint64_t c[BLOCK_ROWS] = { 0 };
+	size_t i, r;
 
 	for (i = 0; i < len; i++) {
 		uint64_t w = b[i];
 
-		c0 += __builtin_popcountll(a[0][i] & w);
-		c1 += __builtin_popcountll(a[1][i] & w);
-		c2 += __builtin_popcountll(a[2][i] & w);
-		c3 += __builtin_popcountll(a[3][i] & w);
+		for (r = 0; r < BLOCK_ROWS; r++)
+			c[r] += __builtin_popcountll(a[r][i] & w);
 	}
-	acc[0] += c0;
-	acc[1] += c1;
-	acc[2] += c2;
-	acc[3] += c3;
+	for (r = 0; r < BLOCK_ROWS; r++)
+		acc[r] += c[r];
 }
 
 __attribute__((target("popcnt")))
@@ -126,50 +118,41 @@ static uint64_t count_popcnt(const uint64_t *a, const uint64_t *b, size_t len)
 }
 
 __attribute__((target("avx512f,avx512vpopcntdq,popcnt")))
-static void kern4_avx512(const uint64_t *const a[BLOCK_ROWS],
+static void kernrows_avx512(const uint64_t *const a[BLOCK_ROWS],
 			 const uint64_t *b, size_t len, uint64_t acc[BLOCK_ROWS])
 {
-	__m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
-	size_t i = 0;
+	__m512i s[BLOCK_ROWS];
+	size_t i = 0, r;
 
+	for (r = 0; r < BLOCK_ROWS; r++)
+		s[r] = _mm512_setzero_si512();
 	for (; i + 8 <= len; i += 8) {
 		__m512i w = _mm512_loadu_si512((const void *)(b + i));
 
-		s0 = _mm512_add_epi64(s0, _mm512_popcnt_epi64(_mm512_and_si512(
-			_mm512_loadu_si512((const void *)(a[0] + i)), w)));
-		s1 = _mm512_add_epi64(s1, _mm512_popcnt_epi64(_mm512_and_si512(
-			_mm512_loadu_si512((const void *)(a[1] + i)), w)));
-		s2 = _mm512_add_epi64(s2, _mm512_popcnt_epi64(_mm512_and_si512(
-			_mm512_loadu_si512((const void *)(a[2] + i)), w)));
-		s3 = _mm512_add_epi64(s3, _mm512_popcnt_epi64(_mm512_and_si512(
-			_mm512_loadu_si512((const void *)(a[3] + i)), w)));
+		for (r = 0; r < BLOCK_ROWS; r++)
+			s[r] = _mm512_add_epi64(s[r], _mm512_popcnt_epi64(
+				_mm512_and_si512(_mm512_loadu_si512(
+					(const void *)(a[r] + i)), w)));
 	}
-	acc[0] += (uint64_t)_mm512_reduce_add_epi64(s0);
-	acc[1] += (uint64_t)_mm512_reduce_add_epi64(s1);
-	acc[2] += (uint64_t)_mm512_reduce_add_epi64(s2);
-	acc[3] += (uint64_t)_mm512_reduce_add_epi64(s3);
-	for (; i < len; i++) {
-		uint64_t w = b[i];
-
-		acc[0] += __builtin_popcountll(a[0][i] & w);
-		acc[1] += __builtin_popcountll(a[1][i] & w);
-		acc[2] += __builtin_popcountll(a[2][i] & w);
-		acc[3] += __builtin_popcountll(a[3][i] & w);
-	}
+	for (r = 0; r < BLOCK_ROWS; r++)
+		acc[r] += (uint64_t)_mm512_reduce_add_epi64(s[r]);
+	for (; i < len; i++)
+		for (r = 0; r < BLOCK_ROWS; r++)
+			acc[r] += __builtin_popcountll(a[r][i] & b[i]);
 }
 #endif
 
-static kern4_fn pick_kern4(void)
+static kernrows_fn pick_kernrows(void)
 {
 #if defined(__x86_64__)
 	__builtin_cpu_init();
 	if (__builtin_cpu_supports("avx512vpopcntdq") &&
 	    __builtin_cpu_supports("avx512f"))
-		return kern4_avx512;
+		return kernrows_avx512;
 	if (__builtin_cpu_supports("popcnt"))
-		return kern4_popcnt;
+		return kernrows_popcnt;
 #endif
-	return kern4_generic;
+	return kernrows_generic;
 }
 
 static count_fn pick_count(void)
@@ -198,7 +181,7 @@ struct pair_job {
 	const uint64_t *rows;
 	size_t n, words;
 	uint64_t *out;
-	kern4_fn kern;
+	kernrows_fn kern;
 	atomic_size_t next_block;
 	/* progress */
 	const struct mb_sharing_opts *opts;
@@ -270,7 +253,7 @@ int mb_pairwise_and_count(const uint64_t *rows, size_t n, size_t words,
 	job.n = n;
 	job.words = words;
 	job.out = out;
-	job.kern = pick_kern4();
+	job.kern = pick_kernrows();
 	atomic_init(&job.next_block, 0);
 	job.opts = opts;
 	job.p0 = p0;
