@@ -26,3 +26,11 @@ CHECKS += check-e2e
 # Target-specific, so it also holds though heuristics/build.mk sets
 # MBUDDY_LIBS after this file is read.
 $(BUILD)/mbuddy: MBUDDY_LIBS += -lcurl
+
+# The guest upload test boots two QEMU TCG guests with memtrace.ko and
+# mb-guestd (tests/guest/ test bed); a suite of its own since it is slow.
+.PHONY: check-guest-upload
+check-guest-upload: $(E2E_DEPS)
+	@BUILD=$(BUILD) tests/e2e/run.sh guest
+
+CHECKS += check-guest-upload
