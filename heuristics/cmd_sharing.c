@@ -40,7 +40,7 @@ static const char sharing_usage[] =
 "options:\n"
 "  --json                 machine-readable output\n"
 "  --bloom BITS_PER_PAGE  estimate pairs with Bloom filters of this many bits\n"
-"                         per page (the largest VM's pages) instead of exactly\n"
+"                         per distinct page of the largest VM, not exactly\n"
 "  --bloom-bytes BYTES    ... or with filters of this many bytes\n"
 "  --include-free         count free pages too (excluded by default)\n"
 "  --svg FILE             write a heatmap of the pairwise shared fraction\n"
