@@ -48,3 +48,14 @@ bench-ingest: $(BENCH_INGEST) $(CONTROLD)
 
 BENCHES += bench-ingest
 PROGRAMS += $(BENCH_INGEST)
+
+# Unit tests of the daemons' code link their objects (not libmbheur's).
+CONTROLD_UNIT_LIBS := -lcmocka $(CONTROLD_LIBS) -lcurl
+$(BUILD)/tests/unit/test_controld_%.o $(BUILD)/tests/unit/test_guestd_%.o $(BUILD)/tests/unit/test_config.o: \
+	PART_CFLAGS += -Idaemon -Icontrold -Iguestd -Wno-format-truncation
+$(BUILD)/tests/test_controld_%: $(BUILD)/tests/unit/test_controld_%.o $(CONTROLD_LIB_OBJS) $(DAEMON_OBJS) $(LIBMB)
+	@mkdir -p $(dir $@)
+	$(CC) $(MB_LDFLAGS) -o $@ $^ $(CONTROLD_UNIT_LIBS) $(LIBMB_LIBS)
+$(BUILD)/tests/test_config: $(BUILD)/tests/unit/test_config.o $(DAEMON_OBJS) $(LIBMB)
+	@mkdir -p $(dir $@)
+	$(CC) $(MB_LDFLAGS) -o $@ $^ -lcmocka $(LIBMB_LIBS)

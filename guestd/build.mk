@@ -11,3 +11,8 @@ $(GUESTD): $(GUESTD_OBJS) $(DAEMON_OBJS) $(LIBMB)
 	$(CC) $(MB_LDFLAGS) -o $@ $^ $(GUESTD_LIBS) $(LIBMB_LIBS)
 
 PROGRAMS += $(GUESTD)
+
+# Unit tests of mb-guestd link its objects (everything but main.o).
+$(BUILD)/tests/test_guestd_%: $(BUILD)/tests/unit/test_guestd_%.o $(filter-out $(BUILD)/guestd/main.o,$(GUESTD_OBJS)) $(DAEMON_OBJS) $(LIBMB)
+	@mkdir -p $(dir $@)
+	$(CC) $(MB_LDFLAGS) -o $@ $^ -lcmocka -lcurl -ljansson $(LIBMB_LIBS)
