@@ -91,8 +91,8 @@ static int mtr_algo_set(const char *val, const struct kernel_param *kp)
 			return 0;
 		}
 	}
-	pr_warn("algo: unknown algorithm '%s' (superfast, xxh32 or xxh64)\n",
-		val);
+	pr_warn("algo: unknown algorithm '%.*s' (superfast, xxh32 or xxh64)\n",
+		(int)strcspn(val, "\n"), val);
 	return -EINVAL;
 }
 
@@ -334,7 +334,7 @@ enum mtr_kind { MTR_USED, MTR_FREE, MTR_UNREADABLE };
  * reference. A free page's digest is 0 unless hash_free is set.
  */
 static enum mtr_kind mtr_page(struct mtr_scan *st, unsigned long pfn,
-			    struct page *page, u64 *digest)
+			      struct page *page, u64 *digest)
 {
 	struct page *head;
 	enum mtr_kind kind;
@@ -344,24 +344,18 @@ static enum mtr_kind mtr_page(struct mtr_scan *st, unsigned long pfn,
 	/* Ballooned-out or poisoned memory must not be touched. */
 	if (PageOffline(page) || PageHWPoison(page))
 		return MTR_UNREADABLE;
-	if (is_free_buddy_page(page)) {
-		if (st->hash_free)
-			*digest = mtr_hash_unpinned(st, page);
-		return MTR_FREE;
-	}
 
 	/*
-	 * A tail page's own refcount is 0: pin the compound head, then check
-	 * the page still belongs to it (the compound may have been split or
-	 * freed and reused between compound_head() and the reference).
+	 * A page with a reference is in use; one without is free: in the
+	 * buddy lists (is_free_buddy_page() would say so, at the cost of a
+	 * walk over every order, which the used pages do not need), on a
+	 * per-cpu free list, or between the allocator and its user. A tail
+	 * page's own refcount is 0, so the compound head is pinned, then the
+	 * page is checked to still belong to it (the compound may have been
+	 * split or freed and reused between compound_head() and the pin).
 	 */
 	head = compound_head(page);
 	if (!get_page_unless_zero(head)) {
-		/*
-		 * Refcount 0 but not in the buddy lists: a page on a per-cpu
-		 * free list, or one between the allocator and its user. It
-		 * is counted free; see docs/kmod.md.
-		 */
 		if (st->hash_free)
 			*digest = mtr_hash_unpinned(st, page);
 		return MTR_FREE;

@@ -7,7 +7,8 @@
 #
 #   main     tests 1 (known pages), 2 (whole memory), 4 (lifecycle) and the
 #            guest half of 5 (digest agreement)
-#   stress   test 3: 20 scans while two churn programs run
+#   stress   test 3: 20 scans while two churn programs run; then memory
+#            blocks going offline and online between and during scans
 #   bench    module scan throughput against user-space hashing
 #   capture  one trace for memtraces/, after the workload named by mtload=
 #            (idle, fill, bigger-userland, drift); mtcount= traces mtevery=
@@ -84,6 +85,39 @@ lifecycle() {
 		|| fail "lifecycle-stats: expected last_algo superfast and last_error 0, got $(cat /sys/class/misc/memtrace/last_algo) $(cat /sys/class/misc/memtrace/last_error)"
 }
 
+# hotplug: a memory block of ZONE_MOVABLE (the boot uses movablecore=) is
+# taken offline and back online: its pages leave and return to the trace,
+# and scans racing with offline/online cycles give valid traces or EAGAIN.
+hotplug() {
+	mem=/sys/devices/system/memory
+	pages() { /mtguest parse | tr ' ' '\n' | sed -n 's/^pages=//p'; }
+	bs=$(( $(printf %d 0x$(cat $mem/block_size_bytes)) / 4096 ))
+	before=$(pages)
+	blk=""
+	for b in $mem/memory*; do
+		grep -q Movable $b/valid_zones 2>/dev/null || continue
+		if echo offline > $b/state 2>/dev/null; then blk=$b; break; fi
+	done
+	if [ -z "$blk" ]; then
+		fail "hotplug-offline: expected to offline a ZONE_MOVABLE memory block, got none offlineable"
+		return
+	fi
+	after=$(pages)
+	[ "$after" -eq $((before - bs)) ] \
+		&& pass "hotplug-offline: $(basename $blk) offline: $before - $bs = $after records" \
+		|| fail "hotplug-offline: expected $((before - bs)) records with $(basename $blk) offline, got $after"
+	echo online_movable > $blk/state
+	again=$(pages)
+	[ "$again" -eq "$before" ] \
+		&& pass "hotplug-online: $(basename $blk) back online: $again records" \
+		|| fail "hotplug-online: expected $before records after onlining, got $again"
+	( while :; do echo offline > $blk/state; echo online_movable > $blk/state; done ) 2>/dev/null &
+	cycler=$!
+	/mtguest stress 20 eagain
+	kill $cycler; wait $cycler 2>/dev/null
+	echo online_movable > $blk/state 2>/dev/null
+}
+
 workload() {
 	case "${mtload:-idle}" in
 	idle) ;;
@@ -125,6 +159,7 @@ stress)
 	sleep 1
 	/mtguest stress ${mtscans:-20}
 	kill $c1 $c2; wait
+	hotplug
 	;;
 bench)
 	load
