@@ -59,3 +59,9 @@ $(BUILD)/tests/test_controld_%: $(BUILD)/tests/unit/test_controld_%.o $(CONTROLD
 $(BUILD)/tests/test_config: $(BUILD)/tests/unit/test_config.o $(DAEMON_OBJS) $(LIBMB)
 	@mkdir -p $(dir $@)
 	$(CC) $(MB_LDFLAGS) -o $@ $^ -lcmocka $(LIBMB_LIBS)
+
+# Fuzz targets of the daemons' parsers (tests/fuzz/fuzz_daemon_conf.c,
+# fuzz_controld_tokens.c); the .mbt and text readers are fuzzed by lib's.
+FUZZ_SRCS_daemon_conf = daemon/conf.c $(LIBMB_SRCS)
+FUZZ_SRCS_controld_tokens = controld/auth.c $(LIBMB_SRCS)
+FUZZ_LIBS_controld_tokens = -lpthread
