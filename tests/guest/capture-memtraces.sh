@@ -6,6 +6,8 @@
 # `make kmod` and build/guest/mtguest (run it as `make memtraces`).
 #
 #   idle-1.mbt, idle-2.mbt   two idle guests, same kernel and initramfs
+#   idle-nokaslr-1.mbt, idle-nokaslr-2.mbt
+#                            the same with kernel address randomization off
 #   loaded.mbt               random data written over most free memory
 #   userland.mbt             glibc userland (bash, perl, coreutils) and the
 #                            kernel parameters init_on_free=1 init_on_alloc=0
@@ -30,7 +32,7 @@ base=(kmod/memtrace.ko "$build/mtguest" tests/guest/guest-test.sh:/test.sh)
 
 # capture NAME UUID INITRD COUNT APPEND: boot one guest, save NAME[-i].mbt
 capture() {
-	case " ${CAPTURES:-series idle-1 idle-2 loaded userland} " in
+	case " ${CAPTURES:-series idle-1 idle-2 idle-nokaslr-1 idle-nokaslr-2 loaded userland} " in
 	*" $1 "*) ;;
 	*) return 0 ;;
 	esac
@@ -59,6 +61,8 @@ capture series 6d62756c-0000-4000-8000-000000000004 "$build/capture/busybox.gz" 
 series=$!
 capture idle-1 6d62756c-0000-4000-8000-000000000001 "$build/capture/busybox.gz" 1 "mtload=idle"
 capture idle-2 6d62756c-0000-4000-8000-000000000002 "$build/capture/busybox.gz" 1 "mtload=idle"
+capture idle-nokaslr-1 6d62756c-0000-4000-8000-000000000006 "$build/capture/busybox.gz" 1 "mtload=idle nokaslr"
+capture idle-nokaslr-2 6d62756c-0000-4000-8000-000000000007 "$build/capture/busybox.gz" 1 "mtload=idle nokaslr"
 capture loaded 6d62756c-0000-4000-8000-000000000003 "$build/capture/busybox.gz" 1 "mtload=fill"
 capture userland 6d62756c-0000-4000-8000-000000000005 "$build/capture/userland.gz" 1 \
 	"mtload=bigger-userland init_on_free=1 init_on_alloc=0"
