@@ -175,7 +175,7 @@ int mb_set_from_digests(struct mb_digest_set *s, const uint64_t *digests,
 	if (s->width == 4)
 		for (i = 0; i < n; i++)
 			s->d32[i] = (uint32_t)digests[i];
-	else
+	else if (n)
 		memcpy(s->d64, digests, n * sizeof(uint64_t));
 	s->pages = n;
 	return set_finish(s, err);
