@@ -18,7 +18,7 @@ PROGRAMS += $(CONTROLD)
 E2E_DEPS = $(CONTROLD) $(GUESTD) $(MBUDDY)
 .PHONY: check-e2e
 check-e2e: $(E2E_DEPS)
-	@BUILD=$(BUILD) tests/e2e/run.sh upload badinput legacy tls faults
+	@BUILD=$(BUILD) tests/e2e/run.sh docs upload badinput legacy tls faults
 
 CHECKS += check-e2e
 
