@@ -54,7 +54,12 @@
 #include <linux/utsname.h>
 #include <linux/uuid.h>
 #include <linux/xxhash.h>
+/* Linux 6.12 moved the unaligned accessors; detect the header, not a version. */
+#if __has_include("linux/unaligned.h")
+#include <linux/unaligned.h>
+#else
 #include <asm/unaligned.h>
+#endif
 
 #include "mbt_format.h"
 #include "superfasthash.h"
