@@ -1,0 +1,34 @@
+# validate/: the KSM validation experiment (docs/accuracy.md).
+#
+#   make validate-ksm   boot 2, 3 and 4 guests in three configurations, let
+#                       KSM merge them, compare with the prediction and
+#                       rewrite the table in docs/accuracy.md (~20 min)
+#   make check-ksm      one 2-guest configuration; fails unless the
+#                       prediction is within the bound docs/accuracy.md
+#                       states (a few minutes; part of `make check`)
+#
+# ksmpredict links the heuristics library; ksmload runs inside the guests
+# and is linked statically (always into build/, sanitizers make no sense in
+# a busybox guest).
+KSMPREDICT := $(BUILD)/validate/ksmpredict
+KSMLOAD := build/validate/ksmload
+
+$(BUILD)/validate/%.o: PART_CFLAGS += -Iheuristics
+
+$(KSMPREDICT): $(BUILD)/validate/ksmpredict.o $(LIBHEUR) $(LIBMB)
+	$(CC) $(MB_LDFLAGS) -o $@ $< $(LIBHEUR) $(LIBMB) -ljansson -lpthread -lm $(LIBMB_LIBS)
+
+$(KSMLOAD): validate/ksmload.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -Wall -Wextra -Werror -O2 -static -o $@ $<
+
+PROGRAMS += $(KSMPREDICT) $(KSMLOAD)
+
+.PHONY: validate-ksm check-ksm
+validate-ksm: $(KSMPREDICT) $(KSMLOAD) kmod/memtrace.ko
+	@BUILD=$(abspath $(BUILD)) validate/validate-ksm.sh
+
+check-ksm: $(KSMPREDICT) $(KSMLOAD) kmod/memtrace.ko
+	@BUILD=$(abspath $(BUILD)) validate/check-ksm.sh
+
+CHECKS += check-ksm

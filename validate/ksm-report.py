@@ -1,0 +1,258 @@
+#!/usr/bin/env python3
+"""ksm-report.py: the numbers of the KSM validation experiment.
+
+  ksm-report.py result [--load L --guests N ...] OUTDIR
+      combine OUTDIR/predict.json (validate/ksmpredict) with the KSM
+      snapshots ksm-*.txt that validate/ksm-run.sh took into one JSON
+      document (stdout)
+  ksm-report.py table RESULT.json...
+      the Markdown tables of docs/accuracy.md
+  ksm-report.py check --bound PCT [--bloom-bound PCT] RESULT.json
+      exit 1 unless the prediction's error is within the bounds, printing
+      what was expected and what came instead
+
+Definitions (docs/accuracy.md): actual = /sys/kernel/mm/ksm/pages_sharing
+just before the guests' first trace; predicted = saved(G) = pages(G) -
+distinct(G) over the guests' non-zero pages, used and free; refined = the
+same without the pages that changed by the second trace, with KSM's
+stable-node chains (max_page_sharing), plus (n - 1) times the pages KSM
+merges in QEMU's own mergeable memory (ROMs) per guest; error = (predicted
+- actual) / actual.
+"""
+import argparse
+import json
+import os
+import sys
+
+
+def snapshot(path):
+    d = {}
+    with open(path) as f:
+        for line in f:
+            k, _, v = line.rstrip("\n").partition(" ")
+            try:
+                d[k] = int(v)
+            except ValueError:
+                try:
+                    d[k] = float(v)
+                except ValueError:
+                    d[k] = v.strip()
+    return d
+
+
+def err(pred, actual):
+    if pred is None or not actual:
+        return None
+    return 100.0 * (pred - actual) / actual
+
+
+def result(a):
+    out = a.outdir
+    with open(os.path.join(out, "predict.json")) as f:
+        p = json.load(f)
+    b1 = snapshot(os.path.join(out, "ksm-before-1.txt"))
+    a1 = snapshot(os.path.join(out, "ksm-after-1.txt"))
+    b2 = snapshot(os.path.join(out, "ksm-before-2.txt"))
+    n = len(p["guests"])
+    others = " ".join(str(s.get("others", "")) for s in (b1, a1, b2)).split()
+    rom = [b1.get(f"g{i + 1}.ksm_other_pages", 0) for i in range(n)]
+    # QEMU's non-RAM mergeable memory is the same in every guest: each of
+    # those pages is held n times and saves n - 1.
+    rom_saved = round(sum(rom) / n * (n - 1)) if n else 0
+    st = p.get("stable", p["all"])
+    guests = []
+    for i, g in enumerate(p["guests"]):
+        k = f"g{i + 1}."
+        guests.append({
+            "name": g["name"], "trace_pages": g["pages"], "used": g["used"],
+            "free": g["free"], "zero": g["zero"], "volatile": g.get("volatile"),
+            "predicted_merging": p["all"]["merging"][i],
+            "predicted_merging_stable": st["merging"][i],
+            "ksm_merging_pages": b1.get(k + "ksm_merging_pages"),
+            "ksm_merging_pages_ram": b1.get(k + "ksm_ram_pages"),
+            "ksm_merging_pages_other": b1.get(k + "ksm_other_pages"),
+            "ksm_zero_pages": b1.get(k + "ksm_zero_pages"),
+            "anon_huge_kb": b1.get(k + "thp_kb"),
+        })
+        guests[-1]["error_pct"] = err(guests[-1]["predicted_merging_stable"],
+                                      guests[-1]["ksm_merging_pages_ram"])
+    r = {
+        "config": {"load": a.load, "guests": n, "mem_mib": a.mem,
+                   "load_mib": a.mib if a.load != "idle" else 0,
+                   "settle_s": a.settle, "stable": bool(a.stable),
+                   "pages_sharing_per_full_scan": [int(x) for x in a.scans.split()],
+                   "algorithm": p["algorithm"],
+                   "max_page_sharing": p["max_page_sharing"]},
+        "contaminated": bool(others),
+        "others": sorted(set(others)),
+        "actual": {
+            "pages_sharing": b1["pages_sharing"],
+            "pages_sharing_after_scan": a1["pages_sharing"],
+            "pages_sharing_second_scan": b2["pages_sharing"],
+            "pages_shared": b1["pages_shared"],
+            "ksm_zero_pages": b1.get("ksm_zero_pages"),
+            "pages_volatile": b1.get("pages_volatile"),
+            "stable_node_chains": b1.get("stable_node_chains"),
+            "stable_node_dups": b1.get("stable_node_dups"),
+            "full_scans": b1["full_scans"],
+        },
+        "predicted": {
+            "exact": p["all"]["saved"],
+            "stable": st["saved"],
+            "chains": st["saved_ksm"],
+            "qemu_rom": rom_saved,
+            "refined": st["saved_ksm"] + rom_saved,
+            "exact_32bit": p["all"]["saved_32bit"],
+            "used_pages_only": p["all"]["saved_used_only"],
+            "bloom": p["all"]["bloom_saved"],
+            "bloom_refined": (st["bloom_saved"] + rom_saved
+                              if st["bloom_saved"] is not None else None),
+        },
+        "guests": guests,
+    }
+    act = r["actual"]["pages_sharing"]
+    r["error_pct"] = {k: err(v, act) for k, v in r["predicted"].items()
+                      if k != "qemu_rom"}
+    json.dump(r, sys.stdout, indent=2)
+    print()
+
+
+def pct(x):
+    return "n/a" if x is None else f"{x:+.2f} %"
+
+
+def table(a):
+    rs = []
+    for path in a.results:
+        with open(path) as f:
+            rs.append(json.load(f))
+    print("| configuration | guests | actual pages_sharing | predicted (exact) | error "
+          "| refined | error | Bloom 4 bits/page | error | Bloom refined | error |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rs:
+        c, p, e = r["config"], r["predicted"], r["error_pct"]
+        name = c["load"] + (f" {c['load_mib']} MiB" if c["load_mib"] else "")
+        if r["contaminated"]:
+            name += " (contaminated)"
+        if not c["stable"]:
+            name += " (KSM not stable)"
+        print(f"| {name} | {c['guests']} | {r['actual']['pages_sharing']} | {p['exact']} "
+              f"| {pct(e['exact'])} | {p['refined']} | {pct(e['refined'])} "
+              f"| {p['bloom']:.0f} | {pct(e['bloom'])} "
+              f"| {p['bloom_refined']:.0f} | {pct(e['bloom_refined'])} |")
+    print()
+    print("Where the refinement comes from (pages; a negative effect lowers "
+          "the prediction):")
+    print()
+    print("| configuration | guests | volatile pages left out | stable-node chains "
+          "| QEMU ROMs | 32-bit digests instead of 64 | free pages left out "
+          "| KSM settle time | full scans |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rs:
+        c, p = r["config"], r["predicted"]
+        name = c["load"] + (f" {c['load_mib']} MiB" if c["load_mib"] else "")
+        print(f"| {name} | {c['guests']} | {p['stable'] - p['exact']:+d} "
+              f"| {p['chains'] - p['stable']:+d} | {p['qemu_rom']:+d} "
+              f"| {p['exact_32bit'] - p['exact']:+d} "
+              f"| {p['used_pages_only'] - p['exact']:+d} "
+              f"| {c['settle_s']} s | {r['actual']['full_scans']} |")
+    print()
+    print("Per guest: predicted merging pages (non-zero, unchanged pages whose "
+          "content occurs at least twice in the group) against "
+          "/proc/PID/ksm_stat's ksm_merging_pages, split by /proc/PID/smaps into "
+          "guest RAM and QEMU's other mergeable memory:")
+    print()
+    print("| configuration | guest | trace pages (used/free/zero/volatile) "
+          "| predicted merging | ksm_merging_pages | in guest RAM | in ROMs | error (RAM) |")
+    print("|---|---|---|---:|---:|---:|---:|---:|")
+    for r in rs:
+        c = r["config"]
+        name = f"{c['load']} x{c['guests']}"
+        for g in r["guests"]:
+            print(f"| {name} | {g['name']} | {g['trace_pages']} ({g['used']}/{g['free']}/"
+                  f"{g['zero']}/{g['volatile']}) | {g['predicted_merging_stable']} "
+                  f"| {g['ksm_merging_pages']} | {g['ksm_merging_pages_ram']} "
+                  f"| {g['ksm_merging_pages_other']} | {pct(g['error_pct'])} |")
+
+
+def check(a):
+    with open(a.result) as f:
+        r = json.load(f)
+    c, e = r["config"], r["error_pct"]
+    what = f"{c['guests']} {c['load']} guests"
+    bad = 0
+    if r["contaminated"]:
+        print(f"check-ksm: the measurement is contaminated by other mergeable "
+              f"processes ({' '.join(r['others'])}): KSM's host-wide counters "
+              f"include them, so nothing can be asserted")
+        return 1
+    if not c["stable"]:
+        print(f"check-ksm: expected KSM's pages_sharing to settle, but it was still "
+              f"moving: {c['pages_sharing_per_full_scan']}")
+        bad = 1
+    checks = [("refined", a.bound), ("exact", a.exact_bound),
+              ("bloom_refined", a.bloom_bound)]
+    for key, bound in checks:
+        if bound is None:
+            continue
+        v = e.get(key)
+        if v is None or abs(v) > bound:
+            print(f"check-ksm: {what}: expected the {key} prediction "
+                  f"({r['predicted'][key]:.0f} pages) within ±{bound} % of KSM's "
+                  f"pages_sharing ({r['actual']['pages_sharing']}), got {pct(v)}")
+            bad = 1
+        else:
+            print(f"check-ksm: PASS {what}: {key} prediction {r['predicted'][key]:.0f} "
+                  f"pages vs pages_sharing {r['actual']['pages_sharing']}: "
+                  f"error {pct(v)} (bound ±{bound} %)")
+    for g in r["guests"]:
+        v = g["error_pct"]
+        if a.guest_bound is None:
+            continue
+        if v is None or abs(v) > a.guest_bound:
+            print(f"check-ksm: {what}: expected {g['name']}'s predicted merging pages "
+                  f"({g['predicted_merging_stable']}) within ±{a.guest_bound} % of its "
+                  f"QEMU's KSM pages in guest RAM ({g['ksm_merging_pages_ram']}), "
+                  f"got {pct(v)}")
+            bad = 1
+        else:
+            print(f"check-ksm: PASS {what}: {g['name']} merging pages "
+                  f"{g['predicted_merging_stable']} vs ksm_stat/smaps "
+                  f"{g['ksm_merging_pages_ram']}: error {pct(v)} "
+                  f"(bound ±{a.guest_bound} %)")
+    return bad
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("result")
+    r.add_argument("--load", required=True)
+    r.add_argument("--guests", type=int, required=True)
+    r.add_argument("--mem", type=int, required=True)
+    r.add_argument("--mib", type=int, required=True)
+    r.add_argument("--settle", type=int, required=True)
+    r.add_argument("--stable", type=int, required=True)
+    r.add_argument("--scans", required=True)
+    r.add_argument("outdir")
+    t = sub.add_parser("table")
+    t.add_argument("results", nargs="+")
+    c = sub.add_parser("check")
+    c.add_argument("--bound", type=float, required=True)
+    c.add_argument("--exact-bound", type=float)
+    c.add_argument("--bloom-bound", type=float)
+    c.add_argument("--guest-bound", type=float)
+    c.add_argument("result")
+    a = ap.parse_args()
+    if a.cmd == "result":
+        result(a)
+        return 0
+    if a.cmd == "table":
+        table(a)
+        return 0
+    return check(a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
