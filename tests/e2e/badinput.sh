@@ -94,5 +94,17 @@ check_eq "after all that, a good upload still works (201)" 201 \
 check_eq "... as version 2" 2 "$(jget "$WORK/body" 'j["version"]')"
 admin_get /metrics "$WORK/metrics" >/dev/null
 check_contains "/metrics counts the 400 answers" 'mb_controld_errors_total{status="400"} 9' "$(cat "$WORK/metrics")"
+
+# SIGHUP reloads the tokens file; a broken file keeps the old tokens.
+NEW=tok-new-$RANDOM$RANDOM
+sed -i "s/ $TOK\$/ $NEW/" "$WORK/tokens"
+kill -HUP "$CD_PID"; sleep 0.3
+check_eq "after SIGHUP the replaced token is unknown (401)" 401 "$(put_trace "$U" "$WORK/good.mbt" "$TOK")"
+check_eq "after SIGHUP the new token works (201)" 201 "$(put_trace "$U" "$WORK/good.mbt" "$NEW")"
+cp "$WORK/tokens" "$WORK/tokens.good"
+echo "garbage-line" >> "$WORK/tokens"
+kill -HUP "$CD_PID"; sleep 0.3
+check_contains "a broken tokens file is reported with its line" "tokens:4: no token after 'garbage-line' (keeping the previous tokens)" "$(cat "$CD_LOG")"
+check_eq "... and the previous tokens stay in force" 201 "$(put_trace "$U" "$WORK/good.mbt" "$NEW")"
 stop_controld TERM
 finish

@@ -121,11 +121,35 @@ fi
 stop_controld TERM
 start_controld "$DATA" --keep 100 --shutdown-timeout 10 || exit 1
 before=$(ls "$DATA/vms/${VMS[1]}" | grep -c mbt)
-curl -s -o "$WORK/slow.body" -w '%{http_code}' -X PUT --limit-rate 200K \
+curl -s -o "$WORK/slow.body" -w '%{http_code}' -X PUT --limit-rate 100K \
 	-H "Authorization: Bearer ${TOKS[1]}" --data-binary @"$WORK/up/1.mbt" \
 	"$CD_URL/v1/vms/${VMS[1]}/traces" > "$WORK/slow.code" &
 cpid=$!
+# A client connected before SIGTERM sends its request during the shutdown.
+python3 - "$CD_PORT" "$ADMIN_TOKEN" > "$WORK/during.txt" 2>&1 <<'PY' &
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+time.sleep(0.9)
+s.sendall(("GET /v1/vms HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+           "Connection: close\r\n\r\n" % sys.argv[2]).encode())
+data = b""
+while True:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+head, _, body = data.decode().partition("\r\n\r\n")
+print(head.split("\r\n")[0].split(" ")[1], body)
+PY
+ppid=$!
 sleep 0.5
+kill -TERM "$CD_PID"
+sleep 0.3
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$CD_URL/v1/health")
+check_eq "no new connection is accepted during the shutdown" 000 "$code"
+wait "$ppid"
+check_eq "a request on a connection opened before SIGTERM gets 503" \
+	'503 {"error":"shutting down"}' "$(cat "$WORK/during.txt")"
 stop_controld TERM
 wait "$cpid"
 check_eq "an upload in flight at SIGTERM completes (201)" 201 "$(cat "$WORK/slow.code")"

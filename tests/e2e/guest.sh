@@ -17,6 +17,7 @@ for need in "$MKINITRD" "$BOOT"; do
 	[ -x "$need" ] || { fail "the guest test bed is present" "$need" "missing"; finish; }
 done
 [ -f "$KO" ] || make -C "$ROOT" --no-print-directory kmod >/dev/null 2>&1
+[ -f "$KO" ] || make -C "$ROOT/kmod" --no-print-directory >/dev/null 2>&1
 [ -f "$KO" ] || { fail "memtrace.ko is built (make kmod)" "$KO" "missing"; finish; }
 command -v qemu-system-x86_64 >/dev/null || { fail "QEMU is installed" qemu-system-x86_64 missing; finish; }
 

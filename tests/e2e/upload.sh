@@ -109,6 +109,20 @@ if "$MBUDDY" status --help >/dev/null 2>&1; then
 	check_contains "mbuddy status with a bad token explains the refusal" "unknown token" "$out"
 fi
 
+# The daemon mode: a cycle every --interval seconds until SIGTERM.
+"$GUESTD" --server "$CD_URL" --device "$WORK/b-1.mbt" --interval 1 \
+	--vm-uuid "${VM_UUID[b]}" --token-file "$WORK/token-b" --verbose 2>"$WORK/daemon.log" &
+gpid=$!
+STARTED_PIDS+=("$gpid")
+for i in $(seq 1 100); do
+	[ -f "$DATA/vms/${VM_UUID[b]}/6.mbt" ] && break
+	sleep 0.1
+done
+kill -TERM "$gpid"; wait "$gpid"
+check_eq "mb-guestd in daemon mode exits 0 on SIGTERM" 0 "$?"
+check_eq "mb-guestd in daemon mode uploaded versions 4, 5, 6 one interval apart" 3 \
+	"$(grep -c 'stored as version [456] ' "$WORK/daemon.log")"
+
 # Retention and monotonic versions across a restart.
 stop_controld TERM
 check_eq "SIGTERM stops mb-controld with status 0" 0 "$CD_STATUS"
