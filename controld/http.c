@@ -501,8 +501,14 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn,
 
 	(void)version;
 	if (req) {
-		if (!req->upload)
-			return MHD_NO;
+		if (!req->upload) {
+			/* A body on a read is ignored. */
+			if (*data_size) {
+				*data_size = 0;
+				return MHD_YES;
+			}
+			return handle_get(h, conn, url);
+		}
 		if (*data_size) {
 			size_t size = *data_size;
 
@@ -531,9 +537,13 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn,
 		     "uploads go to PUT /v1/vms/{uuid}/traces");
 		return MHD_YES;
 	}
+	/*
+	 * Reads are answered on the next call: libmicrohttpd closes the
+	 * connection after an answer queued before the request is complete.
+	 */
 	if (!strcmp(method, MHD_HTTP_METHOD_GET) ||
 	    !strcmp(method, MHD_HTTP_METHOD_HEAD))
-		return handle_get(h, conn, url);
+		return MHD_YES;
 	return respond_error(h, conn, MHD_HTTP_METHOD_NOT_ALLOWED,
 			     "only GET, HEAD and PUT are served");
 }
