@@ -50,6 +50,9 @@ static const char pack_usage[] =
 "  --host-mb C          memory per host (default: 4 x the traces' mean size)\n"
 "  --private MIN:MAX    range of each VM's private fraction (default 0.2:0.6)\n"
 "  --bits-per-page B    Bloom filter size for buddies (default 4)\n"
+"  --memory used|configured\n"
+"                       a VM's memory: its counted pages (default) or its\n"
+"                       trace's whole size, free pages included\n"
 "  --exact              buddies with exact sharing instead of Bloom filters\n"
 "  --seed S             random seed (default 1)\n"
 "  --include-free       count free pages of the traces too\n"
@@ -80,6 +83,7 @@ struct pack {
 	size_t hosts;
 	struct mb_bloom_params bp;
 	bool exact;
+	bool configured;	/* memory = whole trace, not counted pages */
 };
 
 static int load_bases(struct pack *p, char **paths, size_t n,
@@ -110,6 +114,8 @@ static int load_bases(struct pack *p, char **paths, size_t n,
 			if (include_free || !mbt_is_free(&t, r))
 				b->digests[k++] = t.digests[r];
 		b->n = k;
+		if (!p->configured)
+			b->memory_mb = mb_pages_mb((double)k);
 		mbt_trace_free(&t);
 		if (i && b->algo != p->bases[0].algo)
 			return mb_errf(err, "%s has %s digests, %s has %s: "
@@ -383,6 +389,7 @@ int cmd_pack(int argc, char **argv)
 		{ "private", required_argument, NULL, 'p' },
 		{ "bits-per-page", required_argument, NULL, 'b' },
 		{ "exact", no_argument, NULL, 'e' },
+		{ "memory", required_argument, NULL, 'M' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "include-free", no_argument, NULL, 'f' },
 		{ "json", no_argument, NULL, 'j' },
@@ -425,6 +432,12 @@ int cmd_pack(int argc, char **argv)
 			break;
 		case 'e':
 			p.exact = true;
+			break;
+		case 'M':
+			if (!strcmp(optarg, "configured"))
+				p.configured = true;
+			else if (strcmp(optarg, "used"))
+				goto bad;
 			break;
 		case 's':
 			p.seed = strtoull(optarg, &end, 10);
@@ -480,6 +493,8 @@ int cmd_pack(int argc, char **argv)
 		json_object_set_new(o, "private_min", json_real(p.pmin));
 		json_object_set_new(o, "private_max", json_real(p.pmax));
 		json_object_set_new(o, "seed", json_integer((json_int_t)p.seed));
+		json_object_set_new(o, "memory", json_string(p.configured ?
+							"configured" : "used"));
 		json_object_set_new(o, "estimator", json_string(p.exact ?
 							"exact" : "bloom"));
 		if (!p.exact) {
@@ -503,9 +518,11 @@ int cmd_pack(int argc, char **argv)
 		putchar('\n');
 		json_decref(o);
 	} else {
-		printf("%zu hosts of %.0f MiB; VMs from %zu traces, private "
-		       "fraction %.2f-%.2f, seed %llu\n", p.hosts, p.host_mb,
-		       p.nbases, p.pmin, p.pmax, (unsigned long long)p.seed);
+		printf("%zu hosts of %.0f MiB; VMs from %zu traces (memory: "
+		       "%s), private fraction %.2f-%.2f, seed %llu\n", p.hosts,
+		       p.host_mb, p.nbases, p.configured ? "whole trace" :
+		       "used pages", p.pmin, p.pmax,
+		       (unsigned long long)p.seed);
 		printf("first-fit: %ld VMs\n", ff);
 		printf("buddies:   %ld VMs (%+.1f%%), sharing by %s\n",
 		       br.packed, ff ? 100.0 * (double)(br.packed - ff) /
