@@ -28,21 +28,28 @@ for t in "${traces[@]}"; do
 	"$M" trace info "$t"
 done
 
-# Versions of one VM, named NAME-vN.mbt: how fast its pages change.
-declare -A seen=()
-for t in "${traces[@]}"; do
-	base=${t%-v[0-9]*.mbt}
-	[ "$base" != "$t" ] || continue
-	[ -z "${seen[$base]:-}" ] || continue
-	seen[$base]=1
-	versions=("$base"-v*.mbt)
+# Group the traces by VM (uuid, else name), oldest first: the newest trace
+# of each VM is its current memory, the older ones show how it changes.
+groups=$(for t in "${traces[@]}"; do "$M" trace info --json "$t"; done | python3 -c '
+import json, sys
+dec, text, pos, vms = json.JSONDecoder(), sys.stdin.read(), 0, {}
+while pos < len(text.rstrip()):
+    d, pos = dec.raw_decode(text, pos)
+    pos += len(text[pos:]) - len(text[pos:].lstrip())
+    vms.setdefault(d["vm_uuid"] or d["vm_name"], []).append((d["capture_time_ns"], d["file"]))
+for key in sorted(vms, key=lambda k: min(vms[k])[1]):
+    print(" ".join(f for _, f in sorted(vms[key])))')
+current=()
+while read -r -a versions; do
+	current+=("${versions[-1]}")
 	[ ${#versions[@]} -ge 2 ] || continue
 	echo
-	echo "== How $(basename "$base") changes between versions (mbuddy trace diff)"
+	echo "== How $(basename "${versions[0]}" .mbt) changes between versions (mbuddy trace diff)"
 	for ((i = 1; i < ${#versions[@]}; i++)); do
 		"$M" trace diff "${versions[i-1]}" "${versions[i]}"
 	done
-done
+done <<< "$groups"
+traces=("${current[@]}")
 
 if "$M" sharing --help > /dev/null 2>&1; then
 	echo
