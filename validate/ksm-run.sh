@@ -18,6 +18,9 @@
 #               engineers' QEMU guests) to go away first (default 600); the
 #               result is marked contaminated if some are still there
 #
+# REPORT_ONLY=1 recomputes predict.json and result.json of a finished run
+# from its traces and snapshots, without booting anything.
+#
 # KSM is host-wide: every setting this script changes (run, pages_to_scan,
 # sleep_millisecs, use_zero_pages, smart_scan) is restored on exit, whatever
 # happens, after `echo 2 > run` has unmerged everything. Only the QEMU
@@ -40,14 +43,34 @@ out=$1
 K=/sys/kernel/mm/ksm
 BUILD=${BUILD:-$top/build}
 predict=${KSMPREDICT:-$BUILD/validate/ksmpredict}
+mbuddy=${MBUDDY:-$BUILD/mbuddy}
 ksmload=$top/build/validate/ksmload
 kver=$(basename "$(ls /boot/vmlinuz-* | sort -V | tail -1)" | sed 's/^vmlinuz-//')
 say() { echo "ksm-run: $*"; }
 die() { echo "ksm-run: $*" >&2; exit 1; }
 
+# report OUTDIR: prediction and result.json from a finished run's files.
+report() {
+	local i args=()
+	# shellcheck disable=SC1091
+	. "$1/run.env"
+	for i in $(seq 1 "$n"); do args+=("$1/g$i-1.mbt,$1/g$i-2.mbt"); done
+	"$predict" --json --max-page-sharing "$mps" "${args[@]}" > "$1/predict.json" || return 1
+	# The heuristics library's own group figure, for the cross-check.
+	"$mbuddy" sharing --json --include-free "${args[@]%%,*}" > "$1/mbuddy-sharing.json" || return 1
+	python3 "$here/ksm-report.py" result --load "$load" --guests "$n" --mem "$mem" \
+		--mib "$mib" --settle "$settle" --stable "$stable" --scans "$samples" \
+		"$1" > "$1/result.json" || return 1
+	say "result in $1/result.json"
+}
+if [ "${REPORT_ONLY:-0}" = 1 ]; then	# recompute from the traces kept in OUTDIR
+	report "$out"
+	exit
+fi
+
 [ "$(id -u)" = 0 ] || die "needs root (KSM's settings in $K)"
 [ -w $K/run ] || die "$K/run is not writable: this host has no KSM"
-for f in "$top/kmod/memtrace.ko" "$ksmload" "$predict"; do
+for f in "$top/kmod/memtrace.ko" "$ksmload" "$predict" "$mbuddy"; do
 	[ -e "$f" ] || die "$f is missing (make kmod; make $BUILD/validate/ksmpredict build/validate/ksmload)"
 done
 case $load in idle|shared|private) ;; *) die "unknown load '$load'" ;; esac
@@ -178,6 +201,10 @@ snap() {	# snap NAME: KSM's counters and each QEMU's ksm_stat and smaps
 				END { printf "%s.ksm_ram_pages %d\n%s.ksm_other_pages %d\n%s.thp_kb %d\n",
 					g, r / 4, g, o / 4, g, thp }' /proc/$p/smaps
 		done
+		# The same restricted to our guests, from their page tables.
+		mkdir -p "$out/pages-$1"
+		python3 "$here/ksm-pagemap.py" --dump "$out/pages-$1" $((mem * 1024)) \
+			$(for i in $(seq 1 "$n"); do echo "g$i=${pids[$((i - 1))]}"; done)
 		echo "others $(others)"
 	} > "$f"
 }
@@ -227,10 +254,8 @@ for p in "${bootpids[@]}"; do
 	for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
 done
 
-args=()
-for i in $(seq 1 "$n"); do args+=("$out/g$i-1.mbt,$out/g$i-2.mbt"); done
-"$predict" --json --max-page-sharing "$(cat $K/max_page_sharing)" "${args[@]}" > "$out/predict.json"
-python3 "$here/ksm-report.py" result --load "$load" --guests "$n" --mem "$mem" --mib "$mib" \
-	--settle "$settle" --stable "$stable" --scans "${samples[*]}" \
-	"$out" > "$out/result.json"
-say "result in $out/result.json"
+cat > "$out/run.env" <<ENV
+n=$n load=$load mem=$mem mib=$mib settle=$settle stable=$stable
+samples="${samples[*]}" mps=$(cat $K/max_page_sharing)
+ENV
+report "$out"

@@ -76,6 +76,7 @@ struct model {
 	uint64_t distinct32, saved32;
 	uint64_t *merging;		/* per guest */
 	uint64_t used_pages, used_saved;/* used pages only, free ones left out */
+	uint64_t zero_saved;		/* zero pages counted like any other */
 	double bloom_distinct, bloom_saved;
 };
 
@@ -121,7 +122,7 @@ static void runs(const struct ent *e, size_t n, uint64_t mask, uint64_t mps,
  * volatile pages, @used_only free ones too.
  */
 static int collect(struct guest *g, size_t ng, bool stable, bool used_only,
-		   uint64_t zero, struct ent **out, size_t *nout)
+		   bool keep_zero, uint64_t zero, struct ent **out, size_t *nout)
 {
 	size_t cap = 0, n = 0, k;
 	struct ent *e;
@@ -138,7 +139,7 @@ static int collect(struct guest *g, size_t ng, bool stable, bool used_only,
 		for (i = 0; i < t->info.page_count; i++) {
 			bool vol = g[k].t2.digests && t->digests[i] != g[k].t2.digests[i];
 
-			if (t->digests[i] == zero || (stable && vol) ||
+			if ((!keep_zero && t->digests[i] == zero) || (stable && vol) ||
 			    (used_only && mbt_is_free(t, i)))
 				continue;
 			e[n++] = (struct ent){ t->digests[i], (uint32_t)k, vol };
@@ -199,7 +200,7 @@ static int model(struct guest *g, size_t ng, bool stable, uint64_t zero,
 
 	memset(m, 0, sizeof(*m));
 	m->merging = calloc(ng, sizeof(*m->merging));
-	if (!m->merging || collect(g, ng, stable, false, zero, &e, &n))
+	if (!m->merging || collect(g, ng, stable, false, false, zero, &e, &n))
 		return mb_errf(err, "out of memory");
 	m->pages = n;
 	qsort(e, n, sizeof(*e), cmp64);
@@ -213,12 +214,19 @@ static int model(struct guest *g, size_t ng, bool stable, uint64_t zero,
 	runs(e, n, 0xffffffffULL, mps, &m->distinct32, NULL, NULL);
 	m->saved32 = m->pages - m->distinct32;
 	free(e);
-	if (collect(g, ng, stable, true, zero, &u, &nu))
+	if (collect(g, ng, stable, true, false, zero, &u, &nu))
 		return mb_errf(err, "out of memory");
 	qsort(u, nu, sizeof(*u), cmp64);
 	m->used_pages = nu;
 	runs(u, nu, ~0ULL, mps, &m->used_saved, NULL, NULL);
 	m->used_saved = nu - m->used_saved;
+	free(u);
+	/* What `mbuddy sharing --include-free` counts: zero pages too. */
+	if (collect(g, ng, stable, false, true, zero, &u, &nu))
+		return mb_errf(err, "out of memory");
+	qsort(u, nu, sizeof(*u), cmp64);
+	runs(u, nu, ~0ULL, mps, &m->zero_saved, NULL, NULL);
+	m->zero_saved = nu - m->zero_saved;
 	free(u);
 	return 0;
 }
@@ -285,6 +293,7 @@ static json_t *model_json(const struct model *m, size_t ng)
 	json_object_set_new(o, "saved_32bit", json_integer((json_int_t)m->saved32));
 	json_object_set_new(o, "used_pages", json_integer((json_int_t)m->used_pages));
 	json_object_set_new(o, "saved_used_only", json_integer((json_int_t)m->used_saved));
+	json_object_set_new(o, "saved_with_zero", json_integer((json_int_t)m->zero_saved));
 	json_object_set_new(o, "bloom_saved", isnan(m->bloom_saved) ? json_null() :
 			    json_real(m->bloom_saved));
 	for (k = 0; k < ng; k++)
@@ -298,11 +307,13 @@ static void model_text(const char *name, const struct model *m, size_t ng)
 	size_t k;
 
 	printf("%s: %llu pages, %llu distinct, saved %llu (KSM chains: %llu; "
-	       "32-bit digests: %llu; used pages only: %llu), Bloom %.0f\n",
+	       "32-bit digests: %llu; used pages only: %llu; zero pages "
+	       "counted: %llu), Bloom %.0f\n",
 	       name, (unsigned long long)m->pages,
 	       (unsigned long long)m->distinct, (unsigned long long)m->saved,
 	       (unsigned long long)m->saved_ksm, (unsigned long long)m->saved32,
-	       (unsigned long long)m->used_saved, m->bloom_saved);
+	       (unsigned long long)m->used_saved,
+	       (unsigned long long)m->zero_saved, m->bloom_saved);
 	printf("  merging pages per guest:");
 	for (k = 0; k < ng; k++)
 		printf(" %llu", (unsigned long long)m->merging[k]);

@@ -1,0 +1,34 @@
+#!/bin/bash
+# check-ksm.sh: the shortened KSM validation (`make check-ksm`, part of
+# `make check`). One configuration, two identical idle guests, measured as
+# validate/validate-ksm.sh does; fails unless the prediction is within the
+# bounds docs/accuracy.md states on its "check-ksm bounds:" line, which are
+# the worst errors `make validate-ksm` measured, rounded up.
+#
+# KSM is host-wide: when other QEMU guests (or any process with mergeable
+# memory) run at the same time and do not end within KSM_WAIT seconds
+# (default 600), pages_sharing includes their merging and the check fails
+# saying so instead of asserting on a contaminated number.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+doc=$top/docs/accuracy.md
+out=$top/build/validate/check
+line=$(grep -m1 '^check-ksm bounds:' "$doc" 2>/dev/null) || {
+	echo "check-ksm: FAIL: no 'check-ksm bounds:' line in $doc"; exit 1; }
+bound() { echo "$line" | sed -n "s/.*$1 ±\([0-9.]*\) %.*/\1/p"; }
+refined=$(bound refined) exact=$(bound exact) guest=$(bound "per guest") bloom=$(bound Bloom)
+[ -n "$refined" ] && [ -n "$exact" ] && [ -n "$guest" ] && [ -n "$bloom" ] || {
+	echo "check-ksm: FAIL: cannot read the bounds from: $line"; exit 1; }
+echo "check-ksm: two idle guests; bounds from docs/accuracy.md: refined ±$refined %, exact ±$exact %, Bloom ±$bloom %, per guest ±$guest %"
+start=$(date +%s)
+if ! "$here/ksm-run.sh" -n 2 -l idle -w "${KSM_WAIT:-600}" "$out"; then
+	echo "check-ksm: FAIL: the experiment did not complete (consoles in $out)"
+	exit 1
+fi
+python3 "$here/ksm-report.py" table "$out/result.json" | sed -n 1,3p
+python3 "$here/ksm-report.py" check --bound "$refined" --exact-bound "$exact" \
+	--bloom-bound "$bloom" --guest-bound "$guest" "$out/result.json"
+rc=$?
+echo "check-ksm: $([ $rc = 0 ] && echo PASS || echo FAIL) in $(( $(date +%s) - start )) s"
+exit $rc
