@@ -303,16 +303,24 @@ static u64 mtr_hash(int algo, const void *data)
 }
 
 /*
- * Is the page's direct-map address mapped? Secret memory (memfd_secret) and
- * debug_pagealloc remove pages from the direct map; reading those would
- * fault, so they are reported unreadable instead.
+ * Is the page's direct-map address mapped? Secret memory (memfd_secret),
+ * KFENCE guard pages, a protected crash-kernel region, vmalloc areas being
+ * freed with VM_FLUSH_RESET_PERMS and debug_pagealloc take pages out of the
+ * direct map; reading those would fault, so they are reported unreadable.
+ * Anonymous and slab memory is never among them, and looking every page up
+ * costs a third of the walk, so those skip the lookup (unless
+ * debug_pagealloc, which unmaps pages around allocation, is built in).
  */
-static bool mtr_direct_mapped(struct page *page)
+static bool mtr_direct_mapped(struct page *head, struct page *page)
 {
 #ifdef CONFIG_X86
 	unsigned int level;
-	pte_t *pte = lookup_address((unsigned long)page_address(page), &level);
+	pte_t *pte;
 
+	if (!IS_ENABLED(CONFIG_DEBUG_PAGEALLOC) &&
+	    (PageAnon(head) || PageSlab(head)))
+		return true;
+	pte = lookup_address((unsigned long)page_address(page), &level);
 	return pte && (pte_val(*pte) & _PAGE_PRESENT);
 #else
 	return true;
@@ -374,7 +382,7 @@ static enum mtr_kind mtr_page(struct mtr_scan *st, unsigned long pfn,
 		kind = MTR_UNREADABLE;
 		goto out;
 	}
-	if (!mtr_direct_mapped(page)) {
+	if (!mtr_direct_mapped(head, page)) {
 		kind = MTR_UNREADABLE;
 		goto out;
 	}
