@@ -6,7 +6,8 @@
 #   mbmib=N         MiB of shared or private data
 #
 # The host talks to the guest through a virtio-9p share mounted on /mnt:
-#   the guest writes NAME.ready once its workload is in place;
+#   the guest writes NAME.iomem (its /proc/iomem) and then NAME.ready once
+#   its workload is in place;
 #   for each file scan-K the host creates, the guest writes one trace of
 #   /dev/memtrace (hash_free=1) to NAME-K.mbt (through a temporary name) and
 #   then NAME-K.done; on "stop" it powers off.
@@ -39,6 +40,7 @@ private)
 	done ;;
 *) say "FAIL unknown mbload=$mbload"; exit 1 ;;
 esac
+cat /proc/iomem > /mnt/$me.iomem	# which PFNs are RAM (ksmpredict --iomem)
 echo ready > /mnt/$me.ready
 say "READY $me ${mbload:-idle}"
 k=1

@@ -17,8 +17,8 @@ the guests' own mappings of it. It is computed twice: over all mergeable
 memory, and over guest RAM only (mappings of at least RAM_KB kB), which is
 what the guests' traces describe; the rest is QEMU's ROMs and the like.
 
-With --dump, DIR/NAME.ksm-pages lists the guest RAM pages (by number in
-the mapping, i.e. guest PFN) that are mapped to a KSM page.
+With --dump, DIR/NAME.pages lists every present guest RAM page as "N FLAGS":
+its number in the mapping (the guest PFN) and its /proc/kpageflags in hex.
 
 Prints "key value" lines (NAME.ksm_ram, NAME.ksm_other, NAME.zero_ram,
 group_saved, group_saved_ram, group_ksm_frames). Needs root.
@@ -88,8 +88,8 @@ def main():
         ksm_idx = []
         for pfn, ram, idx in per[name]:
             fl = flags_of[pfn]
-            if fl & KPF_KSM and ram:
-                ksm_idx.append(idx)
+            if ram:
+                ksm_idx.append((idx, fl))
             if fl & KPF_KSM:
                 ksm_frames.add(pfn)
                 total += 1
@@ -103,8 +103,8 @@ def main():
                 z_ram += 1
         print(f"{name}.ksm_ram {k_ram}\n{name}.ksm_other {k_other}\n{name}.zero_ram {z_ram}")
         if dump:
-            with open(f"{dump}/{name}.ksm-pages", "w") as f:
-                f.write("".join(f"{i}\n" for i in ksm_idx))
+            with open(f"{dump}/{name}.pages", "w") as f:
+                f.write("".join(f"{i} {fl:x}\n" for i, fl in ksm_idx))
     print(f"group_ksm_frames {len(ksm_frames)}")
     print(f"group_saved {total - len(ksm_frames)}")
     print(f"group_saved_ram {total_ram - len(ksm_frames_ram)}")

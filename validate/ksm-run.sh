@@ -51,16 +51,24 @@ die() { echo "ksm-run: $*" >&2; exit 1; }
 
 # report OUTDIR: prediction and result.json from a finished run's files.
 report() {
-	local i args=()
+	local i args=() iomem
 	# shellcheck disable=SC1091
 	. "$1/run.env"
 	for i in $(seq 1 "$n"); do args+=("$1/g$i-1.mbt,$1/g$i-2.mbt"); done
-	"$predict" --json --max-page-sharing "$mps" "${args[@]}" > "$1/predict.json" || return 1
+	mkdir -p "$1/predicted"
+	iomem=()
+	[ -s "$1/g1.iomem" ] && iomem=(--iomem "$1/g1.iomem")
+	"$predict" --json --max-page-sharing "$mps" --pages "$1/predicted" \
+		"${iomem[@]}" "${args[@]}" > "$1/predict.json" || return 1
 	# The heuristics library's own group figure, for the cross-check.
 	"$mbuddy" sharing --json --include-free "${args[@]%%,*}" > "$1/mbuddy-sharing.json" || return 1
 	python3 "$here/ksm-report.py" result --load "$load" --guests "$n" --mem "$mem" \
 		--mib "$mib" --settle "$settle" --stable "$stable" --scans "$samples" \
 		"$1" > "$1/result.json" || return 1
+	# Page by page: where the prediction and KSM differ, and why.
+	if [ -d "$1/pages-before-1" ]; then
+		python3 "$here/ksm-diff.py" --json "$1" > "$1/diff.json" || return 1
+	fi
 	say "result in $1/result.json"
 }
 if [ "${REPORT_ONLY:-0}" = 1 ]; then	# recompute from the traces kept in OUTDIR
@@ -177,6 +185,7 @@ waitfiles() {	# waitfiles SECONDS FILE...: all exist, or fail naming the guest
 }
 t_boot=$(date +%s)
 waitfiles 600 $(for i in $(seq 1 "$n"); do echo "$share/g$i.ready"; done)
+cp "$share/g1.iomem" "$out/g1.iomem"
 say "all guests ready after $(( $(date +%s) - t_boot )) s; KSM on"
 
 snap() {	# snap NAME: KSM's counters and each QEMU's ksm_stat and smaps

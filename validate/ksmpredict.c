@@ -13,6 +13,9 @@
  *   - every page counts, used and free alike (KSM sees the guest's free
  *     pages, which keep their last content), so traces must have been
  *     taken with hash_free=1 (FREE_HASHED);
+ *   - with --iomem, only the guest's "System RAM" counts: the legacy
+ *     window below 1 MiB (VGA hole, option ROMs, BIOS) shows the guest
+ *     QEMU's ROMs and I/O, not its RAM, and KSM sees those elsewhere;
  *   - pages whose content is all zero are left out: with use_zero_pages=1
  *     KSM maps them to the zero page and counts them in ksm_zero_pages,
  *     and a page the host never touched is not even allocated;
@@ -56,10 +59,16 @@ static const char usage[] =
 "  --json                   machine-readable output\n"
 "  --max-page-sharing N     KSM's max_page_sharing (default 256)\n"
 "  --bloom BITS             Bloom filter bits per page (default 4)\n"
+"  --iomem FILE             count only the pages of \"System RAM\" in FILE (a\n"
+"                           guest's /proc/iomem); the rest of the guest's PFNs\n"
+"                           (the ISA hole, ROMs) is not guest RAM on the host\n"
+"  --pages DIR              write DIR/gN.records: one line per page of guest N,\n"
+"                           \"PFN FREE ZERO VOLATILE MERGING\" (0 or 1 each)\n"
 "  -h, --help               this text\n";
 
 struct ent {
 	uint64_t digest;
+	uint64_t record;
 	uint32_t guest;
 	bool volatile_page;
 };
@@ -67,8 +76,54 @@ struct ent {
 struct guest {
 	const char *path, *second;
 	struct mbt_trace t1, t2;
-	uint64_t pages, used, free, zero, volatile_pages;
+	uint8_t *merging;		/* per record: predicted to merge */
+	uint64_t pages, used, free, zero, volatile_pages, not_ram;
+	uint8_t *skip;			/* per record: not System RAM */
 };
+
+/* "System RAM" ranges of the guest's /proc/iomem, in PFNs (inclusive). */
+static struct { uint64_t first, last; } ram[64];
+static size_t nram;
+
+static int read_iomem(const char *path)
+{
+	unsigned long long a, b;
+	char line[256];
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		perror(path);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		/* Top-level lines only: nested ones are indented. */
+		if (line[0] == ' ' || !strstr(line, ": System RAM"))
+			continue;
+		if (sscanf(line, "%llx-%llx", &a, &b) != 2 || nram == 64)
+			continue;
+		ram[nram].first = (a + MBT_PAGE_SIZE - 1) / MBT_PAGE_SIZE;
+		ram[nram].last = (b + 1) / MBT_PAGE_SIZE - 1;
+		nram++;
+	}
+	fclose(f);
+	if (!nram) {
+		fprintf(stderr, "ksmpredict: %s: no System RAM line\n", path);
+		return -1;
+	}
+	return 0;
+}
+
+static bool is_ram(uint64_t pfn)
+{
+	size_t i;
+
+	if (!nram)
+		return true;
+	for (i = 0; i < nram; i++)
+		if (pfn >= ram[i].first && pfn <= ram[i].last)
+			return true;
+	return false;
+}
 
 /* Figures of one model (which pages count) over the whole group. */
 struct model {
@@ -97,7 +152,8 @@ static int cmp32(const void *a, const void *b)
 
 /* Group figures over @e (sorted by @mask'ed digest): distinct, saved. */
 static void runs(const struct ent *e, size_t n, uint64_t mask, uint64_t mps,
-		 uint64_t *distinct, uint64_t *saved_ksm, uint64_t *merging)
+		 uint64_t *distinct, uint64_t *saved_ksm, uint64_t *merging,
+		 struct guest *g)
 {
 	size_t i = 0, j;
 
@@ -111,8 +167,11 @@ static void runs(const struct ent *e, size_t n, uint64_t mask, uint64_t mps,
 		if (saved_ksm)
 			*saved_ksm += (j - i) - ((j - i) + mps - 1) / mps;
 		if (merging && j - i >= 2)
-			for (; i < j; i++)
+			for (; i < j; i++) {
 				merging[e[i].guest]++;
+				if (g && g[e[i].guest].merging)
+					g[e[i].guest].merging[e[i].record] = 1;
+			}
 		i = j;
 	}
 }
@@ -139,10 +198,11 @@ static int collect(struct guest *g, size_t ng, bool stable, bool used_only,
 		for (i = 0; i < t->info.page_count; i++) {
 			bool vol = g[k].t2.digests && t->digests[i] != g[k].t2.digests[i];
 
-			if ((!keep_zero && t->digests[i] == zero) || (stable && vol) ||
+			if (g[k].skip[i] ||
+			    (!keep_zero && t->digests[i] == zero) || (stable && vol) ||
 			    (used_only && mbt_is_free(t, i)))
 				continue;
-			e[n++] = (struct ent){ t->digests[i], (uint32_t)k, vol };
+			e[n++] = (struct ent){ t->digests[i], i, (uint32_t)k, vol };
 		}
 	}
 	*out = e;
@@ -204,28 +264,28 @@ static int model(struct guest *g, size_t ng, bool stable, uint64_t zero,
 		return mb_errf(err, "out of memory");
 	m->pages = n;
 	qsort(e, n, sizeof(*e), cmp64);
-	runs(e, n, ~0ULL, mps, &m->distinct, &m->saved_ksm, m->merging);
+	runs(e, n, ~0ULL, mps, &m->distinct, &m->saved_ksm, m->merging, g);
 	m->saved = m->pages - m->distinct;
 	if (bloom_estimate(g, ng, e, n, bits, m, err)) {
 		free(e);
 		return -1;
 	}
 	qsort(e, n, sizeof(*e), cmp32);
-	runs(e, n, 0xffffffffULL, mps, &m->distinct32, NULL, NULL);
+	runs(e, n, 0xffffffffULL, mps, &m->distinct32, NULL, NULL, NULL);
 	m->saved32 = m->pages - m->distinct32;
 	free(e);
 	if (collect(g, ng, stable, true, false, zero, &u, &nu))
 		return mb_errf(err, "out of memory");
 	qsort(u, nu, sizeof(*u), cmp64);
 	m->used_pages = nu;
-	runs(u, nu, ~0ULL, mps, &m->used_saved, NULL, NULL);
+	runs(u, nu, ~0ULL, mps, &m->used_saved, NULL, NULL, NULL);
 	m->used_saved = nu - m->used_saved;
 	free(u);
 	/* What `mbuddy sharing --include-free` counts: zero pages too. */
 	if (collect(g, ng, stable, false, true, zero, &u, &nu))
 		return mb_errf(err, "out of memory");
 	qsort(u, nu, sizeof(*u), cmp64);
-	runs(u, nu, ~0ULL, mps, &m->zero_saved, NULL, NULL);
+	runs(u, nu, ~0ULL, mps, &m->zero_saved, NULL, NULL, NULL);
 	m->zero_saved = nu - m->zero_saved;
 	free(u);
 	return 0;
@@ -268,7 +328,15 @@ static int load_guest(struct guest *g, uint64_t *zero, int *algo,
 					       g->path);
 	}
 	g->pages = g->t1.info.page_count;
+	g->skip = calloc(g->pages ? g->pages : 1, 1);
+	if (!g->skip)
+		return mb_errf(err, "out of memory");
 	for (i = 0; i < g->pages; i++) {
+		if (!is_ram(mbt_pfn(&g->t1, i))) {
+			g->skip[i] = 1;
+			g->not_ram++;
+			continue;
+		}
 		if (mbt_is_free(&g->t1, i))
 			g->free++;
 		else
@@ -277,6 +345,39 @@ static int load_guest(struct guest *g, uint64_t *zero, int *algo,
 			g->zero++;
 		else if (g->t2.digests && g->t1.digests[i] != g->t2.digests[i])
 			g->volatile_pages++;
+	}
+	return 0;
+}
+
+/* --pages: one line per record, "PFN FREE ZERO VOLATILE MERGING". */
+static int write_pages(const char *dir, struct guest *g, size_t ng,
+		       uint64_t zero)
+{
+	char path[4096];
+	uint64_t i;
+	size_t k;
+
+	for (k = 0; k < ng; k++) {
+		const struct mbt_trace *t = &g[k].t1;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/g%zu.records", dir, k + 1);
+		f = fopen(path, "w");
+		if (!f) {
+			perror(path);
+			return -1;
+		}
+		for (i = 0; i < t->info.page_count; i++)
+			fprintf(f, "%llu %d %d %d %d\n",
+				(unsigned long long)mbt_pfn(t, i),
+				mbt_is_free(t, i), t->digests[i] == zero,
+				g[k].t2.digests &&
+				t->digests[i] != g[k].t2.digests[i],
+				g[k].merging[i]);
+		if (fclose(f)) {
+			perror(path);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -326,6 +427,8 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "max-page-sharing", required_argument, NULL, 'p' },
 		{ "bloom", required_argument, NULL, 'b' },
+		{ "pages", required_argument, NULL, 'P' },
+		{ "iomem", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -335,6 +438,7 @@ int main(int argc, char **argv)
 	struct guest *g;
 	uint64_t zero = 0;
 	double bits = 4;
+	const char *pages_dir = NULL;
 	struct mb_err err;
 	int c, algo = 0, rc = EXIT_FAIL;
 	size_t ng, k;
@@ -360,6 +464,13 @@ int main(int argc, char **argv)
 					"number of bits per page in (0, 1024]\n", optarg);
 				return EXIT_USAGE;
 			}
+			break;
+		case 'P':
+			pages_dir = optarg;
+			break;
+		case 'I':
+			if (read_iomem(optarg))
+				return EXIT_FAIL;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -398,11 +509,26 @@ int main(int argc, char **argv)
 		}
 	}
 	second = g[0].second != NULL;
-	if (model(g, ng, false, zero, mps, bits, &all, &err) ||
-	    (second && model(g, ng, true, zero, mps, bits, &stable, &err))) {
+	for (k = 0; pages_dir && k < ng; k++) {
+		g[k].merging = calloc(g[k].pages ? g[k].pages : 1, 1);
+		if (!g[k].merging) {
+			fprintf(stderr, "ksmpredict: out of memory\n");
+			goto out;
+		}
+	}
+	if (model(g, ng, false, zero, mps, bits, &all, &err)) {
 		fprintf(stderr, "ksmpredict: %s\n", err.msg);
 		goto out;
 	}
+	/* The per-page verdicts written by --pages are the stable model's. */
+	for (k = 0; pages_dir && second && k < ng; k++)
+		memset(g[k].merging, 0, g[k].pages ? g[k].pages : 1);
+	if (second && model(g, ng, true, zero, mps, bits, &stable, &err)) {
+		fprintf(stderr, "ksmpredict: %s\n", err.msg);
+		goto out;
+	}
+	if (pages_dir && write_pages(pages_dir, g, ng, zero))
+		goto out;
 	if (json) {
 		json_t *root = json_object(), *gs = json_array();
 
@@ -418,6 +544,7 @@ int main(int argc, char **argv)
 			json_object_set_new(o, "used", json_integer((json_int_t)g[k].used));
 			json_object_set_new(o, "free", json_integer((json_int_t)g[k].free));
 			json_object_set_new(o, "zero", json_integer((json_int_t)g[k].zero));
+			json_object_set_new(o, "not_ram", json_integer((json_int_t)g[k].not_ram));
 			if (second)
 				json_object_set_new(o, "volatile",
 						    json_integer((json_int_t)g[k].volatile_pages));
@@ -454,6 +581,8 @@ out:
 	for (k = 0; k < ng; k++) {
 		mbt_trace_free(&g[k].t1);
 		mbt_trace_free(&g[k].t2);
+		free(g[k].merging);
+		free(g[k].skip);
 	}
 	free(all.merging);
 	free(stable.merging);
