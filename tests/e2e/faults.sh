@@ -32,16 +32,21 @@ pids=()
 for i in $(seq 0 49); do
 	v=$((i % 5))
 	# A fifth go at full speed (done before the kill), the rest at
-	# 150 KB/s (about 1.6 s each), so the kill lands mid-body.
+	# 50 KB/s (about 5 s each), so the kill lands mid-body.
 	rate=()
-	[ $((i % 5)) -ne $((i / 10)) ] && rate=(--limit-rate 150K)
+	[ $((i % 5)) -ne $((i / 10)) ] && rate=(--limit-rate 50K)
 	curl -s -o "$WORK/res/$i.body" -w '%{http_code}' -X PUT \
 		-H "Authorization: Bearer ${TOKS[$v]}" "${rate[@]}" \
 		--data-binary @"$WORK/up/$i.mbt" \
 		"$CD_URL/v1/vms/${VMS[$v]}/traces" > "$WORK/res/$i.code" 2>/dev/null &
 	pids+=($!)
 done
-sleep 0.8
+# Kill once the fast tenth are acknowledged (at most 10 s).
+for t in $(seq 1 200); do
+	[ "$(grep -l 201 "$WORK"/res/*.code 2>/dev/null | wc -l)" -ge 10 ] && break
+	sleep 0.05
+done
+sleep 0.2
 temps_at_kill=$(temp_files "$DATA")
 stop_controld KILL
 for p in "${pids[@]}"; do wait "$p"; done
