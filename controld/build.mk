@@ -65,3 +65,13 @@ $(BUILD)/tests/test_config: $(BUILD)/tests/unit/test_config.o $(DAEMON_OBJS) $(L
 FUZZ_SRCS_daemon_conf = daemon/conf.c $(LIBMB_SRCS)
 FUZZ_SRCS_controld_tokens = controld/auth.c $(LIBMB_SRCS)
 FUZZ_LIBS_controld_tokens = -lpthread
+
+# The same end-to-end tests against daemons built with ASan+UBSan: a memory
+# error or leak in a request path makes a daemon exit non-zero, which the
+# tests check at every stop.
+.PHONY: check-e2e-san
+check-e2e-san: $(DEPS_STAMP)
+	@$(MAKE) --no-print-directory SAN=1 build/san/mb-controld build/san/mb-guestd build/san/mbuddy >/dev/null
+	@BUILD=build/san tests/e2e/run.sh upload badinput legacy tls
+
+CHECKS += check-e2e-san
