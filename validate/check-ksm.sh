@@ -18,9 +18,10 @@ line=$(grep -m1 '^check-ksm bounds:' "$doc" 2>/dev/null) || {
 	echo "check-ksm: FAIL: no 'check-ksm bounds:' line in $doc"; exit 1; }
 bound() { echo "$line" | sed -n "s/.*$1 ±\([0-9.]*\) %.*/\1/p"; }
 refined=$(bound refined) exact=$(bound exact) guest=$(bound "per guest") bloom=$(bound Bloom)
-[ -n "$refined" ] && [ -n "$exact" ] && [ -n "$guest" ] && [ -n "$bloom" ] || {
+ram=$(bound "guest RAM")
+[ -n "$refined" ] && [ -n "$exact" ] && [ -n "$guest" ] && [ -n "$bloom" ] && [ -n "$ram" ] || {
 	echo "check-ksm: FAIL: cannot read the bounds from: $line"; exit 1; }
-echo "check-ksm: two idle guests; bounds from docs/accuracy.md: refined ±$refined %, exact ±$exact %, Bloom ±$bloom %, per guest ±$guest %"
+echo "check-ksm: two idle guests; bounds from docs/accuracy.md: refined ±$refined %, exact ±$exact %, Bloom ±$bloom %, guest RAM ±$ram %, per guest ±$guest %"
 start=$(date +%s)
 if ! "$here/ksm-run.sh" -n 2 -l idle -w "${KSM_WAIT:-600}" "$out"; then
 	echo "check-ksm: FAIL: the experiment did not complete (consoles in $out)"
@@ -28,7 +29,7 @@ if ! "$here/ksm-run.sh" -n 2 -l idle -w "${KSM_WAIT:-600}" "$out"; then
 fi
 python3 "$here/ksm-report.py" table "$out/result.json" | sed -n 1,3p
 python3 "$here/ksm-report.py" check --bound "$refined" --exact-bound "$exact" \
-	--bloom-bound "$bloom" --guest-bound "$guest" "$out/result.json"
+	--bloom-bound "$bloom" --guest-bound "$guest" --ram-bound "$ram" "$out/result.json"
 rc=$?
 echo "check-ksm: $([ $rc = 0 ] && echo PASS || echo FAIL) in $(( $(date +%s) - start )) s"
 exit $rc

@@ -50,6 +50,10 @@ def result(a):
     out = a.outdir
     with open(os.path.join(out, "predict.json")) as f:
         p = json.load(f)
+    p0 = p      # every PFN of the traces, not only the guests' System RAM
+    if os.path.exists(os.path.join(out, "predict-all-pfns.json")):
+        with open(os.path.join(out, "predict-all-pfns.json")) as f:
+            p0 = json.load(f)
     b1 = snapshot(os.path.join(out, "ksm-before-1.txt"))
     a1 = snapshot(os.path.join(out, "ksm-after-1.txt"))
     b2 = snapshot(os.path.join(out, "ksm-before-2.txt"))
@@ -63,7 +67,7 @@ def result(a):
     mb = None
     try:
         with open(os.path.join(out, "mbuddy-sharing.json")) as f:
-            mb = json.load(f)["group"]["saved"]
+            mb = round(json.load(f)["group"]["saved"])
     except (OSError, KeyError, ValueError):
         pass
     guests = []
@@ -71,6 +75,7 @@ def result(a):
         k = f"g{i + 1}."
         guests.append({
             "name": g["name"], "trace_pages": g["pages"], "used": g["used"],
+            "not_ram": g.get("not_ram", 0),
             "free": g["free"], "zero": g["zero"], "volatile": g.get("volatile"),
             "predicted_merging": p["all"]["merging"][i],
             "predicted_merging_stable": st["merging"][i],
@@ -105,16 +110,17 @@ def result(a):
             "full_scans": b1["full_scans"],
         },
         "predicted": {
-            "exact": p["all"]["saved"],
+            "exact": p0["all"]["saved"],
+            "ram_only": p["all"]["saved"],
             "stable": st["saved"],
             "chains": st["saved_ksm"],
             "qemu_rom": rom_saved,
             "refined": st["saved_ksm"] + rom_saved,
-            "exact_32bit": p["all"]["saved_32bit"],
-            "used_pages_only": p["all"]["saved_used_only"],
-            "with_zero_pages": p["all"]["saved_with_zero"],
+            "exact_32bit": p0["all"]["saved_32bit"],
+            "used_pages_only": p0["all"]["saved_used_only"],
+            "with_zero_pages": p0["all"]["saved_with_zero"],
             "mbuddy_sharing_include_free": mb,
-            "bloom": p["all"]["bloom_saved"],
+            "bloom": p0["all"]["bloom_saved"],
             "bloom_refined": (st["bloom_saved"] + rom_saved
                               if st["bloom_saved"] is not None else None),
         },
@@ -124,6 +130,12 @@ def result(a):
     # figure counts only these guests and equals it when nothing else runs.
     r["actual"]["group_saved"] = b1.get("group_saved")
     r["actual"]["group_saved_ram"] = b1.get("group_saved_ram")
+    r["actual"]["group_saved_after_scan"] = a1.get("group_saved")
+    try:
+        with open(os.path.join(out, "diff.json")) as f:
+            r["page_diff"] = json.load(f)
+    except (OSError, ValueError):
+        r["page_diff"] = None
     if r["contaminated"] and r["actual"]["group_saved"] is not None:
         act, r["actual_source"] = r["actual"]["group_saved"], "page tables"
     else:
@@ -134,7 +146,8 @@ def result(a):
     # Guest memory alone: the traces against KSM's merging in guest RAM.
     ram = r["actual"]["group_saved_ram"]
     r["error_ram_pct"] = {"chains": err(st["saved_ksm"], ram),
-                          "exact": err(p["all"]["saved"], ram),
+                          "exact": err(p0["all"]["saved"], ram),
+                          "ram_only": err(p["all"]["saved"], ram),
                           "bloom": err(st["bloom_saved"], ram)}
     json.dump(r, sys.stdout, indent=2)
     print()
@@ -142,6 +155,13 @@ def result(a):
 
 def pct(x):
     return "n/a" if x is None else f"{x:+.2f} %"
+
+
+def drift(r):
+    a = r["actual"]
+    if a.get("group_saved_after_scan") is None or a.get("group_saved") is None:
+        return "n/a"
+    return f"{a['group_saved_after_scan'] - a['group_saved']:+d}"
 
 
 def table(a):
@@ -175,8 +195,8 @@ def table(a):
           "without the ROM term:")
     print()
     print("| configuration | guests | pages_sharing | saved, page tables (all) "
-          "| saved in guest RAM | predicted (stable, chains) | error | exact | error "
-          "| Bloom | error |")
+          "| saved in guest RAM | predicted (System RAM, stable, chains) | error "
+          "| exact (all PFNs) | error | Bloom | error |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rs:
         c, p, e, a_ = r["config"], r["predicted"], r["error_ram_pct"], r["actual"]
@@ -191,24 +211,26 @@ def table(a):
     print("Where the refinement comes from (pages; a negative effect lowers "
           "the prediction):")
     print()
-    print("| configuration | guests | volatile pages left out | stable-node chains "
-          "| QEMU ROMs | 32-bit digests instead of 64 | free pages left out "
-          "| zero pages counted | KSM settle time | full scans |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| configuration | guests | ISA hole left out | volatile pages left out "
+          "| stable-node chains | QEMU ROMs | 32-bit digests instead of 64 "
+          "| free pages left out | zero pages counted | KSM's saving changed during the "
+          "trace | KSM settle time | full scans |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rs:
         c, p = r["config"], r["predicted"]
         name = c["load"] + (f" {c['load_mib']} MiB" if c["load_mib"] else "")
-        print(f"| {name} | {c['guests']} | {p['stable'] - p['exact']:+d} "
+        print(f"| {name} | {c['guests']} | {p['ram_only'] - p['exact']:+d} "
+              f"| {p['stable'] - p['ram_only']:+d} "
               f"| {p['chains'] - p['stable']:+d} | {p['qemu_rom']:+d} "
               f"| {p['exact_32bit'] - p['exact']:+d} "
               f"| {p['used_pages_only'] - p['exact']:+d} "
               f"| {p['with_zero_pages'] - p['exact']:+d} "
-              f"| {c['settle_s']} s | {r['actual']['full_scans']} |")
+              f"| {drift(r)} | {c['settle_s']} s | {r['actual']['full_scans']} |")
     print()
-    print("Per guest: predicted merging pages (non-zero, unchanged pages whose "
-          "content occurs at least twice in the group) against "
-          "/proc/PID/ksm_stat's ksm_merging_pages, split by /proc/PID/smaps into "
-          "guest RAM and QEMU's other mergeable memory:")
+    print("Per guest: predicted merging pages (non-zero, unchanged System RAM "
+          "pages whose content occurs at least twice in the group) against "
+          "/proc/PID/ksm_stat's ksm_merging_pages, split by the QEMU process's "
+          "page tables into guest RAM and QEMU's other mergeable memory:")
     print()
     print("| configuration | guest | trace pages (used/free/zero/volatile) "
           "| predicted merging | ksm_merging_pages | in guest RAM | in ROMs | error (RAM) |")
@@ -221,6 +243,32 @@ def table(a):
                   f"{g['zero']}/{g['volatile']}) | {g['predicted_merging_stable']} "
                   f"| {g['ksm_merging_pages']} | {g['ksm_merging_pages_ram']} "
                   f"| {g['ksm_merging_pages_other']} | {pct(g['error_pct'])} |")
+    if not any(r.get("page_diff") for r in rs):
+        return
+    print()
+    print("Page by page (validate/ksm-diff.py): guest RAM pages both call merged, "
+          "and the pages only one side calls merged with the most common reason "
+          "(what the host's page table held there, what the guest's trace said):")
+    print()
+    print("| configuration | merged by both | predicted only | KSM only "
+          "| most common reasons |")
+    print("|---|---:|---:|---:|---|")
+    for r in rs:
+        if not r.get("page_diff"):
+            continue
+        c = r["config"]
+        both = sum(g["both"] for g in r["page_diff"])
+        po = sum(g["predicted_only"] for g in r["page_diff"])
+        ko = sum(g["ksm_only"] for g in r["page_diff"])
+        why = {}
+        for g in r["page_diff"]:
+            for side, key in (("predicted only", "predicted_only_by_kind"),
+                              ("KSM only", "ksm_only_by_kind")):
+                for k, v in g[key].items():
+                    why[f"{side}: {k}"] = why.get(f"{side}: {k}", 0) + v
+        top = sorted(why.items(), key=lambda kv: -kv[1])[:3]
+        print(f"| {c['load']} x{c['guests']} | {both} | {po} | {ko} | "
+              + "; ".join(f"{v} {k}" for k, v in top) + " |")
 
 
 def check(a):

@@ -60,6 +60,8 @@ report() {
 	[ -s "$1/g1.iomem" ] && iomem=(--iomem "$1/g1.iomem")
 	"$predict" --json --max-page-sharing "$mps" --pages "$1/predicted" \
 		"${iomem[@]}" "${args[@]}" > "$1/predict.json" || return 1
+	# The plain definition, every PFN of the traces.
+	"$predict" --json --max-page-sharing "$mps" "${args[@]}" > "$1/predict-all-pfns.json" || return 1
 	# The heuristics library's own group figure, for the cross-check.
 	"$mbuddy" sharing --json --include-free "${args[@]%%,*}" > "$1/mbuddy-sharing.json" || return 1
 	python3 "$here/ksm-report.py" result --load "$load" --guests "$n" --mem "$mem" \
@@ -98,7 +100,9 @@ for f in run pages_to_scan sleep_millisecs use_zero_pages smart_scan; do
 done
 restore() {
 	local kv p
-	for p in "${bootpids[@]}" "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	# timeout(1) passes the signal on to its QEMU and waits for it, so the
+	# QEMU PIDs themselves are never signalled (they could have been reused).
+	for p in "${bootpids[@]}"; do kill "$p" 2>/dev/null || true; done
 	for p in "${bootpids[@]}"; do wait "$p" 2>/dev/null || true; done
 	echo 2 > $K/run 2>/dev/null || true	# unmerge everything first
 	for kv in "${saved[@]}"; do
