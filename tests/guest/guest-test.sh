@@ -94,12 +94,18 @@ hotplug() {
 	bs=$(( $(printf %d 0x$(cat $mem/block_size_bytes)) / 4096 ))
 	before=$(pages)
 	blk=""
-	for b in $mem/memory*; do
-		grep -q Movable $b/valid_zones 2>/dev/null || continue
-		if echo offline > $b/state 2>/dev/null; then blk=$b; break; fi
+	# Offlining can fail while pages are in transit (being freed, on
+	# per-cpu lists); a few attempts with a pause make it dependable.
+	for try in 1 2 3 4 5; do
+		for b in $mem/memory*; do
+			grep -q Movable $b/valid_zones 2>/dev/null || continue
+			if echo offline > $b/state 2>/dev/null; then blk=$b; break; fi
+		done
+		[ -n "$blk" ] && break
+		sleep 1
 	done
 	if [ -z "$blk" ]; then
-		fail "hotplug-offline: expected to offline a ZONE_MOVABLE memory block, got none offlineable"
+		fail "hotplug-offline: expected to offline a ZONE_MOVABLE memory block, got none offlineable: $(dmesg | grep -i offlin | tail -2 | tr '\n' ' ') zones: $(cat $mem/memory*/valid_zones | tr '\n' ' ')"
 		return
 	fi
 	after=$(pages)
@@ -143,7 +149,7 @@ workload() {
 case "${mtsuite:-main}" in
 main)
 	load
-	/mtguest known 64 256
+	/mtguest known 1024 256
 	/mtguest whole
 	line=$(/mtguest parse -o /tmp/agree.mbt)
 	echo "$line" | sed 's/^MT-TRACE/MT-AGREE/'

@@ -3,13 +3,15 @@
 # kernel under QEMU TCG twice with memtrace.ko and mtguest in a busybox
 # initramfs, and judges what the guests print:
 #
-#   boot "main"   (512 MiB, two NUMA nodes of 256 MiB): test 1 known pages
-#                 for each algorithm, test 2 whole memory on both nodes,
-#                 test 4 lifecycle (EBUSY, CAP_SYS_ADMIN, rmmod refused while
+#   boot "main"   (640 MiB, two NUMA nodes of 320 MiB; more than 512 MiB so
+#                 the kernel enables transparent huge pages): test 1 known
+#                 pages (most of them THP tail pages) for each algorithm,
+#                 test 2 whole memory on both nodes, test 4 lifecycle (EBUSY, CAP_SYS_ADMIN, rmmod refused while
 #                 open, insmod again, parameter changes), and the guest half
 #                 of test 5, whose trace comes out over the second serial port
-#   boot "stress" (512 MiB, 2 vCPUs): test 3, 20 scans while two churn
-#                 programs allocate, write and free memory; then a memory
+#   boot "stress" (640 MiB, 2 vCPUs): test 3, 20 scans while two churn
+#                 programs allocate (half of it as THPs), write, partly
+#                 discard (splitting THPs) and free memory; then a memory
 #                 block of ZONE_MOVABLE (movablecore=256M) goes offline and
 #                 online between scans (its pages leave and return) and
 #                 during 20 more (each gives a valid trace or EAGAIN)
@@ -30,7 +32,7 @@ passed=0 failed=0
 ok() { echo "PASS $*"; passed=$((passed + 1)); }
 bad() { echo "FAIL $*"; failed=$((failed + 1)); }
 
-main_tests="known-superfast known-xxh32 known-xxh64 whole-count whole-bounds
+main_tests="known-thp known-superfast known-xxh32 known-xxh64 whole-count whole-bounds
 	whole-used-free whole-sysfs whole-nodes busy-second-open busy-read
 	busy-seek busy-write-open busy-cap lifecycle-rmmod-busy lifecycle-rmmod
 	lifecycle-insmod-param lifecycle-rescan lifecycle-param-change
@@ -103,14 +105,14 @@ initrd=$build/check/test.gz
 
 start=$(date +%s)
 rm -f "$build/check/main.data"
-"$here/boot.sh" -m 512 -n 2 -d "$build/check/main.data" -t 300 \
+"$here/boot.sh" -m 640 -n 2 -d "$build/check/main.data" -t 300 \
 	-a "mtsuite=main mbhost=mt-main" "$initrd" > "$build/check/main.log" 2>&1
 judge main "$build/check/main.log" "$main_tests"
 agreement "$build/check/main.log" "$build/check/main.data"
 echo "guest tests: main boot took $(( $(date +%s) - start )) s"
 
 start=$(date +%s)
-"$here/boot.sh" -m 512 -s 2 -t 400 -a "mtsuite=stress mbhost=mt-stress movablecore=256M" \
+"$here/boot.sh" -m 640 -s 2 -t 400 -a "mtsuite=stress mbhost=mt-stress movablecore=256M" \
 	"$initrd" > "$build/check/stress.log" 2>&1
 judge stress "$build/check/stress.log" "$stress_tests"
 echo "guest tests: stress boot took $(( $(date +%s) - start )) s"
