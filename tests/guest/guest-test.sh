@@ -7,8 +7,8 @@
 #
 #   main     tests 1 (known pages), 2 (whole memory), 4 (lifecycle) and the
 #            guest half of 5 (digest agreement)
-#   stress   test 3: 20 scans while two churn programs run; then memory
-#            blocks going offline and online between and during scans
+#   stress   memory blocks going offline and online between and during
+#            scans; then test 3: 20 scans while two churn programs run
 #   bench    module scan throughput against user-space hashing
 #   capture  one trace for memtraces/, after the workload named by mtload=
 #            (idle, fill, bigger-userland, drift); mtcount= traces mtevery=
@@ -158,6 +158,9 @@ main)
 	;;
 stress)
 	load
+	# Hotplug first: after THP churn the kernel itself often refuses to
+	# offline a movable block (EBUSY, with or without scans).
+	hotplug
 	/mtguest churn 600 > /tmp/churn1.out &
 	c1=$!
 	/mtguest churn 600 > /tmp/churn2.out &
@@ -165,7 +168,6 @@ stress)
 	sleep 1
 	/mtguest stress ${mtscans:-20}
 	kill $c1 $c2; wait
-	hotplug
 	;;
 bench)
 	load
