@@ -76,6 +76,37 @@ static void load_one(void *arg, size_t i)
 	mbt_trace_free(&t);
 }
 
+/*
+ * Names label rows and columns, so they must differ: a VM whose name is
+ * empty or repeats another's is called by its file name instead.
+ */
+static void unique_names(struct mb_digest_set *sets, char **paths, size_t n)
+{
+	bool *clash = calloc(n, sizeof(*clash));
+	size_t i, j;
+
+	if (!clash)
+		return;
+	for (i = 0; i < n; i++) {
+		clash[i] = !sets[i].name[0];
+		for (j = 0; j < n && !clash[i]; j++)
+			clash[i] = j != i && !strcmp(sets[i].name, sets[j].name);
+	}
+	for (i = 0; i < n; i++) {
+		const char *base = strrchr(paths[i], '/');
+		char *copy;
+
+		if (!clash[i])
+			continue;
+		copy = strdup(base ? base + 1 : paths[i]);
+		if (copy) {
+			free(sets[i].name);
+			sets[i].name = copy;
+		}
+	}
+	free(clash);
+}
+
 static void progress_tty(void *ctx, double done)
 {
 	(void)ctx;
@@ -460,9 +491,9 @@ int cmd_sharing(int argc, char **argv)
 		if (lc.sets[i].distinct > max_pages)
 			max_pages = lc.sets[i].distinct;
 	}
-	if (isatty(STDERR_FILENO)) {
+	unique_names(lc.sets, lc.paths, n);
+	if (isatty(STDERR_FILENO))
 		opts.progress = progress_tty;
-	}
 	if (!use_bloom) {
 		if (mb_sharing_exact(lc.sets, n, &opts, &exact, &err)) {
 			fprintf(stderr, "mbuddy sharing: %s\n", err.msg);

@@ -109,6 +109,16 @@ else
 	bad "sharing --bloom" "$out"
 fi
 
+# ---- VMs with the same name are told apart by file name ----
+cp "$work/VM0.mbt" "$work/copy-a.mbt"; cp "$work/VM0.mbt" "$work/copy-b.mbt"
+"$MBUDDY" sharing --json "$work/copy-a.mbt" "$work/copy-b.mbt" "$work/VM1.mbt" > "$work/names.json" 2>&1
+names=$(python3 -c 'import json, sys; print(" ".join(v["name"] for v in json.load(open(sys.argv[1]))["vms"]))' "$work/names.json" 2>/dev/null)
+if [ "$names" = "copy-a.mbt copy-b.mbt VM1" ]; then
+	ok "sharing: VMs whose trace names repeat are labelled by their file names"
+else
+	bad "sharing: repeated VM names" "expected 'copy-a.mbt copy-b.mbt VM1'" "got '$names'"
+fi
+
 # ---- heatmap ----
 "$MBUDDY" sharing --svg "$work/h.svg" "$work"/VM{0,1,2}.txt0 > /dev/null 2>&1
 rects=$(grep -c '<rect' "$work/h.svg" 2>/dev/null)
