@@ -136,6 +136,13 @@ def result(a):
             r["page_diff"] = json.load(f)
     except (OSError, ValueError):
         r["page_diff"] = None
+    gs, ps = r["actual"]["group_saved"], r["actual"]["pages_sharing"]
+    if gs is not None and abs(ps - gs) > max(16, gs // 500):
+        # Merging by some process that came and went between the checks
+        # (KSM clears an exited process's pages only on its next pass).
+        r["contaminated"] = True
+        r["others"].append("(host-wide pages_sharing differs from the "
+                           "guests' page tables)")
     if r["contaminated"] and r["actual"]["group_saved"] is not None:
         act, r["actual_source"] = r["actual"]["group_saved"], "page tables"
     else:
