@@ -143,6 +143,11 @@ struct mtr_span {
 enum mtr_phase { MTR_BODY, MTR_DONE, MTR_FAILED };
 
 struct mtr_scan {
+	/*
+	 * Threads (or a parent and child after fork) can share the open
+	 * file; reads on a character device are not serialized by the VFS.
+	 */
+	struct mutex lock;
 	enum mtr_phase phase;
 	int error;
 	loff_t pos;			/* bytes handed to the reader */
@@ -534,10 +539,9 @@ static int mtr_fill(struct mtr_scan *st)
 
 /* ---- the device ---- */
 
-static ssize_t mtr_read(struct file *file, char __user *ubuf, size_t count,
-		       loff_t *ppos)
+static ssize_t mtr_read_locked(struct mtr_scan *st, char __user *ubuf,
+			       size_t count, loff_t *ppos)
 {
-	struct mtr_scan *st = file->private_data;
 	size_t done = 0, n;
 	int ret;
 
@@ -574,6 +578,19 @@ static ssize_t mtr_read(struct file *file, char __user *ubuf, size_t count,
 	return done;
 }
 
+static ssize_t mtr_read(struct file *file, char __user *ubuf, size_t count,
+			loff_t *ppos)
+{
+	struct mtr_scan *st = file->private_data;
+	ssize_t ret;
+
+	if (mutex_lock_interruptible(&st->lock))
+		return -EINTR;
+	ret = mtr_read_locked(st, ubuf, count, ppos);
+	mutex_unlock(&st->lock);
+	return ret;
+}
+
 /* Only "rewind" and "where am I" make sense on a stream made on demand. */
 static loff_t mtr_llseek(struct file *file, loff_t offset, int whence)
 {
@@ -590,6 +607,7 @@ static void mtr_free_scan(struct mtr_scan *st)
 {
 	if (!st)
 		return;
+	mutex_destroy(&st->lock);
 	kvfree(st->buf);
 	kvfree(st->digests);
 	kfree(st->bounce);
@@ -614,6 +632,7 @@ static int mtr_open(struct inode *inode, struct file *file)
 	st = kzalloc(sizeof(*st), GFP_KERNEL);
 	if (!st)
 		goto fail;
+	mutex_init(&st->lock);
 	st->buf = kvmalloc(MTR_CHUNK_BYTES, GFP_KERNEL);
 	st->digests = kvmalloc(MTR_CHUNK_MAX * MTR_DIGEST_MAX, GFP_KERNEL);
 	st->bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);

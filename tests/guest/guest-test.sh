@@ -34,6 +34,7 @@ kernel_check() {
 
 lifecycle() {
 	/mtguest busy
+	/mtguest shared
 	/mtguest hold-open 60 > /tmp/hold.out &
 	holder=$!
 	i=0; while ! grep -q MT-HOLDING /tmp/hold.out && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done

@@ -34,7 +34,7 @@ bad() { echo "FAIL $*"; failed=$((failed + 1)); }
 
 main_tests="known-thp known-superfast known-xxh32 known-xxh64 whole-count whole-bounds
 	whole-used-free whole-sysfs whole-nodes busy-second-open busy-read
-	busy-seek busy-write-open busy-cap lifecycle-rmmod-busy lifecycle-rmmod
+	busy-seek busy-write-open busy-cap busy-shared-fd lifecycle-rmmod-busy lifecycle-rmmod
 	lifecycle-insmod-param lifecycle-rescan lifecycle-param-change
 	lifecycle-bad-algo lifecycle-hash-free lifecycle-hash-free-off
 	lifecycle-stats kernel-log"
