@@ -25,10 +25,10 @@ $(KSMLOAD): validate/ksmload.c | $(DEPS_STAMP)
 PROGRAMS += $(KSMPREDICT) $(KSMLOAD)
 
 .PHONY: validate-ksm check-ksm
-validate-ksm: $(KSMPREDICT) $(KSMLOAD) kmod/memtrace.ko
-	@BUILD=$(abspath $(BUILD)) validate/validate-ksm.sh
+validate-ksm: $(KSMPREDICT) $(KSMLOAD) $(MBUDDY) kmod/memtrace.ko
+	@BUILD=$(abspath $(BUILD)) MBUDDY=$(abspath $(MBUDDY)) validate/validate-ksm.sh
 
-check-ksm: $(KSMPREDICT) $(KSMLOAD) kmod/memtrace.ko
-	@BUILD=$(abspath $(BUILD)) validate/check-ksm.sh
+check-ksm: $(KSMPREDICT) $(KSMLOAD) $(MBUDDY) kmod/memtrace.ko
+	@BUILD=$(abspath $(BUILD)) MBUDDY=$(abspath $(MBUDDY)) validate/check-ksm.sh
 
 CHECKS += check-ksm

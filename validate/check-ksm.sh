@@ -1,6 +1,8 @@
 #!/bin/bash
 # check-ksm.sh: the shortened KSM validation (`make check-ksm`, part of
-# `make check`). One configuration, two identical idle guests, measured as
+# `make check`). First validate/test-ksmpredict.sh checks the prediction
+# model on hand-made traces; then one configuration, two identical idle
+# guests, measured as
 # validate/validate-ksm.sh does; fails unless the prediction is within the
 # bounds docs/accuracy.md states on its "check-ksm bounds:" line, which are
 # the worst errors `make validate-ksm` measured, rounded up.
@@ -12,6 +14,7 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
+BUILD=${BUILD:-$top/build}
 doc=$top/docs/accuracy.md
 out=$top/build/validate/check
 line=$(grep -m1 '^check-ksm bounds:' "$doc" 2>/dev/null) || {
@@ -23,6 +26,9 @@ ram=$(bound "guest RAM")
 	echo "check-ksm: FAIL: cannot read the bounds from: $line"; exit 1; }
 echo "check-ksm: two idle guests; bounds from docs/accuracy.md: refined ±$refined %, exact ±$exact %, Bloom ±$bloom %, guest RAM ±$ram %, per guest ±$guest %"
 start=$(date +%s)
+# The model first, on hand-made traces (no guest needed).
+"$here/test-ksmpredict.sh" "${KSMPREDICT:-$BUILD/validate/ksmpredict}" "${MBUDDY:-$BUILD/mbuddy}" || {
+	echo "check-ksm: FAIL: the prediction model is wrong on hand-made traces"; exit 1; }
 if ! "$here/ksm-run.sh" -n 2 -l idle -w "${KSM_WAIT:-600}" "$out"; then
 	echo "check-ksm: FAIL: the experiment did not complete (consoles in $out)"
 	exit 1

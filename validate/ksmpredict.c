@@ -53,7 +53,7 @@ static const char usage[] =
 "\n"
 "Predict KSM's pages_sharing for the guests behind the traces (one argument\n"
 "per guest; SECOND is a later trace of the same guest, to leave out pages that\n"
-"changed). Traces need FREE_HASHED (memtrace.ko hash_free=1).\n"
+"changed). Traces with free pages need FREE_HASHED (memtrace.ko hash_free=1).\n"
 "\n"
 "options:\n"
 "  --json                   machine-readable output\n"
@@ -300,7 +300,8 @@ static int load_guest(struct guest *g, uint64_t *zero, int *algo,
 
 	if (mb_trace_load(g->path, &g->t1, err))
 		return -1;
-	if (!(g->t1.info.flags & MBT_FLAG_FREE_HASHED))
+	/* Free pages without digests would hide what KSM sees. */
+	if (!(g->t1.info.flags & MBT_FLAG_FREE_HASHED) && g->t1.info.free_pages)
 		return mb_errf(err, "%s: free pages are not hashed (FREE_HASHED "
 			       "unset): capture with memtrace.ko hash_free=1", g->path);
 	if (*algo && *algo != g->t1.info.algorithm)
@@ -314,7 +315,8 @@ static int load_guest(struct guest *g, uint64_t *zero, int *algo,
 			return -1;
 		if (g->t2.info.algorithm != *algo ||
 		    g->t2.info.page_count != g->t1.info.page_count ||
-		    !(g->t2.info.flags & MBT_FLAG_FREE_HASHED))
+		    (!(g->t2.info.flags & MBT_FLAG_FREE_HASHED) &&
+		     g->t2.info.free_pages))
 			return mb_errf(err, "%s: not a second scan of %s (algorithm, "
 				       "page count or FREE_HASHED differ)",
 				       g->second, g->path);
