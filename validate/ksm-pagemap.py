@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""ksm-pagemap.py [--dump DIR] RAM_KB NAME=PID...: what KSM did to these
-processes only.
+"""ksm-pagemap.py [--dump DIR] [--iomem FILE] RAM_KB NAME=PID...: what KSM
+did to these processes only.
 
 KSM's counters in /sys/kernel/mm/ksm are host-wide. This reads the page
 tables of the given QEMU processes instead: for every page of their
@@ -16,6 +16,8 @@ host: a frame these guests share with a foreign process counts only for
 the guests' own mappings of it. It is computed twice: over all mergeable
 memory, and over guest RAM only (mappings of at least RAM_KB kB), which is
 what the guests' traces describe; the rest is QEMU's ROMs and the like.
+With --iomem (a guest's /proc/iomem), only the guest RAM pages of "System
+RAM" count as guest RAM; the ISA hole's pages count with the ROMs.
 
 With --dump, DIR/NAME.pages lists every present guest RAM page as "N FLAGS":
 its number in the mapping (the guest PFN) and its /proc/kpageflags in hex.
@@ -31,6 +33,18 @@ KPF_ZERO_PAGE = 1 << 24
 PRESENT = 1 << 63
 PFN_MASK = (1 << 55) - 1
 PAGE = 4096
+
+
+def system_ram(path):
+    """PFN ranges (inclusive) of "System RAM" in a guest's /proc/iomem."""
+    r = []
+    with open(path) as f:
+        for line in f:
+            if line.startswith(" ") or ": System RAM" not in line:
+                continue
+            a, b = (int(x, 16) for x in line.split(" ")[0].split("-"))
+            r.append(((a + PAGE - 1) // PAGE, (b + 1) // PAGE - 1))
+    return r
 
 
 def mergeable_ranges(pid, ram_kb):
@@ -66,9 +80,13 @@ def frames(pid, ranges):
 
 def main():
     args = sys.argv[1:]
-    dump = None
-    if args and args[0] == "--dump":
-        dump, args = args[1], args[2:]
+    dump = iomem = None
+    while args and args[0] in ("--dump", "--iomem"):
+        if args[0] == "--dump":
+            dump = args[1]
+        else:
+            iomem = system_ram(args[1])
+        args = args[2:]
     ram_kb = int(args[0])
     guests = [a.split("=", 1) for a in args[1:]]
     per = {}
@@ -76,6 +94,12 @@ def main():
     with open("/proc/kpageflags", "rb") as kf:
         for name, pid in guests:
             fr = frames(pid, mergeable_ranges(pid, ram_kb))
+            if iomem:
+                # Guest RAM outside the guest's System RAM (the ISA hole:
+                # SMRAM, the BIOS shadow) is firmware memory the guest's
+                # trace does not describe: count it with QEMU's ROMs.
+                fr = [(pfn, ram and any(a <= i <= b for a, b in iomem), i)
+                      for pfn, ram, i in fr]
             for pfn, _, _ in fr:
                 if pfn not in flags_of:
                     kf.seek(pfn * 8)
@@ -88,7 +112,7 @@ def main():
         ksm_idx = []
         for pfn, ram, idx in per[name]:
             fl = flags_of[pfn]
-            if ram:
+            if idx >= 0:
                 ksm_idx.append((idx, fl))
             if fl & KPF_KSM:
                 ksm_frames.add(pfn)
@@ -105,6 +129,7 @@ def main():
         if dump:
             with open(f"{dump}/{name}.pages", "w") as f:
                 f.write("".join(f"{i} {fl:x}\n" for i, fl in ksm_idx))
+    print(f"iomem_applied {1 if iomem else 0}")
     print(f"group_ksm_frames {len(ksm_frames)}")
     print(f"group_saved {total - len(ksm_frames)}")
     print(f"group_saved_ram {total_ram - len(ksm_frames_ram)}")

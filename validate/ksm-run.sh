@@ -216,7 +216,8 @@ snap() {	# snap NAME: KSM's counters and each QEMU's ksm_stat and smaps
 		done
 		# The same restricted to our guests, from their page tables.
 		mkdir -p "$out/pages-$1"
-		python3 "$here/ksm-pagemap.py" --dump "$out/pages-$1" $((mem * 1024)) \
+		python3 "$here/ksm-pagemap.py" --dump "$out/pages-$1" \
+			--iomem "$out/g1.iomem" $((mem * 1024)) \
 			$(for i in $(seq 1 "$n"); do echo "g$i=${pids[$((i - 1))]}"; done)
 		echo "others $(others)"
 	} > "$f"
