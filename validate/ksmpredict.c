@@ -210,9 +210,8 @@ static int collect(struct guest *g, size_t ng, bool stable, bool used_only,
 	return 0;
 }
 
-static int bloom_estimate(struct guest *g, size_t ng, const struct ent *e,
-			  size_t n, double bits, struct model *m,
-			  struct mb_err *err)
+static int bloom_estimate(size_t ng, const struct ent *e, size_t n,
+			  double bits, struct model *m, struct mb_err *err)
 {
 	struct mb_bloom_params bp;
 	struct mb_bloom *f = calloc(ng, sizeof(*f)), all = { 0 };
@@ -248,7 +247,6 @@ out:
 	mb_bloom_free(&all);
 	free(f);
 	free(per);
-	(void)g;
 	return rc;
 }
 
@@ -266,7 +264,7 @@ static int model(struct guest *g, size_t ng, bool stable, uint64_t zero,
 	qsort(e, n, sizeof(*e), cmp64);
 	runs(e, n, ~0ULL, mps, &m->distinct, &m->saved_ksm, m->merging, g);
 	m->saved = m->pages - m->distinct;
-	if (bloom_estimate(g, ng, e, n, bits, m, err)) {
+	if (bloom_estimate(ng, e, n, bits, m, err)) {
 		free(e);
 		return -1;
 	}
