@@ -334,20 +334,26 @@ static void print_human(const struct mb_digest_set *sets, size_t n,
 		}
 	}
 	if (n <= MATRIX_MAX) {
-		printf("\ncommon distinct pages per pair%s:\n%-12s",
-		       exact ? "" : " (estimated)", "");
+		int w = 10;	/* column width: the longest name, 10..16 */
+
+		for (i = 0; i < n; i++)
+			if ((int)strlen(sets[i].name) > w)
+				w = strlen(sets[i].name) > 16 ? 16 :
+				    (int)strlen(sets[i].name);
+		printf("\ncommon distinct pages per pair%s:\n%-*s",
+		       exact ? "" : " (estimated)", w, "");
 		for (j = 0; j < n; j++)
-			printf(" %10.10s", sets[j].name);
+			printf(" %*.*s", w, w, sets[j].name);
 		printf("\n");
 		for (i = 0; i < n; i++) {
-			printf("%-12.12s", sets[i].name);
+			printf("%-*.*s", w, w, sets[i].name);
 			for (j = 0; j < n; j++) {
 				if (i == j)
-					printf(" %10s", "-");
+					printf(" %*s", w, "-");
 				else if (isnan(common[i * n + j]))
-					printf(" %10s", "saturated");
+					printf(" %*s", w, "saturated");
 				else
-					printf(" %10.0f", common[i * n + j]);
+					printf(" %*.0f", w, common[i * n + j]);
 			}
 			printf("\n");
 		}
