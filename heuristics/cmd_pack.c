@@ -84,7 +84,16 @@ struct pack {
 	struct mb_bloom_params bp;
 	bool exact;
 	bool configured;	/* memory = whole trace, not counted pages */
+	bool progress;		/* stderr is a terminal */
 };
+
+static void show_progress(const struct pack *p, const char *what, size_t i)
+{
+	if (p->progress && i % 16 == 0) {
+		fprintf(stderr, "\rmbuddy pack: %s: %zu VMs placed", what, i);
+		fflush(stderr);
+	}
+}
 
 static int load_bases(struct pack *p, char **paths, size_t n,
 		      bool include_free, struct mb_err *err)
@@ -194,6 +203,7 @@ static long pack_first_fit(struct pack *p, struct mb_err *err)
 		if (h == p->hosts)
 			break;
 		used[h] += vm->memory_mb;
+		show_progress(p, "first-fit", i);
 	}
 	free(used);
 	return (long)i;
@@ -310,6 +320,7 @@ static int pack_buddies(struct pack *p, struct buddies_result *res,
 		}
 		if (best < 0)
 			break;
+		show_progress(p, "buddies", i);
 		hs[best].est_mb += best_fp;
 		hs[best].vms[hs[best].nvms++] = i;
 		if (p->exact) {
@@ -479,11 +490,14 @@ int cmd_pack(int argc, char **argv)
 		fprintf(stderr, "mbuddy pack: %s\n", err.msg);
 		goto out;
 	}
+	p.progress = isatty(STDERR_FILENO);
 	ff = pack_first_fit(&p, &err);
 	if (ff < 0 || pack_buddies(&p, &br, &err)) {
 		fprintf(stderr, "mbuddy pack: %s\n", err.msg);
 		goto out;
 	}
+	if (p.progress)
+		fprintf(stderr, "\r%40s\r", "");
 	if (json) {
 		json_t *o = json_object();
 
