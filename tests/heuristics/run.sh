@@ -119,6 +119,41 @@ else
 	bad "sharing: repeated VM names" "expected 'copy-a.mbt copy-b.mbt VM1'" "got '$names'"
 fi
 
+# ---- free pages: left out, or counted with --include-free ----
+real=$(cd "$here/../.." && pwd)/memtraces/idle-1.mbt
+if [ -f "$real" ]; then
+	"$MBUDDY" trace dump "$real" > "$work/dump" 2>&1
+	"$MBUDDY" sharing --json "$real" > "$work/used.json" 2>&1
+	"$MBUDDY" sharing --json --include-free "$real" > "$work/all.json" 2>&1
+	if out=$(python3 - "$work" <<'EOF2' 2>&1
+import json, sys
+d = sys.argv[1]
+used, every = [], []
+for line in open(f"{d}/dump"):
+    if line.startswith("#"):
+        continue
+    pfn, digest, state = line.split()
+    every.append(int(digest, 16))
+    if state == "used":
+        used.append(int(digest, 16))
+u = json.load(open(f"{d}/used.json"))["vms"][0]
+a = json.load(open(f"{d}/all.json"))["vms"][0]
+errs = []
+if (u["pages"], u["distinct"]) != (len(used), len(set(used))):
+    errs.append(f"used pages: expected {len(used)}/{len(set(used))}, got {u['pages']}/{u['distinct']}")
+if (a["pages"], a["distinct"]) != (len(every), len(set(every))):
+    errs.append(f"--include-free: expected {len(every)}/{len(set(every))}, got {a['pages']}/{a['distinct']}")
+print("\n".join(errs)); sys.exit(1 if errs else 0)
+EOF2
+	); then
+		ok "sharing: free pages of a real trace are left out, and counted with --include-free"
+	else
+		bad "sharing --include-free on memtraces/idle-1.mbt" "$out"
+	fi
+else
+	echo "SKIP: memtraces/idle-1.mbt is not there; --include-free is covered by the unit tests"
+fi
+
 # ---- heatmap ----
 "$MBUDDY" sharing --svg "$work/h.svg" "$work"/VM{0,1,2}.txt0 > /dev/null 2>&1
 rects=$(grep -c '<rect' "$work/h.svg" 2>/dev/null)
