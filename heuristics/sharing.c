@@ -668,7 +668,7 @@ int mb_sharing_exact(const struct mb_digest_set *sets, size_t n,
 	struct exact_job job;
 	pthread_t tid[64];
 	unsigned int nw, i, started = 0;
-	uint64_t *rows = NULL, all = 0;
+	uint64_t *rows = NULL, all = 0, entries;
 	size_t words = 0, a, b, v;
 	int rc = -1;
 
@@ -676,8 +676,10 @@ int mb_sharing_exact(const struct mb_digest_set *sets, size_t n,
 	if (exact_setup(&job, sets, n, opts, err))
 		return -1;
 	nw = mb_thread_count(opts ? opts->threads : 0);
-	if (n < 64 && nw > 1)
-		nw = 1;		/* not worth a thread */
+	for (v = 0, entries = 0; v < n; v++)
+		entries += sets[v].distinct;
+	if (entries < (1u << 20) && nw > 1)
+		nw = 1;		/* under a million digests: not worth a thread */
 	memset(ws, 0, sizeof(ws));
 	out->n = n;
 	out->common = calloc(n * n + 1, sizeof(uint64_t));
