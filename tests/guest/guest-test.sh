@@ -86,7 +86,9 @@ lifecycle() {
 		|| fail "lifecycle-stats: expected last_algo superfast and last_error 0, got $(cat /sys/class/misc/memtrace/last_algo) $(cat /sys/class/misc/memtrace/last_error)"
 }
 
-# hotplug: a memory block of ZONE_MOVABLE (the boot uses movablecore=) is
+# hotplug: a memory block of ZONE_MOVABLE (the boot uses movablecore= and
+# nokaslr: a block holding reserved pages, such as the kernel image KASLR
+# may put anywhere or early boot allocations at the top, cannot go offline) is
 # taken offline and back online: its pages leave and return to the trace,
 # and scans racing with offline/online cycles give valid traces or EAGAIN.
 hotplug() {
@@ -159,8 +161,7 @@ main)
 	;;
 stress)
 	load
-	# Hotplug first: after THP churn the kernel itself often refuses to
-	# offline a movable block (EBUSY, with or without scans).
+	# Hotplug first, on a quiet guest.
 	hotplug
 	/mtguest churn 600 > /tmp/churn1.out &
 	c1=$!
