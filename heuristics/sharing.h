@@ -95,7 +95,8 @@ uint64_t mb_set_common(const struct mb_digest_set *a,
 
 /*
  * distinct(G) for the @n sets pointed to by @sets (a k-way merge).
- * All sets must be comparable.
+ * All sets must be comparable. UINT64_MAX when out of memory (two small
+ * arrays of @n entries are allocated).
  */
 uint64_t mb_group_distinct(const struct mb_digest_set *const *sets, size_t n);
 
