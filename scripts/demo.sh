@@ -60,4 +60,7 @@ if "$M" best-match --help > /dev/null 2>&1 && [ -z "$fixture" ] && [ -f memtrace
 	echo
 	echo "== Where Memory Buddies would put them (mbuddy best-match memtraces/scenario.json)"
 	"$M" best-match memtraces/scenario.json
+	echo
+	echo "== The same VMs placed without regard to sharing (--algorithm first-fit)"
+	"$M" best-match --algorithm first-fit memtraces/scenario.json
 fi
