@@ -62,8 +62,11 @@ include $(LAST_PARTS)
 .PHONY: programs
 programs: $(PROGRAMS)
 
+# The quick suites first, so a broken build is reported in seconds.
+QUICK_CHECKS := check-unit check-cli check-san
 check: $(DEPS_STAMP)
-	@scripts/run-suites.sh $(CHECKS)
+	@scripts/run-suites.sh $(filter $(QUICK_CHECKS),$(CHECKS)) \
+		$(filter-out $(QUICK_CHECKS),$(CHECKS))
 
 bench: $(DEPS_STAMP)
 	@scripts/run-suites.sh $(BENCHES)
