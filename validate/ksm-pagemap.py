@@ -23,6 +23,8 @@ With --dump, DIR/NAME.pages lists every present guest RAM page as "N FLAGS":
 its number in the mapping (the guest PFN) and its /proc/kpageflags in hex.
 
 Prints "key value" lines (NAME.ksm_ram, NAME.ksm_other, NAME.zero_ram,
+NAME.ksm_ram_shared: the guest RAM pages whose KSM frame at least one other
+page of the group maps too,
 group_saved, group_saved_ram, group_ksm_frames). Needs root.
 """
 import struct
@@ -107,8 +109,15 @@ def main():
             per[name] = fr
     total = total_ram = 0
     ksm_frames, ksm_frames_ram = set(), set()
+    # How many of the group's pages map each KSM frame: a frame left with
+    # one mapping (its twins were written to since) saves nothing.
+    users = {}
     for name, _ in guests:
-        k_ram = k_other = z_ram = 0
+        for pfn, _, _ in per[name]:
+            if flags_of[pfn] & KPF_KSM:
+                users[pfn] = users.get(pfn, 0) + 1
+    for name, _ in guests:
+        k_ram = k_other = z_ram = k_shared = 0
         ksm_idx = []
         for pfn, ram, idx in per[name]:
             fl = flags_of[pfn]
@@ -119,6 +128,8 @@ def main():
                 total += 1
                 if ram:
                     k_ram += 1
+                    if users[pfn] > 1:
+                        k_shared += 1
                     ksm_frames_ram.add(pfn)
                     total_ram += 1
                 else:
@@ -126,6 +137,7 @@ def main():
             elif fl & KPF_ZERO_PAGE and ram:
                 z_ram += 1
         print(f"{name}.ksm_ram {k_ram}\n{name}.ksm_other {k_other}\n{name}.zero_ram {z_ram}")
+        print(f"{name}.ksm_ram_shared {k_shared}")
         if dump:
             with open(f"{dump}/{name}.pages", "w") as f:
                 f.write("".join(f"{i} {fl:x}\n" for i, fl in ksm_idx))
