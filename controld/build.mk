@@ -4,12 +4,13 @@ DAEMON_SRCS := $(wildcard daemon/*.c)
 DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
 CONTROLD_SRCS := $(wildcard controld/*.c)
 CONTROLD_LIB_OBJS := $(filter-out $(BUILD)/controld/main.o,$(CONTROLD_SRCS:%.c=$(BUILD)/%.o))
-CONTROLD_LIBS := -lmicrohttpd -ljansson -lsqlite3 -lpthread
+CONTROLD_LIBS := -lmicrohttpd -ljansson -lsqlite3 -lvirt -lpthread -lm
 CONTROLD := $(BUILD)/mb-controld
 
-$(BUILD)/daemon/%.o $(BUILD)/controld/%.o: PART_CFLAGS += -Idaemon -Icontrold -Wno-format-truncation
+$(BUILD)/daemon/%.o $(BUILD)/controld/%.o: PART_CFLAGS += -Idaemon -Icontrold -Iheuristics -Wno-format-truncation
 
-$(CONTROLD): $(BUILD)/controld/main.o $(CONTROLD_LIB_OBJS) $(DAEMON_OBJS) $(LIBMB)
+# The control loop (control.c, plan.c) uses the heuristics library.
+$(CONTROLD): $(BUILD)/controld/main.o $(CONTROLD_LIB_OBJS) $(DAEMON_OBJS) $(LIBHEUR) $(LIBMB)
 	$(CC) $(MB_LDFLAGS) -o $@ $^ $(CONTROLD_LIBS) $(LIBMB_LIBS)
 
 PROGRAMS += $(CONTROLD)
@@ -52,8 +53,8 @@ PROGRAMS += $(BENCH_INGEST)
 # Unit tests of the daemons' code link their objects (not libmbheur's).
 CONTROLD_UNIT_LIBS := -lcmocka $(CONTROLD_LIBS) -lcurl
 $(BUILD)/tests/unit/test_controld_%.o $(BUILD)/tests/unit/test_guestd_%.o $(BUILD)/tests/unit/test_config.o: \
-	PART_CFLAGS += -Idaemon -Icontrold -Iguestd -Wno-format-truncation
-$(BUILD)/tests/test_controld_%: $(BUILD)/tests/unit/test_controld_%.o $(CONTROLD_LIB_OBJS) $(DAEMON_OBJS) $(LIBMB)
+	PART_CFLAGS += -Idaemon -Icontrold -Iguestd -Iheuristics -Wno-format-truncation
+$(BUILD)/tests/test_controld_%: $(BUILD)/tests/unit/test_controld_%.o $(CONTROLD_LIB_OBJS) $(DAEMON_OBJS) $(LIBHEUR) $(LIBMB)
 	@mkdir -p $(dir $@)
 	$(CC) $(MB_LDFLAGS) -o $@ $^ $(CONTROLD_UNIT_LIBS) $(LIBMB_LIBS)
 $(BUILD)/tests/test_config: $(BUILD)/tests/unit/test_config.o $(DAEMON_OBJS) $(LIBMB)

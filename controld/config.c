@@ -5,6 +5,7 @@
  * --help text below and docs/mb-controld.8 list the same options.
  */
 #include <getopt.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +34,17 @@ enum {
 	OPT_MAX_CONNECTIONS,
 	OPT_VERBOSE,
 	OPT_VERSION,
+	OPT_HOST,
+	OPT_INVENTORY_INTERVAL,
+	OPT_PLAN_INTERVAL,
+	OPT_MIN_GAIN,
+	OPT_MAX_MOVES,
+	OPT_APPLY,
+	OPT_MAX_MIGRATIONS,
+	OPT_MIGRATE_BANDWIDTH,
+	OPT_MIGRATE_TIMEOUT,
+	OPT_RETRY_AFTER,
+	OPT_SWAP_THRESHOLD,
 };
 
 static const struct option options[] = {
@@ -55,6 +67,17 @@ static const struct option options[] = {
 	{ "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
 	{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
+	{ "host", required_argument, NULL, OPT_HOST },
+	{ "inventory-interval", required_argument, NULL, OPT_INVENTORY_INTERVAL },
+	{ "plan-interval", required_argument, NULL, OPT_PLAN_INTERVAL },
+	{ "min-gain-mb", required_argument, NULL, OPT_MIN_GAIN },
+	{ "max-moves", required_argument, NULL, OPT_MAX_MOVES },
+	{ "apply", no_argument, NULL, OPT_APPLY },
+	{ "max-concurrent-migrations", required_argument, NULL, OPT_MAX_MIGRATIONS },
+	{ "migrate-bandwidth", required_argument, NULL, OPT_MIGRATE_BANDWIDTH },
+	{ "migrate-timeout", required_argument, NULL, OPT_MIGRATE_TIMEOUT },
+	{ "retry-after", required_argument, NULL, OPT_RETRY_AFTER },
+	{ "swap-threshold", required_argument, NULL, OPT_SWAP_THRESHOLD },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -90,6 +113,23 @@ void config_usage(FILE *out)
 "      --shutdown-timeout S  seconds SIGTERM waits for uploads (default 10)\n"
 "      --max-connections N   concurrent HTTP connections (default 512)\n"
 "      --verbose             log every request\n"
+"\n"
+"Control loop (docs/operations.md; off unless --host is given):\n"
+"      --host SPEC           a libvirt host, repeatable: NAME,URI[,capacity=MB]\n"
+"                            [,reserve=MB][,migrate-uri=URI]\n"
+"      --inventory-interval S  list the hosts' domains every S s (default 30)\n"
+"      --plan-interval S     make a plan every S s (default 300; 0 = only\n"
+"                            on request)\n"
+"      --min-gain-mb N       smallest saving a move must bring (default 64)\n"
+"      --max-moves N         moves per plan at most (default 4)\n"
+"      --apply               carry plans out (default: dry run, plans are\n"
+"                            only shown until POST /v1/plan/apply)\n"
+"      --max-concurrent-migrations N  at once (default 1)\n"
+"      --migrate-bandwidth MIBS  migration bandwidth limit (default: none)\n"
+"      --migrate-timeout S   abort a migration after S s (default 600)\n"
+"      --retry-after S       wait before retrying a failed move (default 600)\n"
+"      --swap-threshold N    guest pages/s swapped that make a hotspot\n"
+"                            (default 100)\n"
 "  -h, --help                this text\n"
 "      --version             print the version\n");
 }
@@ -100,6 +140,9 @@ static int set_str(char **dst, const char *arg)
 	*dst = strdup(arg);
 	return *dst ? 0 : -1;
 }
+
+static int apply_uint(struct controld_config *c, int val, const char *arg,
+		      struct mb_err *err);
 
 static int apply(void *ctx, int val, const char *arg, struct mb_err *err)
 {
@@ -175,6 +218,64 @@ static int apply(void *ctx, int val, const char *arg, struct mb_err *err)
 	case OPT_VERBOSE:
 		c->verbose = true;
 		return 0;
+	case OPT_HOST: {
+		char **grown = realloc(c->hosts, (c->nhosts + 1) *
+				       sizeof(*grown));
+
+		if (!grown)
+			return mb_errf(err, "host: out of memory");
+		c->hosts = grown;
+		c->hosts[c->nhosts] = strdup(arg);
+		if (!c->hosts[c->nhosts])
+			return mb_errf(err, "host: out of memory");
+		c->nhosts++;
+		return 0;
+	}
+	case OPT_APPLY:
+		c->apply = true;
+		return 0;
+	}
+	return apply_uint(c, val, arg, err);
+}
+
+static int apply_uint(struct controld_config *c, int val, const char *arg,
+		      struct mb_err *err)
+{
+	static const struct {
+		int val;
+		const char *name;
+		unsigned long long min, max;
+		size_t off;
+	} uints[] = {
+#define U(v, n, lo, hi, f) { v, n, lo, hi, offsetof(struct controld_config, f) }
+		U(OPT_INVENTORY_INTERVAL, "inventory-interval", 1, 86400,
+		  inventory_interval),
+		U(OPT_PLAN_INTERVAL, "plan-interval", 0, 86400 * 7,
+		  plan_interval),
+		U(OPT_MIN_GAIN, "min-gain-mb", 0, 1 << 24, min_gain_mb),
+		U(OPT_MAX_MOVES, "max-moves", 0, 10000, max_moves),
+		U(OPT_MAX_MIGRATIONS, "max-concurrent-migrations", 1, 64,
+		  max_migrations),
+		U(OPT_MIGRATE_BANDWIDTH, "migrate-bandwidth", 0, 1 << 20,
+		  migrate_bandwidth),
+		U(OPT_MIGRATE_TIMEOUT, "migrate-timeout", 1, 86400,
+		  migrate_timeout),
+		U(OPT_RETRY_AFTER, "retry-after", 0, 86400 * 7, retry_after),
+		U(OPT_SWAP_THRESHOLD, "swap-threshold", 0, 1 << 30,
+		  swap_threshold),
+#undef U
+	};
+	unsigned long long v;
+	size_t i;
+
+	for (i = 0; i < sizeof(uints) / sizeof(uints[0]); i++) {
+		if (uints[i].val != val)
+			continue;
+		if (conf_parse_uint(uints[i].name, arg, uints[i].min,
+				    uints[i].max, &v, err))
+			return -1;
+		*(unsigned int *)((char *)c + uints[i].off) = v;
+		return 0;
 	}
 	return mb_errf(err, "option not allowed here");
 }
@@ -190,6 +291,14 @@ static void defaults(struct controld_config *c)
 	c->fsync = true;
 	c->shutdown_timeout = 10;
 	c->max_connections = 512;
+	c->inventory_interval = 30;
+	c->plan_interval = 300;
+	c->min_gain_mb = 64;
+	c->max_moves = 4;
+	c->max_migrations = 1;
+	c->migrate_timeout = 600;
+	c->retry_after = 600;
+	c->swap_threshold = 100;
 }
 
 int config_parse(struct controld_config *c, int argc, char **argv,
@@ -255,4 +364,7 @@ void config_free(struct controld_config *c)
 	free(c->tls_cert);
 	free(c->tls_key);
 	free(c->legacy_vm);
+	while (c->nhosts)
+		free(c->hosts[--c->nhosts]);
+	free(c->hosts);
 }

@@ -32,6 +32,19 @@ struct controld_config {
 	unsigned int shutdown_timeout;	/* seconds */
 	unsigned int max_connections;
 	bool verbose;
+	/* The control loop (inventory.c, plan.c, migrate.c); off without hosts. */
+	char **hosts;			/* --host specs, as given */
+	unsigned int nhosts;
+	unsigned int inventory_interval;/* seconds */
+	unsigned int plan_interval;	/* seconds, 0 = on demand only */
+	unsigned int min_gain_mb;
+	unsigned int max_moves;
+	bool apply;			/* carry plans out (default: dry run) */
+	unsigned int max_migrations;	/* at once */
+	unsigned int migrate_bandwidth;	/* MiB/s, 0 = libvirt's default */
+	unsigned int migrate_timeout;	/* seconds, then the job is aborted */
+	unsigned int retry_after;	/* seconds before a failed move is retried */
+	unsigned int swap_threshold;	/* pages/s swapped in+out: a hotspot */
 };
 
 /*

@@ -18,6 +18,8 @@
  *   GET /v1/vms, /v1/vms/{uuid}, /v1/vms/{uuid}/traces,
  *       /v1/vms/{uuid}/traces/{version}, /metrics    admin
  *   GET /v1/health                         anyone
+ *   GET /v1/hosts, /v1/plan, /v1/migrations admin (control loop)
+ *   POST /v1/plan, /v1/plan/apply[?plan=ID] admin (control loop)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -47,6 +49,7 @@ struct http_server {
 	struct metrics *metrics;
 	uint64_t max_upload;
 	bool verbose;
+	struct control *control;
 	int shutting_down;		/* atomic */
 	int active_uploads;		/* atomic */
 	time_t started;
@@ -54,6 +57,7 @@ struct http_server {
 
 struct request {
 	bool upload;
+	bool post;
 	struct store_upload *up;
 	unsigned int pending;		/* error status to answer, 0 = none */
 	char message[MB_ERR_LEN];
@@ -421,6 +425,112 @@ static enum MHD_Result get_trace_bytes(struct http_server *h,
 	return ret;
 }
 
+static bool control_route(const char *url)
+{
+	return !strcmp(url, "/v1/hosts") || !strcmp(url, "/v1/plan") ||
+	       !strcmp(url, "/v1/migrations") ||
+	       !strcmp(url, "/v1/plan/apply");
+}
+
+static enum MHD_Result no_control(struct http_server *h,
+				  struct MHD_Connection *conn)
+{
+	return respond_error(h, conn, MHD_HTTP_NOT_FOUND,
+			     "no hosts are configured (--host): the control "
+			     "loop is off");
+}
+
+static enum MHD_Result json_or_error(struct http_server *h,
+				     struct MHD_Connection *conn, json_t *j,
+				     unsigned int status, const char *key,
+				     struct mb_err *err)
+{
+	if (!j)
+		return respond_error(h, conn, status, err->msg);
+	if (key)
+		j = json_pack("{s:o}", key, j);
+	return respond(conn, MHD_HTTP_OK, j);
+}
+
+/* GET /v1/hosts, /v1/plan, /v1/migrations (admin already checked). */
+static enum MHD_Result control_get(struct http_server *h,
+				   struct MHD_Connection *conn,
+				   const char *url)
+{
+	struct mb_err err;
+	json_t *j;
+
+	if (!h->control)
+		return no_control(h, conn);
+	if (!strcmp(url, "/v1/hosts"))
+		return respond(conn, MHD_HTTP_OK, json_pack("{s:o}", "hosts",
+				control_hosts_json(h->control)));
+	if (!strcmp(url, "/v1/migrations"))
+		return json_or_error(h, conn,
+				     control_migrations_json(h->control, &err),
+				     MHD_HTTP_INTERNAL_SERVER_ERROR,
+				     "migrations", &err);
+	if (!strcmp(url, "/v1/plan")) {
+		j = control_plan_latest(h->control, &err);
+		if (j && json_is_null(j)) {
+			json_decref(j);
+			return respond_error(h, conn, MHD_HTTP_NOT_FOUND,
+					     "no plan yet (POST /v1/plan "
+					     "makes one)");
+		}
+		return json_or_error(h, conn, j,
+				     MHD_HTTP_INTERNAL_SERVER_ERROR, NULL,
+				     &err);
+	}
+	return respond_error(h, conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+			     "POST only");
+}
+
+/* POST /v1/plan (make one now), /v1/plan/apply[?plan=ID]. */
+static enum MHD_Result handle_post(struct http_server *h,
+				   struct MHD_Connection *conn,
+				   const char *url)
+{
+	char msg[MB_ERR_LEN];
+	struct mb_err err;
+	unsigned int status;
+	const char *arg;
+	long long id = 0;
+	char *end;
+	int st;
+	json_t *j;
+
+	if (!control_route(url))
+		return respond_error(h, conn, MHD_HTTP_NOT_FOUND,
+				     "no such resource");
+	status = auth_status(auth_check(h->auth, MHD_lookup_connection_value(
+				conn, MHD_HEADER_KIND,
+				MHD_HTTP_HEADER_AUTHORIZATION), NULL),
+			     msg, sizeof(msg), "plan (needs an admin token)");
+	if (status)
+		return respond_error(h, conn, status, msg);
+	if (!h->control)
+		return no_control(h, conn);
+	if (!strcmp(url, "/v1/plan"))
+		return json_or_error(h, conn,
+				     control_plan_new(h->control, &err),
+				     MHD_HTTP_INTERNAL_SERVER_ERROR, NULL,
+				     &err);
+	if (strcmp(url, "/v1/plan/apply"))
+		return respond_error(h, conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+				     "GET only");
+	arg = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "plan");
+	if (arg) {
+		id = strtoll(arg, &end, 10);
+		if (*end || id <= 0)
+			return respond_error(h, conn, MHD_HTTP_BAD_REQUEST,
+					     "plan= wants a plan id");
+	}
+	j = control_plan_apply(h->control, id, &st, &err);
+	return json_or_error(h, conn, j, st == 404 ? MHD_HTTP_NOT_FOUND :
+			     MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, &err);
+}
+
 static enum MHD_Result handle_get(struct http_server *h,
 				  struct MHD_Connection *conn,
 				  const char *url)
@@ -438,7 +548,7 @@ static enum MHD_Result handle_get(struct http_server *h,
 			"{s:s,s:I}", "status", "ok", "uptime_seconds",
 			(json_int_t)(time(NULL) - h->started)));
 	parts = split_vm_path(url, buf, sizeof(buf), &vm, &traces, &version);
-	if (parts < 0 && strcmp(url, "/metrics"))
+	if (parts < 0 && strcmp(url, "/metrics") && !control_route(url))
 		return respond_error(h, conn, MHD_HTTP_NOT_FOUND,
 				     "no such resource");
 	status = auth_status(auth_check(h->auth, MHD_lookup_connection_value(
@@ -456,12 +566,16 @@ static enum MHD_Result handle_get(struct http_server *h,
 		return respond_text(conn, MHD_HTTP_OK, page,
 				    "text/plain; version=0.0.4");
 	}
+	if (parts < 0)
+		return control_get(h, conn, url);
 	if (parts == 0) {
 		j = catalogue_vms_json(h->cat, time(NULL), &err);
 		if (!j)
 			return respond_error(h, conn,
 					     MHD_HTTP_INTERNAL_SERVER_ERROR,
 					     err.msg);
+		if (h->control)
+			control_annotate_vms(h->control, j);
 		return respond(conn, MHD_HTTP_OK,
 			       json_pack("{s:o}", "vms", j));
 	}
@@ -501,6 +615,13 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn,
 
 	(void)version;
 	if (req) {
+		if (req->post) {
+			if (*data_size) {
+				*data_size = 0;
+				return MHD_YES;
+			}
+			return handle_post(h, conn, url);
+		}
 		if (!req->upload) {
 			/* A body on a read is ignored. */
 			if (*data_size) {
@@ -544,8 +665,13 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn,
 	if (!strcmp(method, MHD_HTTP_METHOD_GET) ||
 	    !strcmp(method, MHD_HTTP_METHOD_HEAD))
 		return MHD_YES;
+	if (!strcmp(method, MHD_HTTP_METHOD_POST) && control_route(url)) {
+		req->post = true;
+		return MHD_YES;
+	}
 	return respond_error(h, conn, MHD_HTTP_METHOD_NOT_ALLOWED,
-			     "only GET, HEAD and PUT are served");
+			     "only GET, HEAD and PUT are served (and POST "
+			     "to /v1/plan and /v1/plan/apply)");
 }
 
 static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -643,6 +769,7 @@ struct http_server *http_start(const struct http_options *o,
 	h->metrics = metrics;
 	h->max_upload = o->max_upload;
 	h->verbose = o->verbose;
+	h->control = o->control;
 	h->started = time(NULL);
 	h->listen_fd = listen_socket(o->listen, o->port, &h->port, err);
 	if (h->listen_fd < 0) {

@@ -10,6 +10,7 @@
 
 #include "auth.h"
 #include "catalogue.h"
+#include "control.h"
 #include "mb_error.h"
 #include "metrics.h"
 #include "store.h"
@@ -22,6 +23,7 @@ struct http_options {
 	uint64_t max_upload;
 	unsigned int max_connections;
 	bool verbose;
+	struct control *control;	/* NULL: no hosts configured */
 };
 
 struct http_server;

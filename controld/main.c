@@ -12,6 +12,8 @@
  *   http.c       the HTTP API (libmicrohttpd)
  *   legacy.c     the raw TCP listener
  *   metrics.c    /metrics
+ *   control.c    the control loop (inventory.c, plan.c, migrate.c), when
+ *                hosts are configured
  * Signals are handled synchronously: every thread blocks them and the main
  * thread waits in sigwait(), so no work happens in signal context.
  */
@@ -26,6 +28,7 @@
 #include "catalogue.h"
 #include "conf.h"
 #include "config.h"
+#include "control.h"
 #include "http.h"
 #include "legacy.h"
 #include "log.h"
@@ -88,6 +91,7 @@ int main(int argc, char **argv)
 	struct auth *auth = NULL;
 	struct http_server *http = NULL;
 	struct legacy *legacy = NULL;
+	struct control *control = NULL;
 	char *cert = NULL, *key = NULL, *dbpath = NULL;
 	struct mb_err err;
 	sigset_t sigs;
@@ -163,12 +167,34 @@ int main(int argc, char **argv)
 		log_err("%s", err.msg);
 		goto out;
 	}
+	if (cfg.nhosts) {
+		struct control_options co = {
+			.hosts = cfg.hosts, .nhosts = cfg.nhosts,
+			.datadir = cfg.datadir,
+			.inventory_interval = cfg.inventory_interval,
+			.plan_interval = cfg.plan_interval,
+			.min_gain_mb = cfg.min_gain_mb,
+			.max_moves = cfg.max_moves, .apply = cfg.apply,
+			.max_migrations = cfg.max_migrations,
+			.migrate_bandwidth = cfg.migrate_bandwidth,
+			.migrate_timeout = cfg.migrate_timeout,
+			.retry_after = cfg.retry_after,
+			.swap_threshold = cfg.swap_threshold,
+		};
+
+		control = control_start(&co, store, cat, &err);
+		if (!control) {
+			log_err("%s", err.msg);
+			goto out;
+		}
+	}
 	ho = (struct http_options){
 		.listen = cfg.listen, .port = cfg.port,
 		.tls_cert_pem = cert, .tls_key_pem = key,
 		.max_upload = cfg.max_upload,
 		.max_connections = cfg.max_connections,
 		.verbose = cfg.verbose,
+		.control = control,
 	};
 	http = http_start(&ho, store, cat, auth, &metrics, &err);
 	if (!http) {
@@ -225,6 +251,7 @@ out:
 		legacy_stop(legacy, cfg.shutdown_timeout);
 	if (http)
 		http_shutdown(http, cfg.shutdown_timeout);
+	control_stop(control);
 	store_close(store);
 	catalogue_close(cat);
 	auth_free(auth);

@@ -12,5 +12,7 @@ int cmd_status(int argc, char **argv);
 int cmd_sharing(int argc, char **argv);
 int cmd_best_match(int argc, char **argv);
 int cmd_pack(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_migrations(int argc, char **argv);
 
 #endif /* MB_CMD_H */

@@ -21,6 +21,8 @@ static const struct subcommand subcommands[] = {
 	{ "sharing", cmd_sharing, "pages VMs share: pairs and the whole group" },
 	{ "best-match", cmd_best_match, "place the VMs of a scenario on hosts" },
 	{ "pack", cmd_pack, "cluster experiment: VMs packed, first-fit vs buddies" },
+	{ "plan", cmd_plan, "mb-controld's colocation plan; --apply migrates" },
+	{ "migrations", cmd_migrations, "mb-controld's live migrations and their state" },
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cmd_plan.c - `mbuddy plan`: ask mb-controld for a colocation plan
+ * (POST /v1/plan makes one from the latest traces and the libvirt
+ * inventory; --latest shows the stored one) and, with --apply, queue its
+ * moves as live migrations (POST /v1/plan/apply?plan=ID). The table says,
+ * per host, memory in use before and after, then each move with its
+ * expected saving and reason, the moves buddies proposed that the limits
+ * held back, and the VMs left out of planning. Also the shared client
+ * code of `mbuddy migrations` (ctl_client.h).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "cmd.h"
+#include "ctl_client.h"
+
+static const char plan_usage[] =
+"usage: mbuddy plan [--latest] [--apply] [--json] [--url URL]\n"
+"                   [--token TOKEN | --token-file FILE] [--ca-file FILE]\n"
+"\n"
+"Make a colocation plan now (mb-controld's latest traces and libvirt\n"
+"inventory, buddies consolidation, hotspots first) and print it. Nothing\n"
+"moves unless --apply is given.\n"
+"\n"
+"  --latest           show the last stored plan instead of making one\n"
+"  --apply            queue the plan's moves as live migrations\n"
+"                     (follow them with `mbuddy migrations`)\n"
+"  --json             print controld's JSON answer\n"
+"  --url URL          controld (default $MB_CONTROLD_URL, else\n"
+"                     http://127.0.0.1:8080)\n"
+"  --token TOKEN      admin token (default $MB_ADMIN_TOKEN)\n"
+"  --token-file FILE  read the admin token from FILE's first line\n"
+"  --ca-file FILE     CA certificate(s) for an https URL\n";
+
+struct buffer {
+	char *data;
+	size_t len;
+};
+
+static size_t collect(char *src, size_t size, size_t n, void *ctx)
+{
+	struct buffer *b = ctx;
+	size_t len = size * n;
+	char *grown;
+
+	if (b->len + len > (64u << 20))
+		return 0;
+	grown = realloc(b->data, b->len + len + 1);
+	if (!grown)
+		return 0;
+	b->data = grown;
+	memcpy(b->data + b->len, src, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+	return len;
+}
+
+void ctl_client_init(struct ctl_client *cl, const char *cmd)
+{
+	memset(cl, 0, sizeof(*cl));
+	cl->cmd = cmd;
+	cl->url = getenv("MB_CONTROLD_URL");
+	if (getenv("MB_ADMIN_TOKEN"))
+		cl->token = strdup(getenv("MB_ADMIN_TOKEN"));
+}
+
+void ctl_client_free(struct ctl_client *cl)
+{
+	free(cl->token);
+	cl->token = NULL;
+}
+
+int ctl_client_option(struct ctl_client *cl, int opt, const char *arg)
+{
+	char line[512];
+	FILE *f;
+
+	switch (opt) {
+	case 'u':
+		cl->url = arg;
+		return 0;
+	case 't':
+		free(cl->token);
+		cl->token = strdup(arg);
+		return 0;
+	case 'c':
+		cl->ca = arg;
+		return 0;
+	case 'T':
+		f = fopen(arg, "r");
+		if (!f || !fgets(line, sizeof(line), f))
+			line[0] = '\0';
+		if (f)
+			fclose(f);
+		line[strcspn(line, "\r\n \t")] = '\0';
+		if (!line[0]) {
+			fprintf(stderr, "mbuddy %s: token file %s: missing "
+				"or empty\n", cl->cmd, arg);
+			return 2;
+		}
+		free(cl->token);
+		cl->token = strdup(line);
+		return 0;
+	}
+	return 2;
+}
+
+json_t *ctl_request(struct ctl_client *cl, const char *method,
+		    const char *path)
+{
+	const char *url = cl->url ? cl->url : "http://127.0.0.1:8080";
+	char full[2048], authz[600], errbuf[CURL_ERROR_SIZE];
+	struct curl_slist *headers = NULL;
+	struct buffer body = { 0 };
+	json_t *j = NULL, *msg;
+	size_t len = strlen(url);
+	json_error_t je;
+	long code = 0;
+	CURLcode rc;
+	CURL *c;
+
+	while (len && url[len - 1] == '/')
+		len--;
+	snprintf(full, sizeof(full), "%.*s%s", (int)len, url, path);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) || !(c = curl_easy_init())) {
+		fprintf(stderr, "mbuddy %s: libcurl initialisation failed\n",
+			cl->cmd);
+		return NULL;
+	}
+	if (cl->token) {
+		snprintf(authz, sizeof(authz), "Authorization: Bearer %s",
+			 cl->token);
+		headers = curl_slist_append(headers, authz);
+	}
+	errbuf[0] = '\0';
+	curl_easy_setopt(c, CURLOPT_URL, full);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	if (!strcmp(method, "POST")) {
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 600L);
+	if (cl->ca)
+		curl_easy_setopt(c, CURLOPT_CAINFO, cl->ca);
+	rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	curl_slist_free_all(headers);
+	curl_easy_cleanup(c);
+	curl_global_cleanup();
+	if (rc != CURLE_OK) {
+		fprintf(stderr, "mbuddy %s: %s: %s\n", cl->cmd, full,
+			errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		free(body.data);
+		return NULL;
+	}
+	if (body.data)
+		j = json_loads(body.data, 0, &je);
+	if (code < 200 || code > 299) {
+		msg = json_object_get(j, "error");
+		fprintf(stderr, "mbuddy %s: %s %s: HTTP %ld: %s\n", cl->cmd,
+			method, full, code, json_is_string(msg) ?
+			json_string_value(msg) : "no error message");
+		json_decref(j);
+		j = NULL;
+	} else if (!j) {
+		fprintf(stderr, "mbuddy %s: %s: the answer is not JSON\n",
+			cl->cmd, full);
+	}
+	free(body.data);
+	return j;
+}
+
+static const char *str(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "-";
+}
+
+static double num(json_t *o, const char *key)
+{
+	return json_number_value(json_object_get(o, key));
+}
+
+static void print_plan(json_t *p)
+{
+	json_t *h, *m, *v;
+	size_t i;
+
+	printf("plan %lld (%s, %s): %zu move%s, %.0f MiB saved\n",
+	       (long long)json_integer_value(json_object_get(p, "id")),
+	       str(p, "algorithm"),
+	       json_is_true(json_object_get(p, "apply")) ?
+	       "controld applies plans" : "dry run",
+	       json_array_size(json_object_get(p, "moves")),
+	       json_array_size(json_object_get(p, "moves")) == 1 ? "" : "s",
+	       num(p, "saved_mb"));
+	printf("\n%-16s %-5s %10s %10s %10s  %s\n", "HOST", "UP", "CAPACITY",
+	       "NOW", "AFTER", "VMS NOW");
+	json_array_foreach(json_object_get(p, "hosts"), i, h) {
+		size_t k;
+		json_t *n;
+
+		printf("%-16.16s %-5s %10.0f ", str(h, "name"),
+		       json_is_true(json_object_get(h, "up")) ? "yes" : "DOWN",
+		       num(h, "capacity_mb"));
+		if (json_is_null(json_object_get(h, "before_mb")))
+			printf("%10s %10s ", "-", "-");
+		else
+			printf("%10.0f %10.0f ", num(h, "before_mb"),
+			       num(h, "after_mb"));
+		json_array_foreach(json_object_get(h, "vms"), k, n)
+			printf(" %s", json_string_value(n));
+		printf("\n");
+	}
+	printf("(MiB; NOW and AFTER count identical pages once per host)\n");
+	if (json_array_size(json_object_get(p, "moves")))
+		printf("\nMOVES\n");
+	json_array_foreach(json_object_get(p, "moves"), i, m)
+		printf("  %zu. %s: %s -> %s, saves %.0f MiB (%s)\n     %s\n",
+		       i + 1, str(m, "name"), str(m, "from"), str(m, "to"),
+		       num(m, "gain_mb"), str(m, "kind"), str(m, "reason"));
+	if (json_array_size(json_object_get(p, "skipped")))
+		printf("\nNOT MOVED\n");
+	json_array_foreach(json_object_get(p, "skipped"), i, m)
+		printf("  %s: %s -> %s would save %.1f MiB: %s\n",
+		       str(m, "name"), str(m, "from"), str(m, "to"),
+		       num(m, "gain_mb"), str(m, "why"));
+	if (json_array_size(json_object_get(p, "unplanned")))
+		printf("\nLEFT OUT\n");
+	json_array_foreach(json_object_get(p, "unplanned"), i, v)
+		printf("  %s (%s) on %s: %s\n", str(v, "name"), str(v, "uuid"),
+		       str(v, "host"), str(v, "why"));
+}
+
+int cmd_plan(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "url", required_argument, NULL, 'u' },
+		{ "token", required_argument, NULL, 't' },
+		{ "token-file", required_argument, NULL, 'T' },
+		{ "ca-file", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "latest", no_argument, NULL, 'l' },
+		{ "apply", no_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool json = false, latest = false, apply = false;
+	struct ctl_client cl;
+	json_t *p, *q = NULL, *m;
+	char path[64];
+	int opt, ret = 1;
+	size_t i;
+
+	ctl_client_init(&cl, "plan");
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'j':
+			json = true;
+			break;
+		case 'l':
+			latest = true;
+			break;
+		case 'a':
+			apply = true;
+			break;
+		case 'h':
+			fputs(plan_usage, stdout);
+			ctl_client_free(&cl);
+			return 0;
+		case 'u': case 't': case 'T': case 'c':
+			if (!ctl_client_option(&cl, opt, optarg))
+				break;
+			/* fall through */
+		default:
+			fputs(plan_usage, stderr);
+			ctl_client_free(&cl);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "mbuddy plan: unexpected argument '%s'\n",
+			argv[optind]);
+		ctl_client_free(&cl);
+		return 2;
+	}
+	p = ctl_request(&cl, latest ? "GET" : "POST", "/v1/plan");
+	if (!p)
+		goto out;
+	if (apply) {
+		snprintf(path, sizeof(path), "/v1/plan/apply?plan=%lld",
+			 (long long)json_integer_value(json_object_get(p, "id")));
+		q = ctl_request(&cl, "POST", path);
+		if (!q)
+			goto out;
+	}
+	if (json) {
+		if (q)
+			json_object_set(p, "applied", json_object_get(q,
+					"migrations"));
+		json_dumpf(p, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else {
+		print_plan(p);
+		if (q) {
+			printf("\nQUEUED %zu migration%s\n",
+			       json_array_size(json_object_get(q, "migrations")),
+			       json_array_size(json_object_get(q,
+				       "migrations")) == 1 ? "" : "s");
+			json_array_foreach(json_object_get(q, "migrations"),
+					   i, m)
+				printf("  migration %lld: %s %s -> %s\n",
+				       (long long)json_integer_value(
+					       json_object_get(m, "id")),
+				       str(m, "name"), str(m, "from"),
+				       str(m, "to"));
+		}
+	}
+	ret = 0;
+out:
+	json_decref(p);
+	json_decref(q);
+	ctl_client_free(&cl);
+	return ret;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ctl_client.h - the mb-controld client shared by `mbuddy plan` and
+ * `mbuddy migrations` (defined in cmd_plan.c): common options and one
+ * JSON request.
+ */
+#ifndef MB_CTL_CLIENT_H
+#define MB_CTL_CLIENT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+struct ctl_client {
+	const char *url;		/* default $MB_CONTROLD_URL or :8080 */
+	char *token;			/* default $MB_ADMIN_TOKEN */
+	const char *ca;
+	const char *cmd;		/* "plan", "migrations": for messages */
+};
+
+void ctl_client_init(struct ctl_client *cl, const char *cmd);
+void ctl_client_free(struct ctl_client *cl);
+
+/*
+ * Handle one of the shared options (--url, --token, --token-file,
+ * --ca-file: option values 'u', 't', 'T', 'c'). Returns 0, or 2 (usage).
+ */
+int ctl_client_option(struct ctl_client *cl, int opt, const char *arg);
+
+/*
+ * @method @path ("GET", "/v1/plan") and parse the JSON answer. Returns it
+ * on 2xx; otherwise prints controld's error (or the transport error) and
+ * returns NULL.
+ */
+json_t *ctl_request(struct ctl_client *cl, const char *method,
+		    const char *path);
+
+#endif /* MB_CTL_CLIENT_H */
