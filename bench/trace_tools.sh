@@ -8,7 +8,16 @@ set -eu
 M=$1
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
-largest=$(ls -S memtraces/*.mbt 2>/dev/null | head -1 || true)
+# The largest trace is the one with the most used pages (the text format
+# holds used pages only; every .mbt of a 512 MiB guest has the same size).
+largest=$(for t in memtraces/*.mbt; do [ -f "$t" ] && "$M" trace info --json "$t"; done | python3 -c '
+import json, sys
+dec, text, pos, best = json.JSONDecoder(), sys.stdin.read(), 0, (-1, "")
+while text[pos:].strip():
+    d, pos = dec.raw_decode(text, pos)
+    pos += len(text[pos:]) - len(text[pos:].lstrip())
+    best = max(best, (d["used_pages"], d["file"]))
+print(best[1])')
 if [ -z "$largest" ]; then
 	echo "trace tools: no .mbt trace in memtraces/ yet; using a synthetic 262,144-page text trace"
 	python3 -c "
