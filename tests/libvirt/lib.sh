@@ -1,0 +1,152 @@
+# lib.sh - two libvirt "hosts" on this machine and guests with memtrace.ko
+# and mb-guestd on them; sourced by tests/libvirt/*.sh and
+# scripts/demo-cluster.sh, after tests/e2e/lib.sh (ROOT, BUILD, WORK).
+#
+# Each host is an unprivileged session-mode libvirtd running as nobody,
+# with its own XDG directories under a short base directory $LV (QEMU's
+# monitor socket path must fit in 108 bytes), its own host_uuid (libvirt
+# refuses to migrate between hosts with the same one), stdio_handler =
+# "file" (no virtlogd) and a kept QEMU capabilities cache ($LV_CACHE), so
+# the second run starts in a second instead of probing QEMU again.
+# Domains are type 'qemu' (TCG), boot Debian's kernel with an initramfs
+# built by tests/guest/mkinitrd.sh, use QEMU user networking (the guest
+# reaches controld on the host's 127.0.0.1 as 10.0.2.2) and
+# <nosharepages/>, so host KSM does not merge them.
+# lv_cleanup destroys every domain before stopping the daemons.
+
+LV=$(mktemp -d /tmp/lv.XXXX)
+LV_CACHE=${LV_CACHE:-/var/tmp/mb-libvirt-cache}
+LV_HOSTS=()
+LV_DOMAINS=()		# "host name" pairs to destroy at the end
+LV_HOSTNO=0
+
+lv_uri() { echo "qemu+unix:///session?socket=$LV/$1/runtime/libvirt/libvirt-sock"; }
+lv_virsh() { local h=$1; shift; virsh -q -c "$(lv_uri "$h")" "$@"; }
+
+# lv_host_start NAME: start (or restart) host NAME's libvirtd.
+lv_host_start() {
+	local d=$LV/$1 i
+	if [ ! -d "$d" ]; then
+		LV_HOSTNO=$((LV_HOSTNO + 1))
+		mkdir -p "$d"/{home,config/libvirt,runtime,data} "$LV_CACHE/$1"
+		chmod 700 "$d/runtime"
+		printf 'host_uuid = "%s"\nlog_outputs = "2:file:%s/libvirtd.log"\n' \
+			"$(printf '%08x-1111-4111-8111-%012x' "$LV_HOSTNO" "$LV_HOSTNO")" "$d" \
+			> "$d/config/libvirt/libvirtd.conf"
+		echo 'stdio_handler = "file"' > "$d/config/libvirt/qemu.conf"
+		chown -R nobody:nogroup "$d" "$LV_CACHE/$1"
+		chmod 755 "$LV"
+		mkdir -p "$LV/cons"
+		chown nobody:nogroup "$LV/cons"
+		LV_HOSTS+=("$1")
+	fi
+	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$d/home" \
+		XDG_CONFIG_HOME="$d/config" XDG_CACHE_HOME="$LV_CACHE/$1" \
+		XDG_RUNTIME_DIR="$d/runtime" XDG_DATA_HOME="$d/data" \
+		setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		libvirtd >> "$d/stdout" 2>&1 &
+	echo $! > "$d/pid"
+	for i in $(seq 300); do
+		[ -S "$d/runtime/libvirt/libvirt-sock" ] &&
+			lv_virsh "$1" version >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "libvirtd $1 did not start:"; tail -5 "$d/stdout" "$d/libvirtd.log"
+	return 1
+}
+
+# lv_host_stop NAME: stop host NAME's libvirtd (its QEMUs keep running).
+lv_host_stop() {
+	local d=$LV/$1 pid i
+	[ -f "$d/pid" ] || return 0
+	pid=$(cat "$d/pid")
+	kill "$pid" 2>/dev/null
+	for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -9 "$pid" 2>/dev/null
+	rm -f "$d/pid" "$d/runtime/libvirt/libvirt-sock"
+}
+
+# lv_images: kernel and the guest initramfs (memtrace.ko, mb-guestd with
+# its libraries, mbfill, /test.sh) in $LV, readable by the daemons.
+lv_images() {
+	local img=$WORK/lvimg
+	mkdir -p "$img"
+	cc -O2 -o "$img/mbfill" "$ROOT/tests/libvirt/fill.c" || return 1
+	cat > "$img/test.sh" <<'T'
+#!/bin/sh
+# Inside the guest; mbport, mbint, mbfill come from the kernel command line.
+echo "MB-UUID $(cat /sys/class/dmi/id/product_uuid)"
+[ -n "${mbfill:-}" ] && /bin/mbfill "${mbfill%%:*}" "${mbfill##*:}" &
+sleep 2
+/bin/mb-guestd --server "http://10.0.2.2:$mbport" --module /memtrace.ko \
+	--interval "${mbint:-10}" --retries 1000 --retry-max-delay 2 --timeout 60 &
+i=0
+while true; do i=$((i + 1)); echo "tick $i"; sleep 1; done
+T
+	chmod +x "$img/test.sh"
+	"$ROOT/tests/guest/mkinitrd.sh" "$LV/initrd.gz" "$ROOT/kmod/memtrace.ko:/memtrace.ko" \
+		"$BUILD/mb-guestd:/bin/mb-guestd" "$img/mbfill:/bin/mbfill" \
+		"$img/test.sh:/test.sh" > "$WORK/mkinitrd.log" 2>&1 || return 1
+	cp "$(ls /boot/vmlinuz-* | sort -V | tail -1)" "$LV/vmlinuz"
+	chmod 644 "$LV/vmlinuz" "$LV/initrd.gz"
+}
+
+# lv_domain HOST NAME UUID MIB FILL(SEED:MIB or "") PORT: create a transient
+# domain; its serial console goes to $LV/NAME.console (appended to by the
+# QEMU on whichever host runs it).
+# ($LV/cons is the daemons' — they run as nobody.)
+lv_domain() {
+	local host=$1 name=$2 uuid=$3 mib=$4 fill=$5 port=$6 xml=$LV/$2.xml
+	cat > "$xml" <<XML
+<domain type='qemu'>
+  <name>$name</name>
+  <uuid>$uuid</uuid>
+  <memory unit='MiB'>$mib</memory>
+  <memoryBacking><nosharepages/></memoryBacking>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>$LV/vmlinuz</kernel><initrd>$LV/initrd.gz</initrd>
+    <cmdline>console=ttyS0 loglevel=3 panic=-1 mbhost=$name mbport=$port mbint=${LV_GUESTD_INTERVAL:-8} ${fill:+mbfill=$fill}</cmdline></os>
+  <cpu mode='custom' match='exact'><model fallback='allow'>qemu64</model></cpu>
+  <on_poweroff>destroy</on_poweroff>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <serial type='file'><source path='$LV/cons/$name.console' append='on'/><target port='0'/></serial>
+    <console type='file'><source path='$LV/cons/$name.console' append='on'/><target type='serial' port='0'/></console>
+    <interface type='user'><model type='virtio'/></interface>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+XML
+	chown nobody:nogroup "$xml"
+	LV_DOMAINS+=("$name")
+	lv_virsh "$host" create "$xml" >/dev/null
+}
+
+# lv_where NAME: the hosts on which domain NAME is running.
+lv_where() {
+	local h out=""
+	for h in "${LV_HOSTS[@]}"; do
+		[ -S "$LV/$h/runtime/libvirt/libvirt-sock" ] || continue
+		[ "$(lv_virsh "$h" domstate "$1" 2>/dev/null | head -1)" = running ] &&
+			out="$out${out:+ }$h"
+	done
+	echo "$out"
+}
+
+lv_cleanup() {
+	local h n pid
+	for h in "${LV_HOSTS[@]}"; do
+		# A stopped daemon is restarted so it can destroy its domains.
+		[ -f "$LV/$h/pid" ] || lv_host_start "$h" >/dev/null 2>&1
+		for n in "${LV_DOMAINS[@]}"; do
+			lv_virsh "$h" destroy "$n" >/dev/null 2>&1
+		done
+	done
+	for h in "${LV_HOSTS[@]}"; do lv_host_stop "$h"; done
+	# QEMUs a daemon could not reattach to: ours by their unique paths.
+	for pid in $(pgrep -f -- "-name guest=.*$LV/" 2>/dev/null); do
+		kill -9 "$pid" 2>/dev/null
+	done
+	rm -rf "$LV"
+}
