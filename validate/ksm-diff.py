@@ -10,7 +10,7 @@ N being the guest PFN). Prints per guest how many pages both call merged,
 and the pages only one side calls merged, broken down by what the host
 had there (not allocated, part of a transparent huge page, an ordinary
 page) and what the guest had (free or used page, changed between the two
-traces). Prints JSON with --json.
+traces, outside its System RAM: the ISA hole, counted with the firmware). Prints JSON with --json.
 """
 import json
 import os
@@ -40,8 +40,23 @@ def host_kind(fl):
     return "host: ordinary page"
 
 
+def system_ram(path):
+    r = []
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.startswith(" ") or ": System RAM" not in line:
+                    continue
+                a, b = (int(x, 16) for x in line.split(" ")[0].split("-"))
+                r.append(((a + 4095) // 4096, (b + 1) // 4096 - 1))
+    except OSError:
+        pass
+    return r
+
+
 def guest(rundir, name):
     host = load_pages(os.path.join(rundir, "pages-before-1", f"{name}.pages"))
+    ram = system_ram(os.path.join(rundir, "g1.iomem"))
     agree = over = under = 0
     why_over, why_under = {}, {}
     with open(os.path.join(rundir, "predicted", f"{name}.records")) as f:
@@ -55,6 +70,8 @@ def guest(rundir, name):
             if merging == ksm:
                 continue
             kind = host_kind(fl) + (", guest: free" if free else ", guest: used")
+            if ram and not any(a <= pfn <= b for a, b in ram):
+                kind += ", ISA hole (firmware)"
             if vol:
                 kind += ", changed"
             if zero:

@@ -64,13 +64,13 @@ report() {
 	"$predict" --json --max-page-sharing "$mps" "${args[@]}" > "$1/predict-all-pfns.json" || return 1
 	# The heuristics library's own group figure, for the cross-check.
 	"$mbuddy" sharing --json --include-free "${args[@]%%,*}" > "$1/mbuddy-sharing.json" || return 1
-	python3 "$here/ksm-report.py" result --load "$load" --guests "$n" --mem "$mem" \
-		--mib "$mib" --settle "$settle" --stable "$stable" --scans "$samples" \
-		"$1" > "$1/result.json" || return 1
 	# Page by page: where the prediction and KSM differ, and why.
 	if [ -d "$1/pages-before-1" ]; then
 		python3 "$here/ksm-diff.py" --json "$1" > "$1/diff.json" || return 1
 	fi
+	python3 "$here/ksm-report.py" result --load "$load" --guests "$n" --mem "$mem" \
+		--mib "$mib" --settle "$settle" --stable "$stable" --scans "$samples" \
+		"$1" > "$1/result.json" || return 1
 	say "result in $1/result.json"
 }
 if [ "${REPORT_ONLY:-0}" = 1 ]; then	# recompute from the traces kept in OUTDIR
