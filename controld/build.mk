@@ -76,3 +76,13 @@ check-e2e-san: $(DEPS_STAMP)
 	@BUILD=build/san tests/e2e/run.sh upload badinput legacy tls
 
 CHECKS += check-e2e-san
+
+# The control loop against real libvirt: two unprivileged session-mode
+# libvirtd "hosts", three QEMU TCG guests with memtrace.ko and mb-guestd,
+# plans, a failed and a live migration, a controld restart
+# (tests/libvirt/cluster.sh; a few minutes).
+.PHONY: check-libvirt
+check-libvirt: $(E2E_DEPS)
+	@BUILD=$(BUILD) tests/libvirt/cluster.sh
+
+CHECKS += check-libvirt

@@ -65,6 +65,7 @@ struct control {
 	time_t next_inventory, next_plan;
 	struct running *running;
 	size_t nrunning;
+	char last_moves[1024];		/* the loop logs a plan when it changes */
 };
 
 struct worker_arg {
@@ -489,11 +490,26 @@ out:
 	return plan;
 }
 
-static void log_plan(json_t *plan)
+/* Log @plan; with @c, only when its moves differ from the last logged. */
+static void log_plan(struct control *c, json_t *plan)
 {
+	char moves[1024] = "";
+	size_t i, len = 0;
 	json_t *m;
-	size_t i;
 
+	json_array_foreach(json_object_get(plan, "moves"), i, m)
+		if (len < sizeof(moves))
+			len += snprintf(moves + len, sizeof(moves) - len,
+					"%s:%s>%s ", json_string_value(
+					json_object_get(m, "uuid")),
+					json_string_value(json_object_get(m,
+					"from")), json_string_value(
+					json_object_get(m, "to")));
+	if (c) {
+		if (!strcmp(moves, c->last_moves))
+			return;
+		snprintf(c->last_moves, sizeof(c->last_moves), "%s", moves);
+	}
 	log_info("plan %" JSON_INTEGER_FORMAT ": %zu move%s, %.0f MiB saved",
 		 json_integer_value(json_object_get(plan, "id")),
 		 json_array_size(json_object_get(plan, "moves")),
@@ -514,7 +530,7 @@ json_t *control_plan_new(struct control *c, struct mb_err *err)
 	inventory_refresh(c->inv, false);
 	p = make_plan(c, err);
 	if (p)
-		log_plan(p);
+		log_plan(NULL, p);
 	return p;
 }
 
@@ -962,7 +978,7 @@ static void *loop(void *arg)
 				int status;
 				json_t *q;
 
-				log_plan(p);
+				log_plan(c, p);
 				if (c->o.apply && json_array_size(
 					json_object_get(p, "moves"))) {
 					q = control_plan_apply(c,
