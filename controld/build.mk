@@ -3,7 +3,9 @@
 DAEMON_SRCS := $(wildcard daemon/*.c)
 DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
 CONTROLD_SRCS := $(wildcard controld/*.c)
-CONTROLD_LIB_OBJS := $(filter-out $(BUILD)/controld/main.o,$(CONTROLD_SRCS:%.c=$(BUILD)/%.o))
+# xen.c (direct Xen balloon control) is linked only into its unit test,
+# so the daemon does not depend on the Xen libraries.
+CONTROLD_LIB_OBJS := $(filter-out $(BUILD)/controld/main.o $(BUILD)/controld/xen.o,$(CONTROLD_SRCS:%.c=$(BUILD)/%.o))
 CONTROLD_LIBS := -lmicrohttpd -ljansson -lsqlite3 -lvirt -lpthread -lm
 CONTROLD := $(BUILD)/mb-controld
 
@@ -57,15 +59,19 @@ $(BUILD)/tests/unit/test_controld_%.o $(BUILD)/tests/unit/test_guestd_%.o $(BUIL
 $(BUILD)/tests/test_controld_%: $(BUILD)/tests/unit/test_controld_%.o $(CONTROLD_LIB_OBJS) $(DAEMON_OBJS) $(LIBHEUR) $(LIBMB)
 	@mkdir -p $(dir $@)
 	$(CC) $(MB_LDFLAGS) -o $@ $^ $(CONTROLD_UNIT_LIBS) $(LIBMB_LIBS)
+$(BUILD)/tests/test_controld_xen: $(BUILD)/tests/unit/test_controld_xen.o $(BUILD)/controld/xen.o $(LIBMB)
+	@mkdir -p $(dir $@)
+	$(CC) $(MB_LDFLAGS) -o $@ $^ -lcmocka -lxenctrl -lxenstore $(LIBMB_LIBS)
 $(BUILD)/tests/test_config: $(BUILD)/tests/unit/test_config.o $(DAEMON_OBJS) $(LIBMB)
 	@mkdir -p $(dir $@)
 	$(CC) $(MB_LDFLAGS) -o $@ $^ -lcmocka $(LIBMB_LIBS)
 
 # Fuzz targets of the daemons' parsers (tests/fuzz/fuzz_daemon_conf.c,
-# fuzz_controld_tokens.c); the .mbt and text readers are fuzzed by lib's.
+# fuzz_controld_tokens.c, fuzz_controld_hostspec.c); the .mbt and text readers are fuzzed by lib's.
 FUZZ_SRCS_daemon_conf = daemon/conf.c $(LIBMB_SRCS)
 FUZZ_SRCS_controld_tokens = controld/auth.c $(LIBMB_SRCS)
 FUZZ_LIBS_controld_tokens = -lpthread
+FUZZ_SRCS_controld_hostspec = controld/hostspec.c $(LIBMB_SRCS)
 
 # The same end-to-end tests against daemons built with ASan+UBSan: a memory
 # error or leak in a request path makes a daemon exit non-zero, which the

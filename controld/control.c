@@ -466,6 +466,10 @@ static json_t *make_plan(struct control *c, struct mb_err *err)
 					      " body) VALUES (?, ?)", "is",
 					      (int64_t)time(NULL), body)))
 			id = sqlite3_last_insert_rowid(c->db);
+		/* Plans are history, not state: keep the last 1000. */
+		if (id > 1000)
+			run_stmt(prepare(c, "DELETE FROM plans WHERE id <= ?",
+					 "i", id - 1000));
 		pthread_mutex_unlock(&c->lock);
 		free(body);
 		if (id < 0) {
