@@ -313,7 +313,8 @@ static json_t *make_plan(struct control *c, struct mb_err *err)
 	struct mb_digest_set *sets = NULL;
 	char (*pins)[160] = NULL;
 	int *hidx = NULL;
-	json_t *unplanned = json_array(), *plan = NULL, *jh, *jm, *js;
+	json_t *unplanned = json_array(), *inputs = json_array();
+	json_t *plan = NULL, *jh, *jm, *js;
 	struct plan_result res;
 	struct plan_opts po = { c->o.min_gain_mb, c->o.max_moves,
 				c->o.swap_threshold };
@@ -378,6 +379,13 @@ static json_t *make_plan(struct control *c, struct mb_err *err)
 				continue;
 			}
 			algo = sets[nv].algorithm;
+			json_array_append_new(inputs, json_pack(
+				"{s:s,s:s,s:s,s:I,s:f,s:o}", "uuid", d->uuid,
+				"name", d->name, "host", h->spec.name,
+				"version", (json_int_t)p->latest.version,
+				"memory_mb", d->memory_mb, "swap_pages_per_s",
+				swap_rate(p) < 0 ? json_null() :
+				json_real(swap_rate(p))));
 			pthread_mutex_lock(&c->lock);
 			why = pinned_why(c, d->uuid, pins[nv], sizeof(pins[nv]));
 			pthread_mutex_unlock(&c->lock);
@@ -449,13 +457,14 @@ static json_t *make_plan(struct control *c, struct mb_err *err)
 			"to", hosts[m->to].name, "gain_mb", m->gain_mb,
 			"why", m->reason));
 	}
-	plan = json_pack("{s:I,s:s,s:b,s:f,s:i,s:f,s:o,s:o,s:o,s:O}",
+	plan = json_pack("{s:I,s:s,s:b,s:f,s:i,s:f,s:o,s:o,s:o,s:O,s:O}",
 			 "created", (json_int_t)time(NULL),
 			 "algorithm", "buddies", "apply", c->o.apply,
 			 "min_gain_mb", c->o.min_gain_mb,
 			 "max_moves", (int)c->o.max_moves,
 			 "saved_mb", res.saved_mb, "hosts", jh, "moves", jm,
-			 "skipped", js, "unplanned", unplanned);
+			 "skipped", js, "unplanned", unplanned,
+			 "inputs", inputs);
 	plan_result_free(&res);
 	{
 		char *body = json_dumps(plan, JSON_COMPACT);
@@ -482,6 +491,7 @@ static json_t *make_plan(struct control *c, struct mb_err *err)
 	}
 out:
 	json_decref(unplanned);
+	json_decref(inputs);
 	for (k = 0; k < nv; k++)
 		mb_set_free(&sets[k]);
 	free(sets);
@@ -728,9 +738,14 @@ static void *worker(void *arg)
 	size_t i;
 
 	migrate_run(c->inv, &a->rq, worker_started, a, &res);
+	inventory_refresh(c->inv, true);
+	/*
+	 * Everything that touches @c happens before drop_running(): once
+	 * this migration is off the list, control_stop() may free @c.
+	 */
+	pthread_mutex_lock(&c->lock);
 	host = res.located >= 0 ? inventory_spec(c->inv, res.located)->name
 				: NULL;
-	pthread_mutex_lock(&c->lock);
 	for (i = 0; i < c->nrunning; i++)
 		if (c->running[i].id == a->id)
 			aborted = c->running[i].abort_sent;
@@ -738,8 +753,6 @@ static void *worker(void *arg)
 	set_state(c, a->id, state, res.ok ? NULL : res.error, host,
 		  res.already_there ? "already on the destination" :
 		  res.seen);
-	drop_running(c, a->id);
-	pthread_mutex_unlock(&c->lock);
 	if (res.ok)
 		log_info("migration %lld: done, %s runs on %s",
 			 (long long)a->id, a->uuid, host);
@@ -747,7 +760,8 @@ static void *worker(void *arg)
 		log_warn("migration %lld %s: %s; the VM runs on %s",
 			 (long long)a->id, state, res.error,
 			 host ? host : "no host");
-	inventory_refresh(c->inv, true);
+	drop_running(c, a->id);
+	pthread_mutex_unlock(&c->lock);
 	free(a);
 	return NULL;
 }
