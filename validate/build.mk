@@ -2,10 +2,12 @@
 #
 #   make validate-ksm   boot 2, 3 and 4 guests in three configurations, let
 #                       KSM merge them, compare with the prediction and
-#                       rewrite the table in docs/accuracy.md (~20 min)
-#   make check-ksm      one 2-guest configuration; fails unless the
-#                       prediction is within the bound docs/accuracy.md
-#                       states (a few minutes; part of `make check`)
+#                       rewrite the tables in docs/accuracy.md (~7 min on
+#                       a host without other guests)
+#   make check-ksm      the model on hand-made traces, then one 2-guest
+#                       configuration; fails unless the prediction is
+#                       within the bounds docs/accuracy.md states (~20 s;
+#                       part of `make check`)
 #
 # ksmpredict links the heuristics library; ksmload runs inside the guests
 # and is linked statically (always into build/, sanitizers make no sense in

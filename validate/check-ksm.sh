@@ -9,8 +9,10 @@
 #
 # KSM is host-wide: when other QEMU guests (or any process with mergeable
 # memory) run at the same time and do not end within KSM_WAIT seconds
-# (default 600), pages_sharing includes their merging and the check fails
-# saying so instead of asserting on a contaminated number.
+# (default 600), pages_sharing includes their merging; the run then says so
+# and the actual figure is KSM's saving computed from our guests' own page
+# tables (validate/ksm-pagemap.py), which equals pages_sharing on a quiet
+# host. Needs root and KSM on the host.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)

@@ -7,8 +7,11 @@
 # counters and every QEMU's /proc/PID/ksm_stat and smaps, has every guest
 # write a trace at the same moment (scan 1), waits one more full KSM scan
 # and takes a second trace (scan 2, which tells volatile pages apart), then
-# compares validate/ksmpredict's prediction with what KSM did. Writes into
-# OUTDIR: the traces, the consoles, ksm-*.txt snapshots and result.json.
+# compares validate/ksmpredict's prediction with what KSM did. The
+# snapshots include KSM's saving computed from our QEMUs' own page tables
+# (validate/ksm-pagemap.py), which stays right when other guests share the
+# host. Writes into OUTDIR: the traces, the consoles, ksm-*.txt snapshots,
+# pages-*/ page-table dumps, predict*.json, diff.json and result.json.
 #
 #   -n N        guests (default 2)
 #   -l LOAD     idle | shared | private (default idle)
