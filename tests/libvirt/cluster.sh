@@ -120,6 +120,16 @@ PLAN_ID=$(jget "$WORK/plan.json" 'j["id"]')
 
 # ---- failure ----
 lv_host_stop a
+for _ in $(seq 20); do
+	curl -s "$CD_URL/v1/hosts" > "$WORK/hosts2.json"
+	[ "$(jget "$WORK/hosts2.json" 'j["hosts"][0]["up"]')" = False ] && break
+	sleep 0.5
+done
+check_eq "inventory: host a is marked down when its daemon stops, with libvirt's reason" "False yes" \
+	"$(jget "$WORK/hosts2.json" 'str(j["hosts"][0]["up"]) + " " + ("yes" if j["hosts"][0]["error"] else "no error")')"
+"$MBUDDY" plan --json > "$WORK/plan-down.json" 2>&1
+check_eq "a host that is down is left out of plans (no move to a)" "0" \
+	"$(jget "$WORK/plan-down.json" 'len([m for m in j["moves"] if m["to"] == "a"])')"
 code=$(curl -s -o "$WORK/apply.json" -w '%{http_code}' -X POST "$CD_URL/v1/plan/apply?plan=$PLAN_ID")
 check_eq "POST /v1/plan/apply queues the plan's move" 200:1 \
 	"$code:$(jget "$WORK/apply.json" 'len(j["migrations"])')"
