@@ -1067,10 +1067,22 @@ fail:
 
 void control_stop(struct control *c)
 {
+	struct timespec limit;
+
 	if (!c)
 		return;
 	__atomic_store_n(&c->stop, true, __ATOMIC_RELAXED);
-	pthread_join(c->thread, NULL);
+	/*
+	 * The loop may be inside a libvirt call to a host that hangs: give
+	 * it a while, then leave it (the process is exiting).
+	 */
+	clock_gettime(CLOCK_REALTIME, &limit);
+	limit.tv_sec += 15;
+	if (pthread_timedjoin_np(c->thread, NULL, &limit)) {
+		log_warn("the control loop is stuck in a libvirt call; "
+			 "exiting without it");
+		return;
+	}
 	/*
 	 * Migration workers are detached and may still be inside libvirt;
 	 * the process is exiting, and their rows stay "running" to be

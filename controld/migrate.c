@@ -58,7 +58,12 @@ void migrate_run(struct inventory *inv, const struct migrate_request *rq,
 		res->located = where;
 		return;
 	}
-	sc = inventory_conn(inv, rq->src);
+	/*
+	 * A connection of its own: calls on a connection are answered in
+	 * order, and the inventory's listings must not wait behind a
+	 * migration that takes minutes.
+	 */
+	sc = virConnectOpen(inventory_spec(inv, rq->src)->uri);
 	if (!sc || !(dom = virDomainLookupByUUIDString(sc, rq->uuid))) {
 		snprintf(res->error, sizeof(res->error), "%s", last_error());
 		goto locate;
@@ -105,7 +110,8 @@ static virDomainPtr lookup(struct inventory *inv, int src, const char *uuid,
 {
 	virDomainPtr d;
 
-	*conn = inventory_conn(inv, src);
+	/* Not the shared connection: see migrate_run(). */
+	*conn = virConnectOpen(inventory_spec(inv, src)->uri);
 	if (!*conn)
 		return NULL;
 	d = virDomainLookupByUUIDString(*conn, uuid);

@@ -12,6 +12,8 @@
 #   failure     host a's daemon is stopped, then the stored plan applied:
 #               the migration is recorded failed with libvirt's message,
 #               g3 still runs on b, controld keeps serving.
+#   timeout     controld with --apply, 1 MiB/s and --migrate-timeout 3:
+#               the migration is aborted and recorded so, g3 stays on b.
 #   restart     controld with --apply (and a bandwidth limit, so the
 #               migration takes seconds) is killed while the migration
 #               runs and started again: the record is resolved to the host
@@ -148,8 +150,21 @@ lv_host_start a || { fail "host a's daemon restarts" started "see above"; finish
 sleep 2
 check_eq "host a's daemon restarted: g1 and g2 still run there" "a a" "$(lv_where g1) $(lv_where g2)"
 
+# ---- timeout ----
+stop_controld TERM
+start_cd --plan-interval 1 --apply --migrate-bandwidth 1 --migrate-timeout 3 || exit 1
+for _ in $(seq 80); do
+	curl -s "$CD_URL/v1/migrations" > "$WORK/migt.json"
+	[ "$(jget "$WORK/migt.json" 'j["migrations"][-1]["state"]')" = aborted ] && break
+	sleep 0.5
+done
+check_eq "timeout: a migration still running after --migrate-timeout is aborted" "aborted 2" \
+	"$(jget "$WORK/migt.json" 'j["migrations"][-1]["state"] + " " + str(len(j["migrations"]))')"
+check_eq "timeout: the aborted migration left g3 on b" "b b" \
+	"$(jget "$WORK/migt.json" 'str(j["migrations"][-1]["host"])') $(lv_where g3)"
+
 # ---- restart, then colocation ----
-stop_controld TERM 2>/dev/null || kill "$CD_PID"
+stop_controld TERM
 before=$(jget "$WORK/st.json" '[v["versions"] for v in j["vms"] if v["uuid"] == "'"$G3"'"][0]')
 start_cd --plan-interval 1 --apply --migrate-bandwidth 10 || exit 1
 for _ in $(seq 60); do
@@ -174,7 +189,7 @@ done:a|failed:b) pass "restart: its state ($st) matches where g3 runs ($where)" 
 *) fail "restart: its state matches where g3 runs" "done:a or failed:b" "$st:$where ($rec)" ;;
 esac
 if [ "$st" = done ]; then
-	check_eq "restart: no second migration of g3 was started (the failed one, the resolved one)" 2 \
+	check_eq "restart: no second migration of g3 was started (failed, aborted, resolved)" 3 \
 		"$(jget "$WORK/mig3.json" 'len(j["migrations"])')"
 fi
 # A migration that did not survive the kill is retried by a later plan.
