@@ -71,9 +71,13 @@ check: $(DEPS_STAMP)
 bench: $(DEPS_STAMP)
 	@scripts/run-suites.sh $(BENCHES)
 
-# The main job on the traces in memtraces/ (parts extend scripts/demo.sh).
-demo: programs
+# The main job: first offline over the real traces in memtraces/, then the
+# whole system live (two libvirt hosts, guests with the module and
+# mb-guestd, controld planning and migrating) when run as root.
+demo: programs kmod
 	@scripts/demo.sh $(MBUDDY)
+	@if [ "$$(id -u)" -eq 0 ]; then scripts/demo-cluster.sh $(BUILD); \
+	else echo; echo "(the live part, scripts/demo-cluster.sh, needs root: run 'sudo make demo')"; fi
 
 clean:
 	rm -rf build
