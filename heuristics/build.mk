@@ -1,8 +1,11 @@
 # heuristics/: the analysis library (libmbheur.a) and the mbuddy CLI.
 # Library sources: every heuristics/*.c except mbuddy.c and cmd_*.c.
-HEUR_LIB_SRCS := $(filter-out heuristics/mbuddy.c heuristics/cmd_%.c,$(wildcard heuristics/*.c))
+# The CLI's own files (dispatch, subcommands, the controld client) stay out
+# of the library, which controld links too.
+HEUR_CLI_ONLY := heuristics/mbuddy.c heuristics/ctl_client.c
+HEUR_LIB_SRCS := $(filter-out $(HEUR_CLI_ONLY) heuristics/cmd_%.c,$(wildcard heuristics/*.c))
 HEUR_LIB_OBJS := $(HEUR_LIB_SRCS:%.c=$(BUILD)/%.o)
-HEUR_CLI_SRCS := heuristics/mbuddy.c $(wildcard heuristics/cmd_*.c)
+HEUR_CLI_SRCS := $(HEUR_CLI_ONLY) $(wildcard heuristics/cmd_*.c)
 HEUR_CLI_OBJS := $(HEUR_CLI_SRCS:%.c=$(BUILD)/%.o)
 LIBHEUR := $(BUILD)/heuristics/libmbheur.a
 # Libraries mbuddy links besides libmbcore (parts may append, e.g. libcurl).

@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "cmd.h"
+#include "ctl_client.h"
 
 static const char status_usage[] =
 "usage: mbuddy status [--url URL] [--token TOKEN | --token-file FILE]\n"
@@ -30,45 +30,6 @@ static const char status_usage[] =
 "  --token-file FILE  read the admin token from FILE's first line\n"
 "  --ca-file FILE     CA certificate(s) for an https URL\n"
 "  --json             print controld's JSON answer\n";
-
-struct buffer {
-	char *data;
-	size_t len;
-};
-
-static size_t collect(char *src, size_t size, size_t n, void *ctx)
-{
-	struct buffer *b = ctx;
-	size_t len = size * n;
-	char *grown;
-
-	if (b->len + len > (64u << 20))
-		return 0;
-	grown = realloc(b->data, b->len + len + 1);
-	if (!grown)
-		return 0;
-	b->data = grown;
-	memcpy(b->data + b->len, src, len);
-	b->len += len;
-	b->data[b->len] = '\0';
-	return len;
-}
-
-static char *read_token_file(const char *path)
-{
-	char line[512];
-	FILE *f = fopen(path, "r");
-	size_t len;
-
-	if (!f)
-		return NULL;
-	if (!fgets(line, sizeof(line), f))
-		line[0] = '\0';
-	fclose(f);
-	len = strcspn(line, "\r\n \t");
-	line[len] = '\0';
-	return len ? strdup(line) : NULL;
-}
 
 static void format_age(int64_t s, char *out, size_t size)
 {
@@ -121,118 +82,54 @@ int cmd_status(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *url = getenv("MB_CONTROLD_URL"), *ca = NULL;
-	char *token = NULL, full[2048], authz[600], errbuf[CURL_ERROR_SIZE];
-	struct buffer body = { 0 };
-	struct curl_slist *headers = NULL;
-	json_t *j = NULL, *msg;
+	struct ctl_client cl;
 	bool json = false;
-	long code = 0;
-	size_t len;
-	CURLcode rc;
-	CURL *c;
-	int opt, ret = 1;
+	json_t *j;
+	int opt, ret = 2;
 
-	if (getenv("MB_ADMIN_TOKEN"))
-		token = strdup(getenv("MB_ADMIN_TOKEN"));
+	ctl_client_init(&cl, "status");
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 		switch (opt) {
-		case 'u':
-			url = optarg;
-			break;
-		case 't':
-			free(token);
-			token = strdup(optarg);
-			break;
-		case 'T':
-			free(token);
-			token = read_token_file(optarg);
-			if (!token) {
-				fprintf(stderr, "mbuddy status: token file %s: "
-					"missing or empty\n", optarg);
-				return 2;
-			}
-			break;
-		case 'c':
-			ca = optarg;
-			break;
 		case 'j':
 			json = true;
 			break;
 		case 'h':
 			fputs(status_usage, stdout);
-			free(token);
-			return 0;
+			ret = 0;
+			goto out;
+		case 'u':
+		case 't':
+		case 'T':
+		case 'c':
+			if (!ctl_client_option(&cl, opt, optarg))
+				break;
+			goto out;
 		default:
 			fputs(status_usage, stderr);
-			free(token);
-			return 2;
+			goto out;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "mbuddy status: unexpected argument '%s'\n",
 			argv[optind]);
-		free(token);
-		return 2;
-	}
-	if (!url)
-		url = "http://127.0.0.1:8080";
-	len = strlen(url);
-	while (len && url[len - 1] == '/')
-		len--;
-	snprintf(full, sizeof(full), "%.*s/v1/vms", (int)len, url);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) || !(c = curl_easy_init())) {
-		fprintf(stderr, "mbuddy status: libcurl initialisation failed\n");
-		free(token);
-		return 1;
-	}
-	if (token) {
-		snprintf(authz, sizeof(authz), "Authorization: Bearer %s",
-			 token);
-		headers = curl_slist_append(headers, authz);
-	}
-	errbuf[0] = '\0';
-	curl_easy_setopt(c, CURLOPT_URL, full);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	if (ca)
-		curl_easy_setopt(c, CURLOPT_CAINFO, ca);
-	rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	curl_easy_cleanup(c);
-	curl_slist_free_all(headers);
-	if (rc != CURLE_OK) {
-		fprintf(stderr, "mbuddy status: %s: %s\n", full,
-			errbuf[0] ? errbuf : curl_easy_strerror(rc));
 		goto out;
 	}
-	j = body.data ? json_loads(body.data, 0, NULL) : NULL;
-	if (code != 200) {
-		msg = json_object_get(j, "error");
-		fprintf(stderr, "mbuddy status: %s: HTTP %ld: %s\n", full, code,
-			json_is_string(msg) ? json_string_value(msg) :
-			"(no error message)");
+	ret = 1;
+	j = ctl_request(&cl, "GET", "/v1/vms");
+	if (!j)
 		goto out;
-	}
 	if (!json_is_array(json_object_get(j, "vms"))) {
-		fprintf(stderr, "mbuddy status: %s: answer is not a VM list\n",
-			full);
-		goto out;
+		fprintf(stderr, "mbuddy status: the answer is not a VM list\n");
+	} else {
+		if (json)
+			json_dumpf(j, stdout, JSON_INDENT(2)), putchar('\n');
+		else
+			print_table(json_object_get(j, "vms"));
+		ret = 0;
 	}
-	if (json)
-		json_dumpf(j, stdout, JSON_INDENT(2)), putchar('\n');
-	else
-		print_table(json_object_get(j, "vms"));
-	ret = 0;
-out:
 	json_decref(j);
-	free(body.data);
-	free(token);
-	curl_global_cleanup();
+out:
+	ctl_client_free(&cl);
 	return ret;
 }

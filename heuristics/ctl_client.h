@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * ctl_client.h - the mb-controld client shared by `mbuddy plan` and
- * `mbuddy migrations` (defined in cmd_plan.c): common options and one
- * JSON request.
+ * ctl_client.h - the mb-controld client shared by `mbuddy status`,
+ * `mbuddy plan` and `mbuddy migrations`: common options and one JSON
+ * request.
  */
 #ifndef MB_CTL_CLIENT_H
 #define MB_CTL_CLIENT_H
@@ -14,7 +14,7 @@ struct ctl_client {
 	const char *url;		/* default $MB_CONTROLD_URL or :8080 */
 	char *token;			/* default $MB_ADMIN_TOKEN */
 	const char *ca;
-	const char *cmd;		/* "plan", "migrations": for messages */
+	const char *cmd;		/* "status", "plan", ...: for messages */
 };
 
 void ctl_client_init(struct ctl_client *cl, const char *cmd);
