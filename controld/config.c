@@ -304,39 +304,18 @@ static void defaults(struct controld_config *c)
 int config_parse(struct controld_config *c, int argc, char **argv,
 		 struct mb_err *err)
 {
-	int opt, i;
+	const struct conf_cli cli = {
+		.program = "mb-controld",
+		.options = options,
+		.shortopts = "f:nh",
+		.apply = apply,
+		.ctx = c,
+		.version_val = OPT_VERSION,
+		.usage = config_usage,
+	};
 
 	defaults(c);
-	/* The file first, so that flags override it. */
-	for (i = 1; i < argc; i++) {
-		if ((!strcmp(argv[i], "--config") || !strcmp(argv[i], "-f")) &&
-		    i + 1 < argc)
-			c->config_file = argv[i + 1];
-		else if (!strncmp(argv[i], "--config=", 9))
-			c->config_file = argv[i] + 9;
-	}
-	if (c->config_file &&
-	    conf_load_file(c->config_file, options, apply, c, err))
-		return -1;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "f:nh", options, NULL)) != -1) {
-		switch (opt) {
-		case OPT_HELP:
-			config_usage(stdout);
-			return 1;
-		case OPT_VERSION:
-			printf("mb-controld 1.0\n");
-			return 1;
-		case '?':
-			return mb_errf(err, "bad option (see --help)");
-		default:
-			if (apply(c, opt, optarg, err))
-				return -1;
-		}
-	}
-	if (optind < argc)
-		return mb_errf(err, "unexpected argument '%s'", argv[optind]);
-	return 0;
+	return conf_parse_cli(&cli, argc, argv, err);
 }
 
 int config_validate(const struct controld_config *c, struct mb_err *err)

@@ -198,3 +198,43 @@ char *conf_read_secret(const char *path, struct mb_err *err)
 	}
 	return strdup(line);
 }
+
+int conf_parse_cli(const struct conf_cli *cli, int argc, char **argv,
+		   struct mb_err *err)
+{
+	const char *file = NULL;
+	int opt, i;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			cli->usage(stdout);
+			return 1;
+		}
+		if ((!strcmp(argv[i], "--config") || !strcmp(argv[i], "-f")) &&
+		    i + 1 < argc)
+			file = argv[++i];
+		else if (!strncmp(argv[i], "--config=", 9))
+			file = argv[i] + 9;
+	}
+	if (file && conf_load_file(file, cli->options, cli->apply, cli->ctx,
+				   err))
+		return -1;
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, cli->shortopts, cli->options,
+				  NULL)) != -1) {
+		if (opt == cli->version_val) {
+			printf("%s 1.0\n", cli->program);
+			return 1;
+		}
+		if (opt == '?')
+			return mb_errf(err, "unknown option or missing value "
+				       "in '%s' (see --help)",
+				       argv[optind - 1]);
+		if (cli->apply(cli->ctx, opt, optarg, err))
+			return -1;
+	}
+	if (optind < argc)
+		return mb_errf(err, "unexpected argument '%s'", argv[optind]);
+	return 0;
+}

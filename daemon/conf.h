@@ -22,6 +22,7 @@
 #define MB_DAEMON_CONF_H
 
 #include <getopt.h>
+#include <stdio.h>
 
 #include "mb_error.h"
 
@@ -44,6 +45,27 @@ int conf_load_file(const char *path, const struct option *options,
 int conf_load_text(const char *name, const char *text, size_t len,
 		   const struct option *options, conf_apply_fn apply,
 		   void *ctx, struct mb_err *err);
+
+/* How a daemon's command line is read (conf_parse_cli()). */
+struct conf_cli {
+	const char *program;		/* "mb-controld": for --version */
+	const struct option *options;	/* getopt_long table */
+	const char *shortopts;		/* e.g. "f:nh" */
+	conf_apply_fn apply;
+	void *ctx;
+	int version_val;		/* getopt value of --version */
+	void (*usage)(FILE *out);	/* prints --help */
+};
+
+/*
+ * Read a daemon's command line: --help (printed before any file is read,
+ * so a broken file cannot hide it) and --version end it early; otherwise
+ * the file named by --config (or -f) is applied first, then every flag,
+ * --config included, so flags override the file. Returns 0 to run, 1 after --help or --version, -1 on
+ * error (@err names the file line or the flag).
+ */
+int conf_parse_cli(const struct conf_cli *cli, int argc, char **argv,
+		   struct mb_err *err);
 
 /*
  * Helpers for apply functions: parse an unsigned decimal number in

@@ -167,7 +167,16 @@ static int apply(void *ctx, int val, const char *arg, struct mb_err *err)
 int guestd_config_parse(struct guestd_config *c, int argc, char **argv,
 			struct mb_err *err)
 {
-	int opt, i;
+	const struct conf_cli cli = {
+		.program = "mb-guestd",
+		.options = options,
+		.shortopts = "f:nh",
+		.apply = apply,
+		.ctx = c,
+		.version_val = OPT_VERSION,
+		.usage = usage,
+	};
+	int ret;
 
 	memset(c, 0, sizeof(*c));
 	c->interval = 120;
@@ -175,40 +184,11 @@ int guestd_config_parse(struct guestd_config *c, int argc, char **argv,
 	c->retries = 5;
 	c->retry_max_delay = 60;
 	c->timeout = 300;
-	for (i = 1; i < argc; i++) {
-		if ((!strcmp(argv[i], "--config") || !strcmp(argv[i], "-f")) &&
-		    i + 1 < argc)
-			c->config_file = argv[i + 1];
-		else if (!strncmp(argv[i], "--config=", 9))
-			c->config_file = argv[i] + 9;
-		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
-			break;
-	}
-	if (i == argc && c->config_file &&
-	    conf_load_file(c->config_file, options, apply, c, err))
-		return -1;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "f:nh", options, NULL)) != -1) {
-		switch (opt) {
-		case OPT_HELP:
-			usage(stdout);
-			return 1;
-		case OPT_VERSION:
-			printf("mb-guestd 1.0\n");
-			return 1;
-		case '?':
-			return mb_errf(err, "bad option (see --help)");
-		default:
-			if (apply(c, opt, optarg, err))
-				return -1;
-		}
-	}
-	if (optind < argc)
-		return mb_errf(err, "unexpected argument '%s'", argv[optind]);
-	if (!c->server)
+	ret = conf_parse_cli(&cli, argc, argv, err);
+	if (ret == 0 && !c->server)
 		return mb_errf(err, "no --server given (e.g. --server "
 			       "http://10.0.2.2:8080)");
-	return 0;
+	return ret;
 }
 
 void guestd_config_free(struct guestd_config *c)
