@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Baseline for bench_sharing_real.sh: the straightforward way to compute
-what `mbuddy sharing` computes, as the seed project's tools did it: read
-each seed-format text trace (one decimal digest per line) into a Python
+what `mbuddy sharing` computes, as the first prototype's tools did it: read
+each legacy text trace (one decimal digest per line) into a Python
 set, then intersect every pair and union the group.
 
 usage: bench_sharing_baseline.py TRACE.txt...

@@ -2,7 +2,7 @@
 # bench_sharing_real.sh DIR: `mbuddy sharing` over every trace in DIR (the
 # real traces of memtraces/) against the straightforward Python baseline
 # (bench_sharing_baseline.py: Python sets, pairwise intersections), in the
-# same run, on the same seed-format text files (exported from the .mbt
+# same run, on the same legacy text files (exported from the .mbt
 # traces first, not timed). Each side runs 5 times; the best time counts.
 # Both must agree on pages, distinct pages and the sum of pairwise common
 # pages, or the benchmark fails. Goal: mbuddy >= 50x faster.
@@ -62,7 +62,7 @@ print(f"  mbuddy sharing (text):  {t:.3f} s   {py / t:.1f}x faster")
 print(f"  mbuddy sharing (.mbt):  {m:.3f} s   {py / m:.1f}x faster")
 PY
 # Real traces are small (fixed costs weigh); the same comparison on larger
-# synthetic VMs (labelled as such): SYNTH_VMS seed-text traces of 262,144
+# synthetic VMs (labelled as such): SYNTH_VMS legacy text traces of 262,144
 # pages over one base, 5-95% private pages (the model of docs/sharing.md).
 nsyn=${SYNTH_VMS:-16}
 mkdir -p "$work/syn"

@@ -1,8 +1,8 @@
 #!/bin/bash
 # trace_tools.sh MBUDDY: time `mbuddy trace import` + `mbuddy trace info` on
-# the largest trace in memtraces/ (as seed text, the import's input format)
+# the largest trace in memtraces/ (as legacy text, the import's input format)
 # against a plain Python script computing the same counts (distinct,
-# duplicate and zero pages) with a set, the way the seed's tools worked.
+# duplicate and zero pages) with a set, the way the first prototype's tools worked.
 # Prints both times (best of 3) and the ratio.
 set -eu
 M=$1

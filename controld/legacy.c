@@ -4,7 +4,7 @@
  * uploader, which connects, writes one decimal digest per line and closes.
  *
  * One accept thread; one detached thread per connection that pushes the
- * bytes through the seed-format push parser as they arrive (bounded by
+ * bytes through the legacy text push parser as they arrive (bounded by
  * --max-upload), and at end of stream converts the digests to an .mbt
  * trace written through the normal store path (validated, fsync'ed,
  * renamed, versioned). The old protocol has no answer channel the old
@@ -94,7 +94,7 @@ static void reply(int fd, const char *fmt, ...)
 }
 
 /* Read the whole stream into @p; 0 at a clean end, -1 with @err. */
-static int receive(struct legacy_conn *c, struct mb_seedtxt_parser *p,
+static int receive(struct legacy_conn *c, struct mb_text_parser *p,
 		   struct mb_err *err)
 {
 	static __thread char buf[65536];
@@ -116,7 +116,7 @@ static int receive(struct legacy_conn *c, struct mb_seedtxt_parser *p,
 				       " bytes", c->l->max_upload);
 		if (__atomic_load_n(&c->l->stopping, __ATOMIC_RELAXED) > 1)
 			return mb_errf(err, "shutting down");
-		if (mb_seedtxt_feed(p, buf, n, err))
+		if (mb_text_feed(p, buf, n, err))
 			return -1;
 	}
 }
@@ -124,15 +124,15 @@ static int receive(struct legacy_conn *c, struct mb_seedtxt_parser *p,
 static int ingest(struct legacy_conn *c, const char *name,
 		  struct trace_record *rec, struct mb_err *err)
 {
-	struct mb_seedtxt_parser p;
+	struct mb_text_parser p;
 	struct mbt_trace t = { 0 };
 	struct store_upload *up;
 	enum store_status st;
 	struct timespec now;
 	int ret = -1;
 
-	mb_seedtxt_init(&p);
-	if (receive(c, &p, err) || mb_seedtxt_finish(&p, name, &t, err))
+	mb_text_init(&p);
+	if (receive(c, &p, err) || mb_text_finish(&p, name, &t, err))
 		goto out;
 	clock_gettime(CLOCK_REALTIME, &now);
 	t.info.capture_time_ns = (uint64_t)now.tv_sec * 1000000000ULL +
@@ -148,7 +148,7 @@ static int ingest(struct legacy_conn *c, const char *name,
 	st = store_upload_commit(up, name, "legacy", NULL, rec, err);
 	ret = st == STORE_OK ? 0 : -1;
 out:
-	mb_seedtxt_release(&p);
+	mb_text_release(&p);
 	mbt_trace_free(&t);
 	return ret;
 }

@@ -47,7 +47,7 @@ static const char sharing_usage[] =
 "  --threads N            worker threads (default: one per CPU)\n"
 "  -h, --help             this text\n"
 "\n"
-"Traces may be .mbt files or the seed's text format, told apart by content.\n"
+"Traces may be .mbt files or the legacy text format, told apart by content.\n"
 "All traces must use the same digest algorithm.\n";
 
 struct load_ctx {

@@ -5,8 +5,8 @@
  *
  *   info    header fields and page statistics of one trace
  *   dump    one line per record (pfn, digest, used/free)
- *   import  seed text (or any trace) -> .mbt, with a VM name and uuid
- *   export  .mbt -> seed text, one decimal digest per used page
+ *   import  legacy text (or any trace) -> .mbt, with a VM name and uuid
+ *   export  .mbt -> legacy text, one decimal digest per used page
  *   diff    how many pages changed between two versions of one VM
  *   hash    .mbt of a raw memory image read on the host side
  *
@@ -39,14 +39,14 @@ static const char trace_usage[] =
 "  info [--json] TRACE            header and page statistics\n"
 "  dump [--used] TRACE            one line per page: pfn, digest, state\n"
 "  import --vm NAME [--uuid UUID] IN OUT.mbt\n"
-"                                 convert a seed text trace to .mbt\n"
+"                                 convert a legacy text trace to .mbt\n"
 "  export [--include-free] IN OUT.txt\n"
-"                                 write the seed text format ('-' = stdout)\n"
+"                                 write the legacy text format ('-' = stdout)\n"
 "  diff [--json] OLD NEW          pages whose digest changed between versions\n"
 "  hash [--algo ALGO] [--vm NAME] [--uuid UUID] IMAGE OUT.mbt\n"
 "                                 digests of a raw memory image\n"
 "\n"
-"TRACE arguments may be .mbt files or seed text files (one decimal digest\n"
+"TRACE arguments may be .mbt files or legacy text files (one decimal digest\n"
 "per line); the format is detected from the first byte.\n";
 
 static int usage_error(const char *fmt, const char *arg)
@@ -441,7 +441,7 @@ static int trace_export(int argc, char **argv)
 	ret = EXIT_FAIL;
 	f = open_out(argv[first + 1]);
 	if (f) {
-		if (mb_seedtxt_write(f, &t, o.include_free, &err) < 0)
+		if (mb_text_write(f, &t, o.include_free, &err) < 0)
 			fprintf(stderr, "mbuddy: %s: %s\n", argv[first + 1],
 				err.msg);
 		else

@@ -13,7 +13,7 @@
  * then defaults to the trace's pages, free ones included, times 4 KiB);
  * "trace" is a path, relative to the scenario file's directory unless
  * absolute; "host" (optional, null allowed) names a listed host; no other
- * keys. Traces may be .mbt or the seed's text format.
+ * keys. Traces may be .mbt or the legacy text format.
  */
 #ifndef MB_SCENARIO_H
 #define MB_SCENARIO_H

@@ -723,7 +723,7 @@ enum mb_trace_format mb_trace_detect(const void *buf, size_t len)
 	if (b[0] == 0x89)
 		return MB_FORMAT_MBT;
 	if (b[0] >= '0' && b[0] <= '9')
-		return MB_FORMAT_SEEDTXT;
+		return MB_FORMAT_TEXT;
 	return MB_FORMAT_UNKNOWN;
 }
 
@@ -744,12 +744,12 @@ static void name_from_path(const char *path, char out[MBT_NAME_LEN])
 static int load_text_fd(int fd, const char *path, struct mbt_trace *t,
 			struct mb_err *err)
 {
-	struct mb_seedtxt_parser sp;
+	struct mb_text_parser sp;
 	char name[MBT_NAME_LEN];
 	char buf[65536];
 	int ret = -1;
 
-	mb_seedtxt_init(&sp);
+	mb_text_init(&sp);
 	for (;;) {
 		ssize_t n = read(fd, buf, sizeof(buf));
 
@@ -762,13 +762,13 @@ static int load_text_fd(int fd, const char *path, struct mbt_trace *t,
 		}
 		if (n == 0)
 			break;
-		if (mb_seedtxt_feed(&sp, buf, (size_t)n, err) < 0)
+		if (mb_text_feed(&sp, buf, (size_t)n, err) < 0)
 			goto out;
 	}
 	name_from_path(path, name);
-	ret = mb_seedtxt_finish(&sp, name, t, err);
+	ret = mb_text_finish(&sp, name, t, err);
 out:
-	mb_seedtxt_release(&sp);
+	mb_text_release(&sp);
 	return ret;
 }
 
@@ -803,7 +803,7 @@ int mb_trace_load(const char *path, struct mbt_trace *t, struct mb_err *err)
 		ret = load_mbt_fd(fd, S_ISREG(st.st_mode) ?
 				  (uint64_t)st.st_size : 0, t, err);
 		break;
-	case MB_FORMAT_SEEDTXT:
+	case MB_FORMAT_TEXT:
 		ret = load_text_fd(fd, path, t, err);
 		break;
 	default:

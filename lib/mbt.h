@@ -6,7 +6,7 @@
  *   - .mbt, the binary format memtrace.ko streams: header, chunks of
  *     consecutive PFNs with a free-page bitmap and one digest per page,
  *     trailer with counts and an xxh64 checksum of the whole file;
- *   - the seed project's text format: one decimal 32-bit SuperFastHash
+ *   - the legacy text format: one decimal 32-bit SuperFastHash
  *     digest per line, every line a used page.
  *
  * Layers, lowest first:
@@ -184,7 +184,7 @@ void mbt_writer_release(struct mbt_writer *w);
 enum mb_trace_format {
 	MB_FORMAT_UNKNOWN = 0,
 	MB_FORMAT_MBT,
-	MB_FORMAT_SEEDTXT,
+	MB_FORMAT_TEXT,
 };
 enum mb_trace_format mb_trace_detect(const void *buf, size_t len);
 
@@ -194,7 +194,7 @@ int mbt_read_mem(const void *buf, size_t len, struct mbt_trace *t,
 
 /*
  * Load a trace from @path in either format (detected by content). A
- * seed-format trace gets algorithm superfast, SYNTHETIC_PFN, and the file's
+ * legacy text trace gets algorithm superfast, SYNTHETIC_PFN, and the file's
  * base name (up to its first '.') as vm_name. Errors are prefixed with the
  * path.
  */
@@ -211,7 +211,7 @@ int mbt_write(const struct mbt_trace *t, mbt_sink_fn sink, void *ctx,
 int mbt_write_file(const char *path, const struct mbt_trace *t,
 		   struct mb_err *err);
 
-/* ---- the seed's text format ---- */
+/* ---- the legacy text format ---- */
 
 /*
  * Push parser for decimal digest lines, so a socket can be parsed as it
@@ -219,7 +219,7 @@ int mbt_write_file(const char *path, const struct mbt_trace *t,
  * number"). Lines end in '\n'; the last one may lack it; empty lines are
  * allowed only at the very end.
  */
-struct mb_seedtxt_parser {
+struct mb_text_parser {
 	uint64_t *digests;
 	uint64_t count, cap;
 	uint64_t line;			/* current line, 1-based */
@@ -231,27 +231,27 @@ struct mb_seedtxt_parser {
 	uint64_t max_count;		/* 0 = MBT_PAGE_COUNT_LIMIT */
 };
 
-void mb_seedtxt_init(struct mb_seedtxt_parser *p);
-int mb_seedtxt_feed(struct mb_seedtxt_parser *p, const void *buf, size_t len,
+void mb_text_init(struct mb_text_parser *p);
+int mb_text_feed(struct mb_text_parser *p, const void *buf, size_t len,
 		    struct mb_err *err);
 /*
  * End of input: moves the digests into @t as a trace named @vm_name (may
  * be NULL) and resets the parser. Fails on an empty input.
  */
-int mb_seedtxt_finish(struct mb_seedtxt_parser *p, const char *vm_name,
+int mb_text_finish(struct mb_text_parser *p, const char *vm_name,
 		      struct mbt_trace *t, struct mb_err *err);
-void mb_seedtxt_release(struct mb_seedtxt_parser *p);
+void mb_text_release(struct mb_text_parser *p);
 
 /* Parse a whole text trace held in memory. */
-int mb_seedtxt_read_mem(const void *buf, size_t len, const char *vm_name,
+int mb_text_read_mem(const void *buf, size_t len, const char *vm_name,
 			struct mbt_trace *t, struct mb_err *err);
 
 /*
- * Write @t in the seed's text format: one "%u\n" line per used page (and
+ * Write @t in the legacy text format: one "%u\n" line per used page (and
  * per free page too when @include_free). Only 32-bit SuperFastHash traces
- * can be exported, since that is all the seed's tools understand.
+ * can be exported, since that is all the older tools understand.
  */
-int mb_seedtxt_write(FILE *f, const struct mbt_trace *t, bool include_free,
+int mb_text_write(FILE *f, const struct mbt_trace *t, bool include_free,
 		     struct mb_err *err);
 
 /* ---- small helpers shared by the tools ---- */

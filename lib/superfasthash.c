@@ -2,7 +2,7 @@
 /*
  * superfasthash.c - Paul Hsieh's SuperFastHash (2004).
  *
- * The Memory Buddies prototype and the seed project both identified pages
+ * The Memory Buddies prototype and its first implementation both identified pages
  * by this 32-bit hash, so it stays the default. Written for the kernel's
  * coding style because memtrace.ko compiles this very file; user space
  * compiles it unchanged.

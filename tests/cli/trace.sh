@@ -72,7 +72,7 @@ expect "hash: empty image" 1 "empty image" "$M" trace hash "$W/empty" "$W/x.mbt"
 expect "hash: wrong argument count" 2 "expected 2 arguments, got 1" "$M" trace hash "$W/img"
 [ ! -e "$W/x.mbt" ] && ok || bad "a failed hash left $W/x.mbt behind"
 
-# import/export: byte-identical round trip of a canonical seed text file.
+# import/export: byte-identical round trip of a canonical legacy text file.
 expect "import" 0 "" "$M" trace import --vm VM1 "$W/VM1.txt0" "$W/vm1.mbt"
 expect "export" 0 "" "$M" trace export "$W/vm1.mbt" "$W/back.txt"
 cmp -s "$W/VM1.txt0" "$W/back.txt" && ok || bad "import -> export changed the bytes"
@@ -86,7 +86,7 @@ expect "import: value too large" 1 "line 2: value exceeds 4294967295" "$M" trace
 printf '1\n\n2\n' > "$W/gap.txt"
 expect "import: empty line" 1 "line 2: empty line in the middle" "$M" trace info "$W/gap.txt"
 expect "import: long vm name" 1 "longer than 63 bytes" "$M" trace import --vm "$(printf 'v%.0s' $(seq 70))" "$W/VM1.txt0" "$W/x.mbt"
-expect "seed text info" 0 "distinct +4 digests" "$M" trace info "$W/VM1.txt0"
+expect "legacy text info" 0 "distinct +4 digests" "$M" trace info "$W/VM1.txt0"
 expect "dump" 0 "^# vm VM1" "$M" trace dump "$W/vm1.mbt"
 [ "$("$M" trace dump "$W/vm1.mbt" | grep -c ' used$')" -eq 5 ] && ok || bad "dump does not list 5 used pages"
 

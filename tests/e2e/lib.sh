@@ -72,7 +72,7 @@ print(json.dumps(v) if isinstance(v, (dict, list)) else v)' "$1" "$2" 2>/dev/nul
 new_uuid() { cat /proc/sys/kernel/random/uuid; }
 
 # make_trace OUT PAGES SEED [UUID] [NAME]: a synthetic .mbt with PAGES
-# random 32-bit digests (a seed-format trace imported by mbuddy, the
+# random 32-bit digests (a legacy text trace imported by mbuddy, the
 # same reader and writer every tool uses). No UUID: the header's is zero.
 make_trace() {
 	local out=$1 pages=$2 seed=$3 uuid=${4:-} name=${5:-synthetic}

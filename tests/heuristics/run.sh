@@ -15,7 +15,7 @@ passed=0 failed=0
 ok() { passed=$((passed + 1)); echo "PASS: $1"; }
 bad() { failed=$((failed + 1)); echo "FAIL: $1"; shift; printf '  %s\n' "$@"; }
 
-# Four seed-format VMs over one base: VMi keeps each base page with
+# Four legacy text VMs over one base: VMi keeps each base page with
 # probability 1 - 0.2 (i + 1), plus 100 zero pages (duplicates).
 python3 - "$work" <<'EOF'
 import random, sys
@@ -72,7 +72,7 @@ import json, sys
 a = json.load(open(sys.argv[1])); b = json.load(open(sys.argv[2]))
 sys.exit(0 if a["common"] == b["common"] and a["group"] == b["group"] else 1)' \
 	"$work/sharing.json" "$work/sharing-mbt.json" 2>/dev/null; then
-	ok "sharing: seed text and .mbt copies of the same VMs give identical matrices"
+	ok "sharing: legacy text and .mbt copies of the same VMs give identical matrices"
 else
 	bad "sharing: text vs .mbt" "expected identical common/group" "got: $(head -c 300 "$work/sharing-mbt.json")"
 fi

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * test_scenario.c - scenario files: good ones load with paths relative to
- * the file, the same VMs as seed-format text and as .mbt give the same
+ * the file, the same VMs as legacy text and as .mbt give the same
  * placement, and every kind of bad file is refused with a message naming
  * the entry and the reason.
  */
@@ -33,7 +33,7 @@ static void write_file(const char *name, const char *text)
 	fclose(f);
 }
 
-/* Three VMs as seed text (VMn.txt0) and as .mbt (vmn.mbt). */
+/* Three VMs as legacy text (VMn.txt0) and as .mbt (vmn.mbt). */
 static int setup(void **state)
 {
 	uint64_t base[3000], buf[3000];

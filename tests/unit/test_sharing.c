@@ -212,7 +212,7 @@ static void test_birthday_bound(void **state)
 }
 
 /* Write a trace with free pages in both formats; both give one set. */
-static void test_seed_text_and_mbt_agree(void **state)
+static void test_legacy_text_and_mbt_agree(void **state)
 {
 	char dir[] = "/tmp/test_sharing.XXXXXX", txt[128], mbt[128];
 	struct mbt_trace t, t2, t3;
@@ -306,7 +306,7 @@ int main(void)
 		cmocka_unit_test(test_group_distinct_and_saved),
 		cmocka_unit_test(test_incomparable_algorithms_fail),
 		cmocka_unit_test(test_birthday_bound),
-		cmocka_unit_test(test_seed_text_and_mbt_agree),
+		cmocka_unit_test(test_legacy_text_and_mbt_agree),
 		cmocka_unit_test(test_empty_sets),
 	};
 

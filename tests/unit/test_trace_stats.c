@@ -19,7 +19,7 @@ static void text_trace(const char *text, struct mbt_trace *t)
 {
 	struct mb_err err;
 
-	if (mb_seedtxt_read_mem(text, strlen(text), "t", t, &err) < 0)
+	if (mb_text_read_mem(text, strlen(text), "t", t, &err) < 0)
 		fail_msg("%s", err.msg);
 }
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * seedtxt.c - the seed project's trace text format: one unsigned decimal
+ * textfmt.c - the legacy trace text format: one unsigned decimal
  * 32-bit SuperFastHash digest per line, every line a used page.
  *
  * The parser is fed bytes as they arrive (a file read in blocks, or the
@@ -13,13 +13,13 @@
 
 #include "mbt.h"
 
-void mb_seedtxt_init(struct mb_seedtxt_parser *p)
+void mb_text_init(struct mb_text_parser *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->line = 1;
 }
 
-void mb_seedtxt_release(struct mb_seedtxt_parser *p)
+void mb_text_release(struct mb_text_parser *p)
 {
 	free(p->digests);
 	p->digests = NULL;
@@ -27,7 +27,7 @@ void mb_seedtxt_release(struct mb_seedtxt_parser *p)
 }
 
 __attribute__((format(printf, 3, 4)))
-static int fail(struct mb_seedtxt_parser *p, struct mb_err *err,
+static int fail(struct mb_text_parser *p, struct mb_err *err,
 		const char *fmt, ...)
 {
 	char reason[MB_ERR_LEN];
@@ -43,7 +43,7 @@ static int fail(struct mb_seedtxt_parser *p, struct mb_err *err,
 	return -1;
 }
 
-static int push(struct mb_seedtxt_parser *p, struct mb_err *err)
+static int push(struct mb_text_parser *p, struct mb_err *err)
 {
 	uint64_t limit = p->max_count ? p->max_count : MBT_PAGE_COUNT_LIMIT;
 
@@ -64,7 +64,7 @@ static int push(struct mb_seedtxt_parser *p, struct mb_err *err)
 	return 0;
 }
 
-int mb_seedtxt_feed(struct mb_seedtxt_parser *p, const void *buf, size_t len,
+int mb_text_feed(struct mb_text_parser *p, const void *buf, size_t len,
 		    struct mb_err *err)
 {
 	const unsigned char *s = buf;
@@ -110,7 +110,7 @@ int mb_seedtxt_feed(struct mb_seedtxt_parser *p, const void *buf, size_t len,
 	return 0;
 }
 
-int mb_seedtxt_finish(struct mb_seedtxt_parser *p, const char *vm_name,
+int mb_text_finish(struct mb_text_parser *p, const char *vm_name,
 		      struct mbt_trace *t, struct mb_err *err)
 {
 	uint64_t n;
@@ -167,25 +167,25 @@ int mb_seedtxt_finish(struct mb_seedtxt_parser *p, const char *vm_name,
 		}
 		t->nchunks = nc;
 	}
-	mb_seedtxt_init(p);
+	mb_text_init(p);
 	return 0;
 }
 
-int mb_seedtxt_read_mem(const void *buf, size_t len, const char *vm_name,
+int mb_text_read_mem(const void *buf, size_t len, const char *vm_name,
 			struct mbt_trace *t, struct mb_err *err)
 {
-	struct mb_seedtxt_parser p;
+	struct mb_text_parser p;
 	int ret = -1;
 
-	mb_seedtxt_init(&p);
+	mb_text_init(&p);
 	memset(t, 0, sizeof(*t));
-	if (mb_seedtxt_feed(&p, buf, len, err) == 0)
-		ret = mb_seedtxt_finish(&p, vm_name, t, err);
-	mb_seedtxt_release(&p);
+	if (mb_text_feed(&p, buf, len, err) == 0)
+		ret = mb_text_finish(&p, vm_name, t, err);
+	mb_text_release(&p);
 	return ret;
 }
 
-int mb_seedtxt_write(FILE *f, const struct mbt_trace *t, bool include_free,
+int mb_text_write(FILE *f, const struct mbt_trace *t, bool include_free,
 		     struct mb_err *err)
 {
 	uint64_t i;

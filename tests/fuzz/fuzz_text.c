@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * fuzz_seedtxt.c - libFuzzer target for the seed text importer. Whole and
+ * fuzz_text.c - libFuzzer target for the legacy text importer. Whole and
  * byte-split parsing must agree; an accepted input exported again must
  * re-import to the same digests.
  */
@@ -13,7 +13,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct mb_seedtxt_parser p;
+	struct mb_text_parser p;
 	struct mbt_trace t, again, back;
 	struct mb_err err;
 	size_t split = size ? data[0] % (size + 1) : 0;
@@ -22,14 +22,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FILE *f;
 	int whole, parts;
 
-	whole = mb_seedtxt_read_mem(data, size, "fuzz", &t, &err);
-	mb_seedtxt_init(&p);
-	parts = mb_seedtxt_feed(&p, data, split, &err);
+	whole = mb_text_read_mem(data, size, "fuzz", &t, &err);
+	mb_text_init(&p);
+	parts = mb_text_feed(&p, data, split, &err);
 	if (parts == 0)
-		parts = mb_seedtxt_feed(&p, data + split, size - split, &err);
+		parts = mb_text_feed(&p, data + split, size - split, &err);
 	if (parts == 0)
-		parts = mb_seedtxt_finish(&p, "fuzz", &again, &err);
-	mb_seedtxt_release(&p);
+		parts = mb_text_finish(&p, "fuzz", &again, &err);
+	mb_text_release(&p);
 	if (whole != parts)
 		abort();
 	if (whole < 0)
@@ -38,10 +38,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	mbt_trace_free(&again);
 	f = open_memstream(&out, &out_len);
-	if (mb_seedtxt_write(f, &t, true, &err) < 0)
+	if (mb_text_write(f, &t, true, &err) < 0)
 		abort();
 	fclose(f);
-	if (mb_seedtxt_read_mem(out, out_len, "fuzz", &back, &err) < 0 ||
+	if (mb_text_read_mem(out, out_len, "fuzz", &back, &err) < 0 ||
 	    back.info.page_count != t.info.page_count ||
 	    memcmp(back.digests, t.digests, t.info.page_count * 8))
 		abort();

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * test_seedtxt.c - the seed project's text trace format: parsing, every
+ * test_textfmt.c - the legacy text trace format: parsing, every
  * error (with its line number), and byte-identical export.
  */
 #include <stdarg.h>
@@ -18,7 +18,7 @@ static void parse_ok(const char *text, uint64_t count)
 	struct mbt_trace t;
 	struct mb_err err;
 
-	if (mb_seedtxt_read_mem(text, strlen(text), "VM1", &t, &err) < 0)
+	if (mb_text_read_mem(text, strlen(text), "VM1", &t, &err) < 0)
 		fail_msg("\"%s\" was refused: %s", text, err.msg);
 	assert_int_equal(t.info.page_count, count);
 	assert_int_equal(t.info.algorithm, MB_ALGO_SUPERFAST);
@@ -32,7 +32,7 @@ static void parse_fails(const char *text, size_t len, const char *want)
 	struct mbt_trace t;
 	struct mb_err err = { "" };
 
-	if (mb_seedtxt_read_mem(text, len, NULL, &t, &err) == 0)
+	if (mb_text_read_mem(text, len, NULL, &t, &err) == 0)
 		fail_msg("accepted bad text; expected \"%s\"", want);
 	if (!strstr(err.msg, want))
 		fail_msg("expected \"%s\", got \"%s\"", want, err.msg);
@@ -55,7 +55,7 @@ static void values_are_kept_in_order(void **state)
 	struct mb_err err;
 
 	(void)state;
-	assert_int_equal(mb_seedtxt_read_mem("5\n4294967295\n0\n5\n", 17, NULL,
+	assert_int_equal(mb_text_read_mem("5\n4294967295\n0\n5\n", 17, NULL,
 					     &t, &err), 0);
 	assert_int_equal(t.digests[0], 5);
 	assert_int_equal(t.digests[1], 4294967295u);
@@ -85,36 +85,36 @@ static void errors_name_the_line(void **state)
 static void streaming_across_buffer_boundaries(void **state)
 {
 	const char *text = "123456\n7\n89\n";
-	struct mb_seedtxt_parser p;
+	struct mb_text_parser p;
 	struct mbt_trace t;
 	struct mb_err err;
 	size_t i;
 
 	(void)state;
-	mb_seedtxt_init(&p);
+	mb_text_init(&p);
 	for (i = 0; i < strlen(text); i++)
-		assert_int_equal(mb_seedtxt_feed(&p, text + i, 1, &err), 0);
-	assert_int_equal(mb_seedtxt_finish(&p, "x", &t, &err), 0);
+		assert_int_equal(mb_text_feed(&p, text + i, 1, &err), 0);
+	assert_int_equal(mb_text_finish(&p, "x", &t, &err), 0);
 	assert_int_equal(t.info.page_count, 3);
 	assert_int_equal(t.digests[0], 123456);
 	assert_int_equal(t.digests[2], 89);
 	mbt_trace_free(&t);
-	mb_seedtxt_release(&p);
+	mb_text_release(&p);
 }
 
 static void page_limit_is_enforced(void **state)
 {
-	struct mb_seedtxt_parser p;
+	struct mb_text_parser p;
 	struct mb_err err;
 
 	(void)state;
-	mb_seedtxt_init(&p);
+	mb_text_init(&p);
 	p.max_count = 2;
-	assert_int_equal(mb_seedtxt_feed(&p, "1\n2\n3\n", 6, &err), -1);
+	assert_int_equal(mb_text_feed(&p, "1\n2\n3\n", 6, &err), -1);
 	assert_non_null(strstr(err.msg, "line 3: more than 2 digests"));
 	/* Errors stick. */
-	assert_int_equal(mb_seedtxt_feed(&p, "4\n", 2, &err), -1);
-	mb_seedtxt_release(&p);
+	assert_int_equal(mb_text_feed(&p, "4\n", 2, &err), -1);
+	mb_text_release(&p);
 }
 
 static char *export(const struct mbt_trace *t, bool include_free, int *ret)
@@ -124,7 +124,7 @@ static char *export(const struct mbt_trace *t, bool include_free, int *ret)
 	FILE *f = open_memstream(&out, &len);
 	struct mb_err err;
 
-	*ret = mb_seedtxt_write(f, t, include_free, &err);
+	*ret = mb_text_write(f, t, include_free, &err);
 	fclose(f);
 	return out;
 }
@@ -138,7 +138,7 @@ static void import_then_export_is_byte_identical(void **state)
 	int ret;
 
 	(void)state;
-	assert_int_equal(mb_seedtxt_read_mem(canonical, strlen(canonical),
+	assert_int_equal(mb_text_read_mem(canonical, strlen(canonical),
 					     NULL, &t, &err), 0);
 	out = export(&t, false, &ret);
 	assert_int_equal(ret, 0);
@@ -155,7 +155,7 @@ static void export_skips_free_pages_unless_asked(void **state)
 	int ret;
 
 	(void)state;
-	assert_int_equal(mb_seedtxt_read_mem("10\n20\n30\n", 9, NULL, &t, &err),
+	assert_int_equal(mb_text_read_mem("10\n20\n30\n", 9, NULL, &t, &err),
 			 0);
 	t.free_bits[0] |= 2;	/* page 1 free */
 	out = export(&t, false, &ret);
@@ -183,5 +183,5 @@ int main(void)
 		cmocka_unit_test(export_skips_free_pages_unless_asked),
 	};
 
-	return cmocka_run_group_tests_name("seedtxt", tests, NULL, NULL);
+	return cmocka_run_group_tests_name("textfmt", tests, NULL, NULL);
 }
