@@ -16,6 +16,8 @@ import json
 import os
 import sys
 
+from ksmiomem import system_ram
+
 KPF_KSM = 1 << 21
 KPF_THP = 1 << 22
 KPF_ZERO_PAGE = 1 << 24
@@ -38,20 +40,6 @@ def host_kind(fl):
     if fl & KPF_THP:
         return "host: in a huge page"
     return "host: ordinary page"
-
-
-def system_ram(path):
-    r = []
-    try:
-        with open(path) as f:
-            for line in f:
-                if line.startswith(" ") or ": System RAM" not in line:
-                    continue
-                a, b = (int(x, 16) for x in line.split(" ")[0].split("-"))
-                r.append(((a + 4095) // 4096, (b + 1) // 4096 - 1))
-    except OSError:
-        pass
-    return r
 
 
 def guest(rundir, name):

@@ -24,6 +24,8 @@ import json
 import os
 import sys
 
+from ksmiomem import system_ram
+
 
 def snapshot(path):
     d = {}
@@ -38,21 +40,6 @@ def snapshot(path):
                 except ValueError:
                     d[k] = v.strip()
     return d
-
-
-def iomem_ranges(path):
-    """System RAM of a guest's /proc/iomem, as PFN ranges (inclusive)."""
-    r = []
-    try:
-        with open(path) as f:
-            for line in f:
-                if line.startswith(" ") or ": System RAM" not in line:
-                    continue
-                a, b = (int(x, 16) for x in line.split(" ")[0].split("-"))
-                r.append(((a + 4095) // 4096, (b + 1) // 4096 - 1))
-    except OSError:
-        pass
-    return r
 
 
 def hidden_ksm(path, ram):
@@ -95,7 +82,7 @@ def result(a):
     # QEMU's other mergeable memory (ROMs) and the guest RAM under the ISA
     # hole (firmware data such as SMRAM and the BIOS shadow). It is the same
     # in every guest: each such page is held n times and saves n - 1.
-    ram = iomem_ranges(os.path.join(out, "g1.iomem"))
+    ram = system_ram(os.path.join(out, "g1.iomem"))
     rom = [b1.get(f"g{i + 1}.ksm_other", b1.get(f"g{i + 1}.ksm_other_pages", 0))
            for i in range(n)]
     hole = [0] * n
