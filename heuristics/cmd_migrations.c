@@ -77,10 +77,7 @@ static void print_table(json_t *list)
 int cmd_migrations(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "url", required_argument, NULL, 'u' },
-		{ "token", required_argument, NULL, 't' },
-		{ "token-file", required_argument, NULL, 'T' },
-		{ "ca-file", required_argument, NULL, 'c' },
+		CTL_CLIENT_OPTIONS,
 		{ "json", no_argument, NULL, 'j' },
 		{ "wait", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
@@ -114,7 +111,7 @@ int cmd_migrations(int argc, char **argv)
 			fputs(migrations_usage, stdout);
 			ctl_client_free(&cl);
 			return 0;
-		case 'u': case 't': case 'T': case 'c':
+		case CTL_CLIENT_OPTION_CASES:
 			if (!ctl_client_option(&cl, opt, optarg))
 				break;
 			/* fall through */

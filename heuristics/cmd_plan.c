@@ -100,10 +100,7 @@ static void print_plan(json_t *p)
 int cmd_plan(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "url", required_argument, NULL, 'u' },
-		{ "token", required_argument, NULL, 't' },
-		{ "token-file", required_argument, NULL, 'T' },
-		{ "ca-file", required_argument, NULL, 'c' },
+		CTL_CLIENT_OPTIONS,
 		{ "json", no_argument, NULL, 'j' },
 		{ "latest", no_argument, NULL, 'l' },
 		{ "apply", no_argument, NULL, 'a' },
@@ -134,7 +131,7 @@ int cmd_plan(int argc, char **argv)
 			fputs(plan_usage, stdout);
 			ctl_client_free(&cl);
 			return 0;
-		case 'u': case 't': case 'T': case 'c':
+		case CTL_CLIENT_OPTION_CASES:
 			if (!ctl_client_option(&cl, opt, optarg))
 				break;
 			/* fall through */

@@ -74,10 +74,7 @@ static void print_table(json_t *vms)
 int cmd_status(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "url", required_argument, NULL, 'u' },
-		{ "token", required_argument, NULL, 't' },
-		{ "token-file", required_argument, NULL, 'T' },
-		{ "ca-file", required_argument, NULL, 'c' },
+		CTL_CLIENT_OPTIONS,
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -98,10 +95,7 @@ int cmd_status(int argc, char **argv)
 			fputs(status_usage, stdout);
 			ret = 0;
 			goto out;
-		case 'u':
-		case 't':
-		case 'T':
-		case 'c':
+		case CTL_CLIENT_OPTION_CASES:
 			if (!ctl_client_option(&cl, opt, optarg))
 				break;
 			goto out;

@@ -17,6 +17,14 @@ struct ctl_client {
 	const char *cmd;		/* "status", "plan", ...: for messages */
 };
 
+/* The shared options' getopt_long entries and their case labels. */
+#define CTL_CLIENT_OPTIONS \
+	{ "url", required_argument, NULL, 'u' }, \
+	{ "token", required_argument, NULL, 't' }, \
+	{ "token-file", required_argument, NULL, 'T' }, \
+	{ "ca-file", required_argument, NULL, 'c' }
+#define CTL_CLIENT_OPTION_CASES 'u': case 't': case 'T': case 'c'
+
 void ctl_client_init(struct ctl_client *cl, const char *cmd);
 void ctl_client_free(struct ctl_client *cl);
 
