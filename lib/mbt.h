@@ -14,8 +14,15 @@
  *                       validates every field and hands complete chunks to
  *                       callbacks. Constant memory beyond one chunk.
  *   struct mbt_writer   streaming writer to any sink (file, socket, buffer).
- *   struct mbt_trace    a whole trace in memory, loaded from either format
- *                       by mb_trace_load() and saved by mbt_write_file().
+ *   struct mbt_trace    a whole trace in memory, read from .mbt by
+ *                       mbt_read_mem()/mbt_read_fd(), from text by
+ *                       mb_text_finish(), and saved by mbt_write_file().
+ *   mb_trace_load()     a file in either format, told apart by its first
+ *                       byte.
+ *
+ * Files: mbt.c holds the .mbt parser, writer and whole-trace helpers;
+ * textfmt.c the text format, built on those helpers; trace_load.c the
+ * format detection and the file loader, the only code that knows both.
  *
  * All functions report failure as described in mb_error.h; offsets in the
  * messages are byte offsets from the start of the input.
@@ -178,27 +185,19 @@ int mbt_writer_end(struct mbt_writer *w, uint64_t scan_ns, struct mb_err *err);
 /* Free the writer's buffers (also after a failure). */
 void mbt_writer_release(struct mbt_writer *w);
 
-/* ---- whole traces ---- */
-
-/* Which format a buffer holds, from its first bytes. */
-enum mb_trace_format {
-	MB_FORMAT_UNKNOWN = 0,
-	MB_FORMAT_MBT,
-	MB_FORMAT_TEXT,
-};
-enum mb_trace_format mb_trace_detect(const void *buf, size_t len);
+/* ---- whole .mbt traces (mbt.c) ---- */
 
 /* Parse a complete .mbt image held in memory. */
 int mbt_read_mem(const void *buf, size_t len, struct mbt_trace *t,
 		 struct mb_err *err);
 
 /*
- * Load a trace from @path in either format (detected by content). A
- * legacy text trace gets algorithm superfast, SYNTHETIC_PFN, and the file's
- * base name (up to its first '.') as vm_name. Errors are prefixed with the
- * path.
+ * Read one .mbt trace from @fd up to its end. @size is the input's length
+ * when known (a regular file) and 0 otherwise, as for mbt_parser_new().
+ * Errors start with "byte N:"; on failure @t is left zeroed.
  */
-int mb_trace_load(const char *path, struct mbt_trace *t, struct mb_err *err);
+int mbt_read_fd(int fd, uint64_t size, struct mbt_trace *t,
+		struct mb_err *err);
 
 /* Stream @t to @sink as .mbt (chunks as in t->chunks, split at chunk_max). */
 int mbt_write(const struct mbt_trace *t, mbt_sink_fn sink, void *ctx,
@@ -211,7 +210,7 @@ int mbt_write(const struct mbt_trace *t, mbt_sink_fn sink, void *ctx,
 int mbt_write_file(const char *path, const struct mbt_trace *t,
 		   struct mb_err *err);
 
-/* ---- the legacy text format ---- */
+/* ---- the legacy text format (textfmt.c) ---- */
 
 /*
  * Push parser for decimal digest lines, so a socket can be parsed as it
@@ -254,7 +253,25 @@ int mb_text_read_mem(const void *buf, size_t len, const char *vm_name,
 int mb_text_write(FILE *f, const struct mbt_trace *t, bool include_free,
 		     struct mb_err *err);
 
-/* ---- small helpers shared by the tools ---- */
+/* ---- either format (trace_load.c) ---- */
+
+/* Which format a buffer holds, from its first bytes. */
+enum mb_trace_format {
+	MB_FORMAT_UNKNOWN = 0,
+	MB_FORMAT_MBT,
+	MB_FORMAT_TEXT,
+};
+enum mb_trace_format mb_trace_detect(const void *buf, size_t len);
+
+/*
+ * Load a trace from @path in either format (detected by content). A
+ * legacy text trace gets algorithm superfast, SYNTHETIC_PFN, and the file's
+ * base name (up to its first '.') as vm_name. Errors are prefixed with the
+ * path.
+ */
+int mb_trace_load(const char *path, struct mbt_trace *t, struct mb_err *err);
+
+/* ---- small helpers shared by the tools (uuid.c) ---- */
 
 /* Parse "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" (any case). 0 or -1. */
 int mb_uuid_parse(const char *s, uint8_t out[MBT_UUID_LEN]);
