@@ -470,9 +470,9 @@ static int mtr_build_chunk(struct mtr_scan *st)
 
 	bitmap_bytes = MBT_BITMAP_BYTES(count);
 	digest_bytes = (size_t)count * st->digest_size;
-	put_unaligned_le64(start, c);
-	put_unaligned_le32(count, c + 8);
-	put_unaligned_le32(0, c + 12);
+	put_unaligned_le64(start, c + MBT_OFF_C_START_PFN);
+	put_unaligned_le32(count, c + MBT_OFF_C_COUNT);
+	put_unaligned_le32(0, c + MBT_OFF_C_RESERVED);
 	memcpy(c + MBT_CHUNK_HEADER_SIZE, st->bitmap, bitmap_bytes);
 	memcpy(c + MBT_CHUNK_HEADER_SIZE + bitmap_bytes, st->digests,
 	       digest_bytes);
@@ -501,7 +501,7 @@ static int mtr_build_trailer(struct mtr_scan *st)
 
 	if (st->emitted != st->page_count)
 		return -EAGAIN;	/* memory went offline since the count */
-	memcpy(t, MBT_TRAILER_MAGIC, 8);
+	memcpy(t + MBT_OFF_T_MAGIC, MBT_TRAILER_MAGIC, MBT_TRAILER_MAGIC_LEN);
 	put_unaligned_le64(st->used, t + MBT_OFF_T_USED);
 	put_unaligned_le64(st->free, t + MBT_OFF_T_FREE);
 	put_unaligned_le64(scan_ns, t + MBT_OFF_T_SCAN_NS);

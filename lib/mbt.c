@@ -117,13 +117,13 @@ static uint64_t min_file_size(uint64_t page_count, uint32_t chunk_max,
 	uint64_t chunks = (page_count + chunk_max - 1) / chunk_max;
 
 	return MBT_HEADER_SIZE + MBT_TRAILER_SIZE + page_count * ds +
-	       chunks * MBT_CHUNK_HEADER_SIZE + (page_count + 63) / 64 * 8;
+	       chunks * MBT_CHUNK_HEADER_SIZE + MBT_BITMAP_BYTES(page_count);
 }
 
 static uint64_t max_file_size(uint64_t page_count, unsigned int ds)
 {
 	return MBT_HEADER_SIZE + MBT_TRAILER_SIZE +
-	       page_count * (MBT_CHUNK_HEADER_SIZE + 8 + ds);
+	       page_count * (MBT_CHUNK_HEADER_SIZE + MBT_BITMAP_BYTES(1) + ds);
 }
 
 /* ---- push parser ---- */
@@ -326,15 +326,17 @@ static int parse_chunk_head(struct mbt_parser *p)
 {
 	const uint8_t *b = p->buf;
 	uint64_t at = p->unit_start;
-	uint64_t pfn = get64(b);
-	uint32_t count = get32(b + 8);
+	uint64_t pfn = get64(b + MBT_OFF_C_START_PFN);
+	uint32_t count = get32(b + MBT_OFF_C_COUNT);
 
 	if (count == 0 || count > p->info.chunk_max)
-		return fail_at(p, at + 8, "chunk of %u pages (allowed 1..%u)",
-			       count, p->info.chunk_max);
-	if (get32(b + 12))
-		return fail_at(p, at + 12, "reserved chunk field is %u, "
-			       "must be 0", get32(b + 12));
+		return fail_at(p, at + MBT_OFF_C_COUNT,
+			       "chunk of %u pages (allowed 1..%u)", count,
+			       p->info.chunk_max);
+	if (get32(b + MBT_OFF_C_RESERVED))
+		return fail_at(p, at + MBT_OFF_C_RESERVED,
+			       "reserved chunk field is %u, must be 0",
+			       get32(b + MBT_OFF_C_RESERVED));
 	if (!p->first_chunk && pfn < p->next_pfn)
 		return fail_at(p, at, "chunk starts at pfn %" PRIu64
 			       ", before the end of the previous chunk (%"
@@ -343,7 +345,7 @@ static int parse_chunk_head(struct mbt_parser *p)
 		return fail_at(p, at, "chunk at pfn %" PRIu64 " of %u pages "
 			       "overflows", pfn, count);
 	if (count > p->info.page_count - p->records)
-		return fail_at(p, at + 8, "chunk of %u pages exceeds the "
+		return fail_at(p, at + MBT_OFF_C_COUNT, "chunk of %u pages exceeds the "
 			       "header's page count (%" PRIu64 " of %" PRIu64
 			       " already read)", count, p->records,
 			       p->info.page_count);
@@ -414,7 +416,8 @@ static int parse_trailer(struct mbt_parser *p)
 	const uint8_t *b = p->buf;
 	uint64_t at = p->unit_start, used, nfree, sum, want;
 
-	if (memcmp(b, MBT_TRAILER_MAGIC, 8))
+	if (memcmp(b + MBT_OFF_T_MAGIC, MBT_TRAILER_MAGIC,
+		   MBT_TRAILER_MAGIC_LEN))
 		return fail_at(p, at, "bad trailer magic (expected \"%s\")",
 			       MBT_TRAILER_MAGIC);
 	used = get64(b + MBT_OFF_T_USED);
@@ -798,9 +801,9 @@ int mbt_writer_chunk(struct mbt_writer *w, uint64_t start_pfn, uint32_t count,
 	if (start_pfn > UINT64_MAX - count)
 		return mb_errf(err, "chunk at pfn %" PRIu64 " overflows",
 			       start_pfn);
-	put64(w->buf, start_pfn);
-	put32(w->buf + 8, count);
-	put32(w->buf + 12, 0);
+	put64(w->buf + MBT_OFF_C_START_PFN, start_pfn);
+	put32(w->buf + MBT_OFF_C_COUNT, count);
+	put32(w->buf + MBT_OFF_C_RESERVED, 0);
 	memset(bitmap, 0, bitmap_len);
 	if (free_bits)
 		memcpy(bitmap, free_bits, (count + 7) / 8);
@@ -835,7 +838,7 @@ int mbt_writer_end(struct mbt_writer *w, uint64_t scan_ns, struct mb_err *err)
 		return mb_errf(err, "%" PRIu64 " pages written, the header "
 			       "promised %" PRIu64, w->written,
 			       w->info.page_count);
-	memcpy(tr, MBT_TRAILER_MAGIC, 8);
+	memcpy(tr + MBT_OFF_T_MAGIC, MBT_TRAILER_MAGIC, MBT_TRAILER_MAGIC_LEN);
 	put64(tr + MBT_OFF_T_USED, w->used);
 	put64(tr + MBT_OFF_T_FREE, w->free);
 	put64(tr + MBT_OFF_T_SCAN_NS, scan_ns);

@@ -47,15 +47,20 @@
 #define MBT_FLAG_FROM_IMAGE	0x0004
 #define MBT_FLAGS_KNOWN		0x0007
 
-/* Chunk header: start_pfn (8), count (4), reserved (4). */
+/* Chunk header field offsets; the free bitmap follows the header. */
 #define MBT_CHUNK_HEADER_SIZE	16
+#define MBT_OFF_C_START_PFN	0	/* 8 bytes */
+#define MBT_OFF_C_COUNT		8	/* 4 bytes */
+#define MBT_OFF_C_RESERVED	12	/* 4 bytes, must be 0 */
 
 /* Bytes of a chunk's free bitmap: ceil(count / 8) rounded up to 8. */
 #define MBT_BITMAP_BYTES(count)	((((count) + 63) / 64) * 8)
 
 /* Trailer: magic, used, free, scan_ns, checksum. */
 #define MBT_TRAILER_MAGIC	"MBTEND01"
+#define MBT_TRAILER_MAGIC_LEN	8
 #define MBT_TRAILER_SIZE	40
+#define MBT_OFF_T_MAGIC		0
 #define MBT_OFF_T_USED		8
 #define MBT_OFF_T_FREE		16
 #define MBT_OFF_T_SCAN_NS	24

@@ -212,9 +212,10 @@ static bool validate(struct trace *t, record_fn fn, void *ctx, char *why,
 
 		if (end - off < MBT_CHUNK_HEADER_SIZE)
 			BAD("byte %zu: truncated chunk header", off);
-		start = le(c, 8);
-		count = le(c + 8, 4);
-		if (count < 1 || count > chunk_max || le(c + 12, 4))
+		start = le(c + MBT_OFF_C_START_PFN, 8);
+		count = le(c + MBT_OFF_C_COUNT, 4);
+		if (count < 1 || count > chunk_max ||
+		    le(c + MBT_OFF_C_RESERVED, 4))
 			BAD("byte %zu: chunk count %llu or reserved field", off,
 			    (unsigned long long)count);
 		if (t->chunks && start < next_pfn)
@@ -227,12 +228,13 @@ static bool validate(struct trace *t, record_fn fn, void *ctx, char *why,
 		if (t->chunks == 0)
 			t->first_pfn = start;
 		for (k = count; k < bitmap * 8; k++)
-			if (c[16 + k / 8] & (1u << (k % 8)))
+			if (c[MBT_CHUNK_HEADER_SIZE + k / 8] & (1u << (k % 8)))
 				BAD("byte %zu: unused bitmap bit set", off);
 		for (k = 0; k < count; k++) {
-			bool is_free = c[16 + k / 8] & (1u << (k % 8));
-			uint64_t d = le(c + 16 + bitmap + k * t->digest_size,
-					t->digest_size);
+			bool is_free = c[MBT_CHUNK_HEADER_SIZE + k / 8] &
+				       (1u << (k % 8));
+			uint64_t d = le(c + MBT_CHUNK_HEADER_SIZE + bitmap +
+					k * t->digest_size, t->digest_size);
 
 			if (is_free) {
 				free_++;
@@ -257,7 +259,8 @@ static bool validate(struct trace *t, record_fn fn, void *ctx, char *why,
 		BAD("chunks hold %llu records, header says %llu",
 		    (unsigned long long)records, (unsigned long long)t->pages);
 	p += end;
-	if (memcmp(p, MBT_TRAILER_MAGIC, 8))
+	if (memcmp(p + MBT_OFF_T_MAGIC, MBT_TRAILER_MAGIC,
+		   MBT_TRAILER_MAGIC_LEN))
 		BAD("byte %zu: bad trailer magic", end);
 	t->used = le(p + MBT_OFF_T_USED, 8);
 	t->free = le(p + MBT_OFF_T_FREE, 8);
