@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * memtrace.c - digests of every online page frame, read from /dev/memtrace.
+ * memtrace_main.c - memtrace.ko: digests of every online page frame, read
+ * from /dev/memtrace. (A module linked from several objects, here this one
+ * and superfasthash.o, cannot have an object of its own name, hence _main.)
  *
  * Reading the misc device from offset 0 runs one scan and streams it as a
  * .mbt trace (docs/trace-format.md): a 256-byte header, chunks of at most
