@@ -19,6 +19,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -49,10 +50,15 @@ static const char trace_usage[] =
 "TRACE arguments may be .mbt files or legacy text files (one decimal digest\n"
 "per line); the format is detected from the first byte.\n";
 
-static int usage_error(const char *fmt, const char *arg)
+__attribute__((format(printf, 1, 2)))
+static int usage_error(const char *fmt, ...)
 {
+	va_list ap;
+
 	fprintf(stderr, "mbuddy trace: ");
-	fprintf(stderr, fmt, arg);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fprintf(stderr, "\n(see 'mbuddy trace --help')\n");
 	return EXIT_USAGE;
 }
@@ -547,8 +553,8 @@ static int trace_hash(int argc, char **argv)
 	out = argv[first + 1];
 	algo = o.algo ? mb_algo_parse(o.algo) : MB_ALGO_SUPERFAST;
 	if (algo < 0)
-		return usage_error("hash: unknown algorithm '%s' (superfast, "
-				   "xxh32 or xxh64)", o.algo);
+		return usage_error("hash: unknown algorithm '%s' (one of %s)",
+				   o.algo, mb_algo_names());
 	mbt_info_init(&info, algo);
 	info.flags = MBT_FLAG_SYNTHETIC_PFN | MBT_FLAG_FROM_IMAGE;
 	if (set_identity(&info, o.vm, o.uuid) < 0)

@@ -8,7 +8,8 @@
 #   make bench-kmod        in-guest scan throughput against user space
 #   make memtraces         recapture the traces in memtraces/
 KMOD_KO := kmod/memtrace.ko
-KMOD_SHARED := lib/superfasthash.c lib/superfasthash.h lib/mbt_format.h
+KMOD_SHARED := lib/superfasthash.c lib/superfasthash.h lib/mbt_format.h \
+	       lib/mbt_algorithms.h
 KMOD_STYLE_FILES := kmod/memtrace_main.c $(KMOD_SHARED)
 # The guest test program is static (busybox initramfs, no libc inside), so
 # it is built outside $(BUILD) and never with the sanitizers.

@@ -71,42 +71,82 @@
 #endif
 
 #define MTR_CHUNK_MAX		4096
-#define MTR_DIGEST_MAX		8
 #define MTR_CHUNK_BYTES		(MBT_CHUNK_HEADER_SIZE + \
 				 MBT_BITMAP_BYTES(MTR_CHUNK_MAX) + \
-				 MTR_CHUNK_MAX * MTR_DIGEST_MAX)
+				 MTR_CHUNK_MAX * MBT_DIGEST_SIZE_MAX)
 #define MTR_RESCHED_PFNS		(1UL << 16)
+
+/* ---- the digests: the rows of mbt_algorithms.h bound to kernel code ---- */
+
+static u64 mtr_hash_superfast(const void *page)
+{
+	return mb_superfasthash(page, PAGE_SIZE);
+}
+
+static u64 mtr_hash_xxh32(const void *page)
+{
+	return xxh32(page, PAGE_SIZE, 0);
+}
+
+static u64 mtr_hash_xxh64(const void *page)
+{
+	return xxh64(page, PAGE_SIZE, 0);
+}
+
+enum mtr_algo_row {
+#define MBT_ALGORITHM(NAME, name, id, size) MTR_ALGO_##NAME,
+#include "mbt_algorithms.h"
+#undef MBT_ALGORITHM
+	MTR_NR_ALGOS
+};
+
+struct mtr_algo {
+	u8 id;				/* header byte 12 */
+	u8 digest_size;			/* header byte 13 */
+	const char *name;
+	u64 (*hash)(const void *page);	/* digest of one page */
+};
+
+static const struct mtr_algo mtr_algos[MTR_NR_ALGOS] = {
+/* (Parameters renamed so they do not replace the field names.) */
+#define MBT_ALGORITHM(NAME, lower, nr, bytes)				\
+	[MTR_ALGO_##NAME] = { .id = (nr), .digest_size = (bytes),	\
+			      .name = #lower, .hash = mtr_hash_##lower },
+#include "mbt_algorithms.h"
+#undef MBT_ALGORITHM
+};
+
+/* " superfast xxh32 ...", for the message that refuses a wrong name. */
+static const char mtr_algo_list[] =
+#define MBT_ALGORITHM(NAME, name, id, size) " " #name
+#include "mbt_algorithms.h"
+#undef MBT_ALGORITHM
+	;
 
 /* ---- parameters and statistics ---- */
 
-static int mtr_algo = MBT_ALGO_SUPERFAST;
+static int mtr_algo = MTR_ALGO_SUPERFAST;	/* a row of mtr_algos */
 static bool hash_free;
-
-static const char * const mtr_algo_names[] = {
-	[MBT_ALGO_SUPERFAST] = "superfast",
-	[MBT_ALGO_XXH32] = "xxh32",
-	[MBT_ALGO_XXH64] = "xxh64",
-};
 
 static int mtr_algo_set(const char *val, const struct kernel_param *kp)
 {
-	int algo;
+	int row;
 
-	for (algo = MBT_ALGO_SUPERFAST; algo <= MBT_ALGO_XXH64; algo++) {
-		if (sysfs_streq(val, mtr_algo_names[algo])) {
-			WRITE_ONCE(mtr_algo, algo);
+	for (row = 0; row < MTR_NR_ALGOS; row++) {
+		if (sysfs_streq(val, mtr_algos[row].name)) {
+			WRITE_ONCE(mtr_algo, row);
 			return 0;
 		}
 	}
-	pr_warn("algo: unknown algorithm '%.*s' (superfast, xxh32 or xxh64)\n",
-		(int)strcspn(val, "\n"), val);
+	pr_warn("algo: unknown algorithm '%.*s' (one of:%s)\n",
+		(int)strcspn(val, "\n"), val, mtr_algo_list);
 	return -EINVAL;
 }
 
 static int mtr_algo_get(char *buf, const struct kernel_param *kp)
 {
 	return scnprintf(buf, PAGE_SIZE, "%s\n",
-			 mtr_algo_names[READ_ONCE(mtr_algo)]);
+			 mtr_algos[READ_ONCE(mtr_algo)].name);
 }
 
 static const struct kernel_param_ops mtr_algo_ops = {
@@ -115,7 +155,7 @@ static const struct kernel_param_ops mtr_algo_ops = {
 };
 
 module_param_cb(algo, &mtr_algo_ops, NULL, 0644);
-MODULE_PARM_DESC(algo, "page digest of the next scan: superfast (default), xxh32 or xxh64");
+MODULE_PARM_DESC(algo, "page digest of the next scan: superfast (default) or another name in docs/digests.md");
 module_param(hash_free, bool, 0644);
 MODULE_PARM_DESC(hash_free, "also hash free pages (sets FREE_HASHED in the header); default 0");
 
@@ -127,7 +167,7 @@ struct mtr_stats {
 	u64 free;
 	u64 unreadable;
 	u64 scan_ns;
-	int algo;
+	const struct mtr_algo *algo;	/* NULL before the first scan */
 	int error;
 };
 
@@ -154,7 +194,7 @@ struct mtr_scan {
 	int error;
 	loff_t pos;			/* bytes handed to the reader */
 
-	int algo;
+	const struct mtr_algo *algo;
 	unsigned int digest_size;
 	bool hash_free;
 
@@ -262,7 +302,7 @@ static void mtr_build_header(struct mtr_scan *st)
 	memcpy(h + MBT_OFF_MAGIC, MBT_MAGIC, MBT_MAGIC_LEN);
 	put_unaligned_le16(MBT_VERSION, h + MBT_OFF_VERSION);
 	put_unaligned_le16(MBT_HEADER_SIZE, h + MBT_OFF_HEADER_SIZE);
-	h[MBT_OFF_ALGORITHM] = st->algo;
+	h[MBT_OFF_ALGORITHM] = st->algo->id;
 	h[MBT_OFF_DIGEST_SIZE] = st->digest_size;
 	put_unaligned_le16(flags, h + MBT_OFF_FLAGS);
 	put_unaligned_le32(MBT_PAGE_SIZE, h + MBT_OFF_PAGE_SIZE);
@@ -277,8 +317,8 @@ static void mtr_build_header(struct mtr_scan *st)
 
 static void mtr_start(struct mtr_scan *st)
 {
-	st->algo = READ_ONCE(mtr_algo);
-	st->digest_size = st->algo == MBT_ALGO_XXH64 ? 8 : 4;
+	st->algo = &mtr_algos[READ_ONCE(mtr_algo)];
+	st->digest_size = st->algo->digest_size;
 	st->hash_free = READ_ONCE(hash_free);
 	st->start_ns = ktime_get_ns();
 	st->emitted = 0;
@@ -295,18 +335,6 @@ static void mtr_start(struct mtr_scan *st)
 	st->page_count = mtr_count_online(st);
 	mtr_build_header(st);
 	st->phase = MTR_BODY;
-}
-
-static u64 mtr_hash(int algo, const void *data)
-{
-	switch (algo) {
-	case MBT_ALGO_XXH32:
-		return xxh32(data, PAGE_SIZE, 0);
-	case MBT_ALGO_XXH64:
-		return xxh64(data, PAGE_SIZE, 0);
-	default:
-		return mb_superfasthash(data, PAGE_SIZE);
-	}
 }
 
 /*
@@ -344,7 +372,7 @@ static u64 mtr_hash_unpinned(struct mtr_scan *st, struct page *page)
 {
 	if (copy_from_kernel_nofault(st->bounce, page_address(page), PAGE_SIZE))
 		return 0;
-	return mtr_hash(st->algo, st->bounce);
+	return st->algo->hash(st->bounce);
 }
 
 enum mtr_kind { MTR_USED, MTR_FREE, MTR_UNREADABLE };
@@ -394,7 +422,7 @@ static enum mtr_kind mtr_page(struct mtr_scan *st, unsigned long pfn,
 		goto out;
 	}
 	addr = kmap_local_page(page);
-	*digest = mtr_hash(st->algo, addr);
+	*digest = st->algo->hash(addr);
 	kunmap_local(addr);
 	kind = MTR_USED;
 out:
@@ -636,7 +664,7 @@ static int mtr_open(struct inode *inode, struct file *file)
 		goto fail;
 	mutex_init(&st->lock);
 	st->buf = kvmalloc(MTR_CHUNK_BYTES, GFP_KERNEL);
-	st->digests = kvmalloc(MTR_CHUNK_MAX * MTR_DIGEST_MAX, GFP_KERNEL);
+	st->digests = kvmalloc(MTR_CHUNK_MAX * MBT_DIGEST_SIZE_MAX, GFP_KERNEL);
 	st->bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);
 	st->spans = kcalloc(nr_node_ids, sizeof(*st->spans), GFP_KERNEL);
 	if (!st->buf || !st->digests || !st->bounce || !st->spans)
@@ -691,12 +719,12 @@ MTR_STAT_ATTR(last_error, error);
 static ssize_t last_algo_show(struct device *dev,
 			      struct device_attribute *attr, char *buf)
 {
-	int algo;
+	const struct mtr_algo *algo;
 
 	mutex_lock(&mtr_stats_lock);
 	algo = mtr_last.algo;
 	mutex_unlock(&mtr_stats_lock);
-	return sysfs_emit(buf, "%s\n", algo ? mtr_algo_names[algo] : "none");
+	return sysfs_emit(buf, "%s\n", algo ? algo->name : "none");
 }
 static DEVICE_ATTR_RO(last_algo);
 

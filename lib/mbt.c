@@ -86,8 +86,7 @@ void mbt_info_init(struct mbt_info *info, int algo)
 /* Check the header fields a writer is given; the parser checks the bytes. */
 static int check_info(const struct mbt_info *info, struct mb_err *err)
 {
-	if (info->algorithm < MBT_ALGO_SUPERFAST ||
-	    info->algorithm > MBT_ALGO_XXH64)
+	if (!mb_algo_find(info->algorithm))
 		return mb_errf(err, "unknown algorithm %u", info->algorithm);
 	if (info->digest_size != mb_algo_digest_size(info->algorithm))
 		return mb_errf(err, "digest size %u does not match %s",
@@ -252,7 +251,7 @@ static int parse_header(struct mbt_parser *p)
 			       "header size %u, expected %d",
 			       get16(b + MBT_OFF_HEADER_SIZE), MBT_HEADER_SIZE);
 	in->algorithm = b[MBT_OFF_ALGORITHM];
-	if (mb_algo_digest_size(in->algorithm) == 0)
+	if (!mb_algo_find(in->algorithm))
 		return fail_at(p, MBT_OFF_ALGORITHM, "unknown algorithm %u",
 			       in->algorithm);
 	in->digest_size = b[MBT_OFF_DIGEST_SIZE];

@@ -36,10 +36,11 @@
 #define MBT_OFF_KERNEL		120
 #define MBT_OFF_RESERVED	184
 
-/* Algorithms (header byte 12). */
-#define MBT_ALGO_SUPERFAST	1
-#define MBT_ALGO_XXH32		2
-#define MBT_ALGO_XXH64		3
+/*
+ * Algorithms (header byte 12) and their digest sizes (byte 13) are the rows
+ * of mbt_algorithms.h; no digest is wider than this.
+ */
+#define MBT_DIGEST_SIZE_MAX	8
 
 /* Flags (header bytes 14-15). */
 #define MBT_FLAG_FREE_HASHED	0x0001

@@ -445,7 +445,8 @@ static int cmd_known(int argc, char **argv)
 	size_t k, m, i;
 	uint8_t *mem;
 	static uint8_t control[PAGE];
-	uint64_t seed = now_ns() | 1, absent[MB_ALGO_XXH64 + 1];
+	uint64_t seed = now_ns() | 1, absent[256];	/* by id: one byte */
+	size_t row;
 	int algo;
 
 	if (argc < 2)
@@ -479,8 +480,9 @@ static int cmd_known(int argc, char **argv)
 	 * memory must be absent, or the test could not fail.
 	 */
 	fill_random(control, PAGE, &seed);
-	for (algo = MB_ALGO_SUPERFAST; algo <= MB_ALGO_XXH64; algo++)
-		absent[algo] = mb_digest_page(algo, control);
+	for (row = 0; row < mb_algo_count; row++)
+		absent[mb_algos[row].id] = mb_digest_page(mb_algos[row].id,
+							  control);
 	memset(control, 0, PAGE);
 	/* M copies of one more random page. */
 	fill_random(mem + k * PAGE, PAGE, &seed);
@@ -493,13 +495,14 @@ static int cmd_known(int argc, char **argv)
 	else
 		fail("known-thp", "expected transparent huge pages backing the test pages, got none");
 
-	for (algo = MB_ALGO_SUPERFAST; algo <= MB_ALGO_XXH64; algo++) {
+	for (row = 0; row < mb_algo_count; row++) {
 		char test[32];
 		struct digest_list seen = { 0 };
 		struct trace t;
 		size_t missing = 0, repeated;
 		uint64_t first_missing = 0, d;
 
+		algo = mb_algos[row].id;
 		snprintf(test, sizeof(test), "known-%s", mb_algo_name(algo));
 		if (set_algo(algo)) {
 			fail(test, "expected to set algo=%s, got %s",
@@ -754,7 +757,7 @@ static int cmd_stress(int argc, char **argv)
 		struct trace t = { 0 };
 		int err;
 
-		set_algo(MB_ALGO_SUPERFAST + i % 3);
+		set_algo(mb_algos[i % mb_algo_count].id);
 		write_file(PARAM "hash_free", i % 2 ? "1" : "0");
 		if (meminfo_kib("AnonHugePages") > thp)
 			thp = meminfo_kib("AnonHugePages");
@@ -1018,7 +1021,7 @@ static int cmd_bench(int argc, char **argv)
 	size_t len = (size_t)(avail > 0 ? avail - 48 * 1024 : 65536) << 10;
 	uint64_t seed = now_ns() | 1, sink = 0, used = 0, all = 0;
 	uint8_t *buf;
-	int algo;
+	size_t row;
 
 	(void)argc;
 	(void)argv;
@@ -1029,7 +1032,8 @@ static int cmd_bench(int argc, char **argv)
 		return 1;
 	}
 	fill_random(buf, len, &seed);
-	for (algo = MB_ALGO_SUPERFAST; algo <= MB_ALGO_XXH64; algo++) {
+	for (row = 0; row < mb_algo_count; row++) {
+		int algo = mb_algos[row].id;
 		double k_used = 0, k_all = 0, u = 0;
 		int round;
 

@@ -35,7 +35,10 @@ passed=0 failed=0
 ok() { echo "PASS $*"; passed=$((passed + 1)); }
 bad() { echo "FAIL $*"; failed=$((failed + 1)); }
 
-main_tests="known-thp known-superfast known-xxh32 known-xxh64 whole-count whole-bounds
+# test 1 runs once per algorithm, by the names of lib/mbt_algorithms.h
+known_tests=$(sed -n 's/^MBT_ALGORITHM([A-Z0-9_]*, *\([a-z0-9_]*\),.*/known-\1/p' lib/mbt_algorithms.h)
+[ -n "$known_tests" ] || { echo "run-tests: no algorithms in lib/mbt_algorithms.h" >&2; exit 1; }
+main_tests="known-thp $(echo $known_tests) whole-count whole-bounds
 	whole-used-free whole-sysfs whole-nodes busy-second-open busy-read
 	busy-seek busy-write-open busy-cap busy-shared-fd lifecycle-rmmod-busy lifecycle-rmmod
 	lifecycle-insmod-param lifecycle-rescan lifecycle-param-change

@@ -5,8 +5,12 @@ Written from the algorithms' descriptions (Paul Hsieh's SuperFastHash,
 Yann Collet's XXH32/XXH64 specification), deliberately in a different
 language and style from lib/, so that a shared mistake is unlikely.
 
-Prints one line per test vector: NAME LENGTH SUPERFAST XXH32 XXH64 (hex).
-The vectors are rebuilt identically by tests/unit/test_digest.c.
+Prints the algorithms' names on the first line ("algorithms NAME..."), as
+lib/mbt_algorithms.h spells them, then one line per test vector: NAME
+LENGTH and one hex digest per algorithm, in that order. The vectors are
+rebuilt identically by tests/unit/test_digest.c, which requires every
+algorithm of lib/ to be here: a new one needs its reference implementation
+in ALGORITHMS below.
 """
 import struct
 import sys
@@ -139,6 +143,14 @@ def xxh64(data, seed=0):
     return h
 
 
+# The algorithms by the names lib/ gives them.
+ALGORITHMS = (
+    ('superfast', superfasthash),
+    ('xxh32', xxh32),
+    ('xxh64', xxh64),
+)
+
+
 def splitmix64(state):
     """Yields the splitmix64 sequence from @state (the tests' PRNG)."""
     while True:
@@ -165,9 +177,10 @@ def vectors():
 
 
 def main():
+    print('algorithms ' + ' '.join(name for name, _ in ALGORITHMS))
     for name, data in vectors():
-        print('%s %d %08x %08x %016x' % (name, len(data), superfasthash(data),
-                                         xxh32(data), xxh64(data)))
+        print('%s %d %s' % (name, len(data),
+                            ' '.join('%x' % fn(data) for _, fn in ALGORITHMS)))
     return 0
 
 
