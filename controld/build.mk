@@ -3,15 +3,15 @@
 DAEMON_SRCS := $(wildcard daemon/*.c)
 DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
 CONTROLD_SRCS := $(wildcard controld/*.c)
-# xen.c (direct Xen balloon control) is linked only into its unit test,
-# so the daemon does not depend on the Xen libraries.
-CONTROLD_LIB_OBJS := $(filter-out $(BUILD)/controld/main.o $(BUILD)/controld/xen.o,$(CONTROLD_SRCS:%.c=$(BUILD)/%.o))
-CONTROLD_LIBS := -lmicrohttpd -ljansson -lsqlite3 -lvirt -lpthread -lm
+CONTROLD_LIB_OBJS := $(filter-out $(BUILD)/controld/main.o,$(CONTROLD_SRCS:%.c=$(BUILD)/%.o))
+# libxenctrl and libxenstore: resizes on hosts given with balloon=xenctrl
+# (controld/resize.c, xen.c).
+CONTROLD_LIBS := -lmicrohttpd -ljansson -lsqlite3 -lvirt -lxenctrl -lxenstore -lpthread -lm
 CONTROLD := $(BUILD)/mb-controld
 
 $(BUILD)/daemon/%.o $(BUILD)/controld/%.o: PART_CFLAGS += -Idaemon -Icontrold -Iheuristics -Wno-format-truncation
 
-# The control loop (control.c, plan.c) uses the heuristics library.
+# The planner (plan.c, snapshot.c, policy_*.c) uses the heuristics library.
 $(CONTROLD): $(BUILD)/controld/main.o $(CONTROLD_LIB_OBJS) $(DAEMON_OBJS) $(LIBHEUR) $(LIBMB)
 	$(CC) $(MB_LDFLAGS) -o $@ $^ $(CONTROLD_LIBS) $(LIBMB_LIBS)
 
@@ -59,9 +59,6 @@ $(BUILD)/tests/unit/test_controld_%.o $(BUILD)/tests/unit/test_guestd_%.o $(BUIL
 $(BUILD)/tests/test_controld_%: $(BUILD)/tests/unit/test_controld_%.o $(CONTROLD_LIB_OBJS) $(DAEMON_OBJS) $(LIBHEUR) $(LIBMB)
 	@mkdir -p $(dir $@)
 	$(CC) $(MB_LDFLAGS) -o $@ $^ $(CONTROLD_UNIT_LIBS) $(LIBMB_LIBS)
-$(BUILD)/tests/test_controld_xen: $(BUILD)/tests/unit/test_controld_xen.o $(BUILD)/controld/xen.o $(LIBMB)
-	@mkdir -p $(dir $@)
-	$(CC) $(MB_LDFLAGS) -o $@ $^ -lcmocka -lxenctrl -lxenstore $(LIBMB_LIBS)
 $(BUILD)/tests/test_config: $(BUILD)/tests/unit/test_config.o $(DAEMON_OBJS) $(LIBMB)
 	@mkdir -p $(dir $@)
 	$(CC) $(MB_LDFLAGS) -o $@ $^ -lcmocka $(LIBMB_LIBS)

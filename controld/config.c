@@ -45,6 +45,12 @@ enum {
 	OPT_MIGRATE_TIMEOUT,
 	OPT_RETRY_AFTER,
 	OPT_SWAP_THRESHOLD,
+	OPT_MAX_RESIZES,
+	OPT_RESIZE_TIMEOUT,
+	OPT_RESIZE_FLOOR,
+	OPT_STATS_INTERVAL,
+	OPT_STATS_WINDOW,
+	OPT_STATS_KEEP_DAYS,
 };
 
 static const struct option options[] = {
@@ -78,6 +84,12 @@ static const struct option options[] = {
 	{ "migrate-timeout", required_argument, NULL, OPT_MIGRATE_TIMEOUT },
 	{ "retry-after", required_argument, NULL, OPT_RETRY_AFTER },
 	{ "swap-threshold", required_argument, NULL, OPT_SWAP_THRESHOLD },
+	{ "max-concurrent-resizes", required_argument, NULL, OPT_MAX_RESIZES },
+	{ "resize-timeout", required_argument, NULL, OPT_RESIZE_TIMEOUT },
+	{ "resize-floor-mb", required_argument, NULL, OPT_RESIZE_FLOOR },
+	{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
+	{ "stats-window", required_argument, NULL, OPT_STATS_WINDOW },
+	{ "stats-keep-days", required_argument, NULL, OPT_STATS_KEEP_DAYS },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -114,9 +126,10 @@ void config_usage(FILE *out)
 "      --max-connections N   concurrent HTTP connections (default 512)\n"
 "      --verbose             log every request\n"
 "\n"
-"Control loop (docs/operations.md; off unless --host is given):\n"
+"The controller (docs/operations.md; off unless --host is given):\n"
 "      --host SPEC           a libvirt host, repeatable: NAME,URI[,capacity=MB]\n"
 "                            [,reserve=MB][,migrate-uri=URI]\n"
+"                            [,balloon=libvirt|xenctrl]\n"
 "      --inventory-interval S  list the hosts' domains every S s (default 30)\n"
 "      --plan-interval S     make a plan every S s (default 300; 0 = only\n"
 "                            on request)\n"
@@ -130,6 +143,17 @@ void config_usage(FILE *out)
 "      --retry-after S       wait before retrying a failed move (default 600)\n"
 "      --swap-threshold N    guest pages/s swapped that make a hotspot\n"
 "                            (default 100)\n"
+"      --max-concurrent-resizes N  balloon resizes at once (default 4)\n"
+"      --resize-timeout S    abort a resize whose balloon is not there after\n"
+"                            S s (default 120)\n"
+"      --resize-floor-mb N   never resize a VM below N MiB (default 256)\n"
+"\n"
+"Live statistics (docs/api.md, GET /v1/vms/{uuid}/stats):\n"
+"      --stats-interval S    libvirt statistics every S s (default 5;\n"
+"                            0 = none; guests report on their own)\n"
+"      --stats-window S      seconds of samples kept in memory (default 3600)\n"
+"      --stats-keep-days N   days of minute averages kept in control.db\n"
+"                            (default 7; 0 = forever)\n"
 "  -h, --help                this text\n"
 "      --version             print the version\n");
 }
@@ -263,6 +287,18 @@ static int apply_uint(struct controld_config *c, int val, const char *arg,
 		U(OPT_RETRY_AFTER, "retry-after", 0, 86400 * 7, retry_after),
 		U(OPT_SWAP_THRESHOLD, "swap-threshold", 0, 1 << 30,
 		  swap_threshold),
+		U(OPT_MAX_RESIZES, "max-concurrent-resizes", 1, 1024,
+		  max_resizes),
+		U(OPT_RESIZE_TIMEOUT, "resize-timeout", 1, 86400,
+		  resize_timeout),
+		U(OPT_RESIZE_FLOOR, "resize-floor-mb", 1, 1 << 24,
+		  resize_floor_mb),
+		U(OPT_STATS_INTERVAL, "stats-interval", 0, 3600,
+		  stats_interval),
+		U(OPT_STATS_WINDOW, "stats-window", 60, 86400 * 7,
+		  stats_window),
+		U(OPT_STATS_KEEP_DAYS, "stats-keep-days", 0, 36500,
+		  stats_keep_days),
 #undef U
 	};
 	unsigned long long v;
@@ -299,6 +335,12 @@ static void defaults(struct controld_config *c)
 	c->migrate_timeout = 600;
 	c->retry_after = 600;
 	c->swap_threshold = 100;
+	c->max_resizes = 4;
+	c->resize_timeout = 120;
+	c->resize_floor_mb = 256;
+	c->stats_interval = 5;
+	c->stats_window = 3600;
+	c->stats_keep_days = 7;
 }
 
 int config_parse(struct controld_config *c, int argc, char **argv,

@@ -32,7 +32,7 @@ struct controld_config {
 	unsigned int shutdown_timeout;	/* seconds */
 	unsigned int max_connections;
 	bool verbose;
-	/* The control loop (inventory.c, plan.c, migrate.c); off without hosts. */
+	/* The controller (control.h); off without hosts. */
 	char **hosts;			/* --host specs, as given */
 	unsigned int nhosts;
 	unsigned int inventory_interval;/* seconds */
@@ -45,6 +45,13 @@ struct controld_config {
 	unsigned int migrate_timeout;	/* seconds, then the job is aborted */
 	unsigned int retry_after;	/* seconds before a failed move is retried */
 	unsigned int swap_threshold;	/* pages/s swapped in+out: a hotspot */
+	unsigned int max_resizes;	/* at once */
+	unsigned int resize_timeout;	/* seconds for the balloon to get there */
+	unsigned int resize_floor_mb;	/* no VM is resized below this */
+	/* Live statistics (stats.c, collect.c). */
+	unsigned int stats_interval;	/* seconds; 0 = no libvirt collection */
+	unsigned int stats_window;	/* seconds kept in memory */
+	unsigned int stats_keep_days;	/* minute records in control.db */
 };
 
 /*

@@ -1,517 +1,180 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * control.c - the control loop: inventory -> plan -> migrations.
+ * control.c - the controller: one loop thread that only ticks, and the
+ * requests of the HTTP API (control.h).
  *
- * One thread ticks every second. It refreshes the inventory every
- * --inventory-interval, resolves migrations left "running" by an earlier
- * controld, aborts migrations past --migrate-timeout, starts queued
- * migrations while fewer than --max-concurrent-migrations run (never two
- * that cross one host pair in opposite directions), and every
- * --plan-interval makes a plan (applying it with --apply) unless
- * migrations are still queued or running: a plan is made from a settled
- * cluster. Each migration runs in a thread of its own (migrate.c).
+ * Every second the loop asks each part whether it is due:
+ *   - the inventory, every --inventory-interval;
+ *   - the black-box statistics, every --stats-interval;
+ *   - the scheduler, every tick (it settles, aborts and starts actions);
+ *   - a plan, every --plan-interval, made only from a settled cluster (no
+ *     action planned or running) and queued at once with --apply.
+ * Plans are made one at a time (plan_lock), whether by the loop or by
+ * POST /v1/plan: the digest set cache is theirs.
  *
- * Plans and migrations live in DATADIR/control.db (SQLite), apart from
- * the trace catalogue: the catalogue can be rebuilt from the trace files,
- * this history cannot. A migration is a row whose state goes
- *   planned -> running -> done | failed | aborted
- * and every change is written before the next step, so after a crash or
- * kill the rows say what was under way. At start, rows still "running"
- * are resolved by asking libvirt: while the source still has a job for the
- * domain the row stays running; then the VM is looked up on every host and
- * the row becomes done (it runs on the destination) or failed (anywhere
- * else), with where it runs. Queued moves of a VM already on its
- * destination are marked done without migrating, so nothing is started
- * twice. A failed move pins its VM for --retry-after seconds; a later plan
- * may propose it again.
+ * A plan is stored as JSON in the control database, the form it is
+ * served in; applying it reads the actions back and hands them to the
+ * scheduler as structs.
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
+#include "action_kinds.h"
+#include "collect.h"
 #include "control.h"
 #include "inventory.h"
 #include "log.h"
-#include "migrate.h"
 #include "plan.h"
-#include "sharing.h"
-
-struct running {
-	int64_t id;
-	int src, dst;
-	char uuid[37];
-	time_t started;
-	bool abort_sent;
-	bool worker;			/* false: found running at start */
-};
+#include "scheduler.h"
+#include "snapshot.h"
 
 struct control {
 	struct control_options o;
+	struct controldb *db;
+	struct stats *stats;
 	struct store *store;
 	struct catalogue *cat;
 	struct inventory *inv;
-	sqlite3 *db;
-	pthread_mutex_t lock;		/* db, running[], plan_now */
+	struct action_env env;
+	struct scheduler *sched;
+	struct collector *collector;
+	struct set_cache *cache;
+	pthread_mutex_t plan_lock;	/* one plan at a time; last_moves */
 	pthread_t thread;
 	bool stop;
-	time_t next_inventory, next_plan;
-	struct running *running;
-	size_t nrunning;
 	char last_moves[1024];		/* the loop logs a plan when it changes */
 };
 
-struct worker_arg {
-	struct control *c;
-	int64_t id;
-	struct migrate_request rq;
-	char uuid[37];
-};
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static const char schema[] =
-	"PRAGMA journal_mode=WAL;"
-	"CREATE TABLE IF NOT EXISTS plans (id INTEGER PRIMARY KEY,"
-	" created INTEGER NOT NULL, body TEXT NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS migrations (id INTEGER PRIMARY KEY,"
-	" plan_id INTEGER, uuid TEXT NOT NULL, name TEXT, src TEXT NOT NULL,"
-	" dst TEXT NOT NULL, state TEXT NOT NULL, reason TEXT,"
-	" gain_mb REAL, created INTEGER NOT NULL, started_ms INTEGER,"
-	" finished_ms INTEGER, error TEXT, host TEXT, note TEXT);"
-	"CREATE INDEX IF NOT EXISTS migrations_uuid ON migrations(uuid);";
-
-/* ---- SQLite helpers (called with c->lock held) ---- */
-
-static int exec(struct control *c, const char *sql, struct mb_err *err)
-{
-	char *msg = NULL;
-
-	if (sqlite3_exec(c->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		mb_errf(err, "control.db: %s", msg ? msg : "error");
-		sqlite3_free(msg);
-		return -1;
-	}
-	return 0;
-}
-
-/* Bind "?" parameters: 's' text (NULL = null), 'i' int64, 'd' double. */
-static sqlite3_stmt *prepare(struct control *c, const char *sql,
-			     const char *types, ...)
-{
-	sqlite3_stmt *st;
-	va_list ap;
-	int i;
-
-	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		log_err("control.db: %s: %s", sql, sqlite3_errmsg(c->db));
-		return NULL;
-	}
-	va_start(ap, types);
-	for (i = 0; types[i]; i++) {
-		if (types[i] == 's') {
-			const char *s = va_arg(ap, const char *);
-
-			if (s)
-				sqlite3_bind_text(st, i + 1, s, -1,
-						  SQLITE_TRANSIENT);
-			else
-				sqlite3_bind_null(st, i + 1);
-		} else if (types[i] == 'i') {
-			sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
-		} else {
-			sqlite3_bind_double(st, i + 1, va_arg(ap, double));
-		}
-	}
-	va_end(ap);
-	return st;
-}
-
-static int run_stmt(sqlite3_stmt *st)
-{
-	int rc;
-
-	if (!st)
-		return -1;
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
-}
-
-static void set_state(struct control *c, int64_t id, const char *state,
-		      const char *error, const char *host, const char *note)
-{
-	if (run_stmt(prepare(c, "UPDATE migrations SET state = ?,"
-			     " error = coalesce(?, error),"
-			     " host = coalesce(?, host),"
-			     " note = coalesce(?, note),"
-			     " finished_ms = CASE WHEN ? IN ('done', 'failed',"
-			     " 'aborted') THEN ? ELSE finished_ms END"
-			     " WHERE id = ?", "sssssii", state, error, host,
-			     note, state, now_ms(), id)))
-		log_err("control.db: cannot record migration %" PRId64
-			" as %s: %s", id, state, sqlite3_errmsg(c->db));
-}
-
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-	const char *s = (const char *)sqlite3_column_text(st, i);
-
-	return s ? s : "";
-}
-
-static json_t *col_json(sqlite3_stmt *st, int i)
-{
-	switch (sqlite3_column_type(st, i)) {
-	case SQLITE_NULL:
-		return json_null();
-	case SQLITE_INTEGER:
-		return json_integer(sqlite3_column_int64(st, i));
-	case SQLITE_FLOAT:
-		return json_real(sqlite3_column_double(st, i));
-	}
-	return json_string(col_text(st, i));
-}
-
 /* ---- plans ---- */
 
-struct pair {
-	struct trace_record latest, prev;
-	bool has_prev;
-};
-
-struct pairs {
-	struct pair *p;
-	size_t n, cap;
-};
-
-static int collect_pairs(void *ctx, const struct trace_record *r)
+static json_t *action_plan_json(const struct snapshot *s,
+				const struct plan_action *a, bool skipped)
 {
-	struct pairs *ps = ctx;
+	const struct plan_vm *v = &s->vms[a->vm];
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:f}", "uuid", v->uuid,
+			      "name", v->name, "from", s->hosts[a->from].name,
+			      "to", s->hosts[a->to].name, "gain_mb",
+			      a->gain_mb);
 
-	if (ps->n && !strcmp(ps->p[ps->n - 1].latest.uuid, r->uuid)) {
-		ps->p[ps->n - 1].prev = ps->p[ps->n - 1].latest;
-		ps->p[ps->n - 1].has_prev = true;
-		ps->p[ps->n - 1].latest = *r;
-		return 0;
+	if (skipped) {
+		json_object_set_new(o, "why", json_string(a->reason));
+		return o;
 	}
-	if (ps->n == ps->cap) {
-		size_t cap = ps->cap ? ps->cap * 2 : 64;
-		struct pair *g = realloc(ps->p, cap * sizeof(*g));
-
-		if (!g)
-			return -1;
-		ps->p = g;
-		ps->cap = cap;
-	}
-	memset(&ps->p[ps->n], 0, sizeof(ps->p[ps->n]));
-	ps->p[ps->n].latest = *r;
-	ps->n++;
-	return 0;
+	json_object_set_new(o, "action", json_string(
+		action_kind_name(a->kind)));
+	if (a->kind == ACTION_RESIZE)
+		json_object_set_new(o, "target_mb", json_real(a->target_mb));
+	json_object_set_new(o, "kind", json_string(a->hotspot ? "hotspot" :
+						   "consolidation"));
+	json_object_set_new(o, "policy", json_string(a->policy));
+	json_object_set_new(o, "reason", json_string(a->reason));
+	return o;
 }
 
-static int load_set(struct control *c, const struct trace_record *r,
-		    const char *name, struct mb_digest_set *set,
-		    struct mb_err *err)
+static json_t *plan_json(struct control *c, const struct snapshot *s,
+			 const struct plan_result *r)
 {
-	struct mbt_trace t;
-	uint64_t size, done = 0;
-	char *buf;
-	int fd, ret;
+	json_t *jh = json_array(), *jm = json_array(), *ja = json_array();
+	json_t *js = json_array();
+	size_t i, k;
 
-	fd = store_open_trace(c->store, r->uuid, r->version, &size, err);
-	if (fd < 0)
-		return -1;
-	buf = malloc(size ? size : 1);
-	if (!buf) {
-		close(fd);
-		return mb_errf(err, "trace %s/%" PRIu64 ": out of memory",
-			       r->uuid, r->version);
+	for (i = 0; i < s->inv.nhosts; i++) {
+		json_t *names = json_array();
+		int x = s->plan_host[i];
+
+		for (k = 0; k < s->nvms; k++)
+			if (x >= 0 && s->vms[k].host == x)
+				json_array_append_new(names,
+					json_string(s->vms[k].name));
+		json_array_append_new(jh, json_pack(
+			"{s:s,s:b,s:f,s:o,s:o,s:o}", "name",
+			s->inv.hosts[i].spec.name, "up", s->inv.hosts[i].up,
+			"capacity_mb", s->inv.hosts[i].capacity_mb,
+			"before_mb", x >= 0 ? json_real(r->before_mb[x]) :
+					      json_null(),
+			"after_mb", x >= 0 ? json_real(r->after_mb[x]) :
+					     json_null(),
+			"vms", names));
 	}
-	while (done < size) {
-		ssize_t n = read(fd, buf + done, size - done);
-
-		if (n <= 0) {
-			close(fd);
-			free(buf);
-			return mb_errf(err, "trace %s/%" PRIu64 ": read: %s",
-				       r->uuid, r->version,
-				       n ? strerror(errno) : "short file");
-		}
-		done += n;
+	for (i = 0; i < r->nactions; i++) {
+		json_array_append_new(ja, action_plan_json(s, &r->actions[i],
+							   false));
+		if (r->actions[i].kind == ACTION_MIGRATE)
+			json_array_append_new(jm, action_plan_json(
+				s, &r->actions[i], false));
 	}
-	close(fd);
-	ret = mbt_read_mem(buf, size, &t, err);
-	free(buf);
-	if (ret)
-		return -1;
-	ret = mb_set_from_trace(set, &t, false, name, err);
-	mbt_trace_free(&t);
-	return ret;
-}
-
-static double swap_rate(const struct pair *p)
-{
-	const struct vm_stats *a = &p->prev.stats, *b = &p->latest.stats;
-	int64_t dt = p->latest.upload_time - p->prev.upload_time;
-
-	if (!p->has_prev || dt <= 0 || a->pswpin < 0 || a->pswpout < 0 ||
-	    b->pswpin < 0 || b->pswpout < 0)
-		return -1;
-	return (double)(b->pswpin + b->pswpout - a->pswpin - a->pswpout) /
-	       (double)dt;
-}
-
-/* Why @uuid must not move now, or NULL. Called with c->lock held. */
-static const char *pinned_why(struct control *c, const char *uuid,
-			      char *buf, size_t size)
-{
-	sqlite3_stmt *st;
-	const char *why = NULL;
-
-	st = prepare(c, "SELECT state, finished_ms, error FROM migrations"
-		     " WHERE uuid = ? ORDER BY id DESC LIMIT 1", "s", uuid);
-	if (st && sqlite3_step(st) == SQLITE_ROW) {
-		const char *state = col_text(st, 0);
-		int64_t fin = sqlite3_column_int64(st, 1) / 1000;
-		int64_t wait = fin + c->o.retry_after - time(NULL);
-
-		if (!strcmp(state, "planned") || !strcmp(state, "running")) {
-			snprintf(buf, size, "a migration is %s", state);
-			why = buf;
-		} else if ((!strcmp(state, "failed") ||
-			    !strcmp(state, "aborted")) && wait > 0) {
-			snprintf(buf, size, "its last migration %s; retried "
-				 "in %" PRId64 " s (--retry-after)", state,
-				 wait);
-			why = buf;
-		}
-	}
-	sqlite3_finalize(st);
-	return why;
+	for (i = 0; i < r->nskipped; i++)
+		json_array_append_new(js, action_plan_json(s, &r->skipped[i],
+							   true));
+	return json_pack("{s:I,s:s,s:s,s:b,s:f,s:i,s:f,s:o,s:o,s:o,s:o,s:O,s:o}",
+			 "created", (json_int_t)time(NULL),
+			 "algorithm", "buddies",
+			 "policies", plan_policy_order(),
+			 "apply", c->o.apply,
+			 "min_gain_mb", c->o.min_gain_mb,
+			 "max_moves", (int)c->o.max_moves,
+			 "saved_mb", r->saved_mb, "hosts", jh, "moves", jm,
+			 "actions", ja, "skipped", js,
+			 "unplanned", s->unplanned,
+			 "inputs", snapshot_inputs_json(s));
 }
 
 static json_t *make_plan(struct control *c, struct mb_err *err)
 {
-	struct inv_snapshot snap;
-	struct pairs ps = { 0 };
-	struct plan_host *hosts = NULL;
-	struct plan_vm *vms = NULL;
-	struct mb_digest_set *sets = NULL;
-	char (*pins)[160] = NULL;
-	int *hidx = NULL;
-	json_t *unplanned = json_array(), *inputs = json_array();
-	json_t *plan = NULL, *jh, *jm, *js;
+	const struct snapshot_sources src = {
+		.inv = c->inv, .cat = c->cat, .store = c->store,
+		.cache = c->cache, .sched = c->sched, .stats = c->stats,
+	};
+	const struct plan_opts po = { c->o.min_gain_mb, c->o.max_moves,
+				      c->o.swap_threshold };
 	struct plan_result res;
-	struct plan_opts po = { c->o.min_gain_mb, c->o.max_moves,
-				c->o.swap_threshold };
-	size_t i, j, k, nh = 0, nv = 0, ndom = 0;
-	int algo = -1;
+	struct snapshot snap;
+	json_t *plan = NULL;
+	char *body = NULL;
+	int64_t id;
 
-	if (inventory_snapshot(c->inv, &snap)) {
-		json_decref(unplanned);
-		mb_errf(err, "plan: out of memory");
+	if (snapshot_take(&snap, &src, err))
 		return NULL;
-	}
-	if (catalogue_foreach(c->cat, NULL, collect_pairs, &ps, err))
+	if (plan_compute(snap.hosts, snap.nhosts, snap.vms, snap.nvms, &po,
+			 &res, err))
 		goto out;
-	for (i = 0; i < snap.nhosts; i++)
-		ndom += snap.hosts[i].ndomains;
-	hosts = calloc(snap.nhosts + 1, sizeof(*hosts));
-	hidx = calloc(snap.nhosts + 1, sizeof(*hidx));
-	vms = calloc(ndom + 1, sizeof(*vms));
-	sets = calloc(ndom + 1, sizeof(*sets));
-	pins = calloc(ndom + 1, sizeof(*pins));
-	if (!hosts || !hidx || !vms || !sets || !pins) {
-		mb_errf(err, "plan: out of memory");
-		goto out;
-	}
-	for (i = 0; i < snap.nhosts; i++) {
-		hidx[i] = -1;
-		if (!snap.hosts[i].up)
-			continue;
-		hidx[i] = (int)nh;
-		hosts[nh++] = (struct plan_host){ snap.hosts[i].spec.name,
-						  snap.hosts[i].capacity_mb };
-	}
-	/* Domains, joined with their latest trace by uuid. */
-	for (i = 0; i < snap.nhosts; i++) {
-		struct inv_host_view *h = &snap.hosts[i];
-
-		for (j = 0; j < h->ndomains; j++) {
-			struct inv_domain *d = &h->domains[j];
-			const struct pair *p = NULL;
-			const char *why = NULL;
-			struct mb_err lerr;
-
-			if (d->state != 1 && d->state != 2 && d->state != 3)
-				continue;	/* not running, blocked, paused */
-			for (k = 0; k < ps.n; k++)
-				if (!strcmp(ps.p[k].latest.uuid, d->uuid))
-					p = &ps.p[k];
-			if (!p) {
-				why = "no trace uploaded yet";
-			} else if (load_set(c, &p->latest, d->name, &sets[nv],
-					    &lerr)) {
-				why = lerr.msg;
-			} else if (algo >= 0 && sets[nv].algorithm != algo) {
-				mb_set_free(&sets[nv]);
-				why = "its digests use another algorithm";
-			}
-			if (why) {
-				json_array_append_new(unplanned, json_pack(
-					"{s:s,s:s,s:s,s:s}", "uuid", d->uuid,
-					"name", d->name, "host", h->spec.name,
-					"why", why));
-				continue;
-			}
-			algo = sets[nv].algorithm;
-			json_array_append_new(inputs, json_pack(
-				"{s:s,s:s,s:s,s:I,s:f,s:o}", "uuid", d->uuid,
-				"name", d->name, "host", h->spec.name,
-				"version", (json_int_t)p->latest.version,
-				"memory_mb", d->memory_mb, "swap_pages_per_s",
-				swap_rate(p) < 0 ? json_null() :
-				json_real(swap_rate(p))));
-			pthread_mutex_lock(&c->lock);
-			why = pinned_why(c, d->uuid, pins[nv], sizeof(pins[nv]));
-			pthread_mutex_unlock(&c->lock);
-			vms[nv] = (struct plan_vm){
-				.uuid = d->uuid, .name = d->name,
-				.memory_mb = d->memory_mb, .host = hidx[i],
-				.set = &sets[nv], .swap_rate = swap_rate(p),
-				.pinned = why,
-			};
-			nv++;
-		}
-	}
-	/* Traces of VMs no host runs. */
-	for (k = 0; k < ps.n; k++) {
-		bool found = false;
-
-		for (i = 0; i < snap.nhosts && !found; i++)
-			for (j = 0; j < snap.hosts[i].ndomains; j++)
-				if (!strcmp(snap.hosts[i].domains[j].uuid,
-					    ps.p[k].latest.uuid))
-					found = true;
-		if (!found)
-			json_array_append_new(unplanned, json_pack(
-				"{s:s,s:s,s:n,s:s}", "uuid", ps.p[k].latest.uuid,
-				"name", ps.p[k].latest.name, "host",
-				"why", "no running domain has this uuid"));
-	}
-	if (plan_compute(hosts, nh, vms, nv, &po, &res, err))
-		goto out;
-
-	jh = json_array();
-	for (i = 0; i < snap.nhosts; i++) {
-		json_t *names = json_array();
-		int x = hidx[i];
-
-		for (k = 0; k < nv; k++)
-			if (x >= 0 && vms[k].host == x)
-				json_array_append_new(names,
-						      json_string(vms[k].name));
-		json_array_append_new(jh, json_pack(
-			"{s:s,s:b,s:f,s:o,s:o,s:o}", "name",
-			snap.hosts[i].spec.name, "up", snap.hosts[i].up,
-			"capacity_mb", snap.hosts[i].capacity_mb,
-			"before_mb", x >= 0 ? json_real(res.before_mb[x]) :
-					      json_null(),
-			"after_mb", x >= 0 ? json_real(res.after_mb[x]) :
-					     json_null(),
-			"vms", names));
-	}
-	jm = json_array();
-	for (i = 0; i < res.nmoves; i++) {
-		const struct plan_move *m = &res.moves[i];
-
-		json_array_append_new(jm, json_pack(
-			"{s:s,s:s,s:s,s:s,s:f,s:s,s:s}", "uuid",
-			vms[m->vm].uuid, "name", vms[m->vm].name,
-			"from", hosts[m->from].name, "to", hosts[m->to].name,
-			"gain_mb", m->gain_mb,
-			"kind", m->hotspot ? "hotspot" : "consolidation",
-			"reason", m->reason));
-	}
-	js = json_array();
-	for (i = 0; i < res.nskipped; i++) {
-		const struct plan_move *m = &res.skipped[i];
-
-		json_array_append_new(js, json_pack(
-			"{s:s,s:s,s:s,s:s,s:f,s:s}", "uuid", vms[m->vm].uuid,
-			"name", vms[m->vm].name, "from", hosts[m->from].name,
-			"to", hosts[m->to].name, "gain_mb", m->gain_mb,
-			"why", m->reason));
-	}
-	plan = json_pack("{s:I,s:s,s:b,s:f,s:i,s:f,s:o,s:o,s:o,s:O,s:O}",
-			 "created", (json_int_t)time(NULL),
-			 "algorithm", "buddies", "apply", c->o.apply,
-			 "min_gain_mb", c->o.min_gain_mb,
-			 "max_moves", (int)c->o.max_moves,
-			 "saved_mb", res.saved_mb, "hosts", jh, "moves", jm,
-			 "skipped", js, "unplanned", unplanned,
-			 "inputs", inputs);
+	plan = plan_json(c, &snap, &res);
 	plan_result_free(&res);
-	{
-		char *body = json_dumps(plan, JSON_COMPACT);
-		int64_t id = -1;
-
-		pthread_mutex_lock(&c->lock);
-		if (body && !run_stmt(prepare(c, "INSERT INTO plans (created,"
-					      " body) VALUES (?, ?)", "is",
-					      (int64_t)time(NULL), body)))
-			id = sqlite3_last_insert_rowid(c->db);
-		/* Plans are history, not state: keep the last 1000. */
-		if (id > 1000)
-			run_stmt(prepare(c, "DELETE FROM plans WHERE id <= ?",
-					 "i", id - 1000));
-		pthread_mutex_unlock(&c->lock);
-		free(body);
-		if (id < 0) {
-			json_decref(plan);
-			plan = NULL;
-			mb_errf(err, "control.db: cannot store the plan");
-			goto out;
-		}
-		json_object_set_new(plan, "id", json_integer(id));
+	body = plan ? json_dumps(plan, JSON_COMPACT) : NULL;
+	if (!body) {
+		mb_errf(err, "plan: out of memory");
+		goto fail;
 	}
+	if (controldb_plan_add(c->db, json_integer_value(
+		json_object_get(plan, "created")), body, &id, err))
+		goto fail;
+	json_object_set_new(plan, "id", json_integer(id));
+	goto out;
+fail:
+	json_decref(plan);
+	plan = NULL;
 out:
-	json_decref(unplanned);
-	json_decref(inputs);
-	for (k = 0; k < nv; k++)
-		mb_set_free(&sets[k]);
-	free(sets);
-	free(vms);
-	free(pins);
-	free(hosts);
-	free(hidx);
-	free(ps.p);
-	inv_snapshot_free(&snap);
+	free(body);
+	snapshot_free(&snap);
 	return plan;
 }
 
-/* Log @plan; with @c, only when its moves differ from the last logged. */
-static void log_plan(struct control *c, json_t *plan)
+/* Log @plan; with @dedup, only when its actions differ from the last. */
+static void log_plan(struct control *c, json_t *plan, bool dedup)
 {
+	json_t *actions = json_object_get(plan, "actions"), *m;
 	char moves[1024] = "";
 	size_t i, len = 0;
-	json_t *m;
 
-	json_array_foreach(json_object_get(plan, "moves"), i, m)
+	json_array_foreach(actions, i, m)
 		if (len < sizeof(moves))
 			len += snprintf(moves + len, sizeof(moves) - len,
 					"%s:%s>%s ", json_string_value(
@@ -519,18 +182,19 @@ static void log_plan(struct control *c, json_t *plan)
 					json_string_value(json_object_get(m,
 					"from")), json_string_value(
 					json_object_get(m, "to")));
-	if (c) {
+	if (dedup) {
 		if (!strcmp(moves, c->last_moves))
 			return;
 		snprintf(c->last_moves, sizeof(c->last_moves), "%s", moves);
 	}
-	log_info("plan %" JSON_INTEGER_FORMAT ": %zu move%s, %.0f MiB saved",
+	log_info("plan %" JSON_INTEGER_FORMAT ": %zu action%s, %.0f MiB saved",
 		 json_integer_value(json_object_get(plan, "id")),
-		 json_array_size(json_object_get(plan, "moves")),
-		 json_array_size(json_object_get(plan, "moves")) == 1 ? "" : "s",
+		 json_array_size(actions),
+		 json_array_size(actions) == 1 ? "" : "s",
 		 json_real_value(json_object_get(plan, "saved_mb")));
-	json_array_foreach(json_object_get(plan, "moves"), i, m)
-		log_info("  move %s from %s to %s: %s",
+	json_array_foreach(actions, i, m)
+		log_info("  %s %s from %s to %s: %s",
+			 json_string_value(json_object_get(m, "action")),
 			 json_string_value(json_object_get(m, "name")),
 			 json_string_value(json_object_get(m, "from")),
 			 json_string_value(json_object_get(m, "to")),
@@ -542,153 +206,322 @@ json_t *control_plan_new(struct control *c, struct mb_err *err)
 	json_t *p;
 
 	inventory_refresh(c->inv, false);
+	pthread_mutex_lock(&c->plan_lock);
 	p = make_plan(c, err);
 	if (p)
-		log_plan(NULL, p);
+		log_plan(c, p, false);
+	pthread_mutex_unlock(&c->plan_lock);
 	return p;
 }
 
 json_t *control_plan_latest(struct control *c, struct mb_err *err)
 {
-	sqlite3_stmt *st;
-	json_t *p = json_null();
+	json_error_t je;
+	int64_t id;
+	char *body;
+	json_t *p;
+	int rc;
 
-	pthread_mutex_lock(&c->lock);
-	st = prepare(c, "SELECT id, body FROM plans ORDER BY id DESC LIMIT 1",
-		     "");
-	if (st && sqlite3_step(st) == SQLITE_ROW) {
-		json_error_t je;
-
-		p = json_loads(col_text(st, 1), 0, &je);
-		if (p)
-			json_object_set_new(p, "id", json_integer(
-				sqlite3_column_int64(st, 0)));
-		else
-			mb_errf(err, "control.db: plan %lld: %s",
-				(long long)sqlite3_column_int64(st, 0),
-				je.text);
+	rc = controldb_plan_get(c->db, 0, &id, &body, err);
+	if (rc <= 0)
+		return rc < 0 ? NULL : json_null();
+	p = json_loads(body, 0, &je);
+	free(body);
+	if (!p) {
+		mb_errf(err, "control.db: plan %lld: %s", (long long)id,
+			je.text);
+		return NULL;
 	}
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&c->lock);
+	json_object_set_new(p, "id", json_integer(id));
 	return p;
 }
 
-static json_t *migration_row(sqlite3_stmt *st)
+static const char *jstr(const json_t *o, const char *key)
 {
-	static const char *const cols[] = {
-		"id", "plan", "uuid", "name", "from", "to", "state",
-		"reason", "gain_mb", "created", "started_ms", "finished_ms",
-		"error", "host", "note",
-	};
-	json_t *o = json_object();
-	size_t i;
+	const char *s = json_string_value(json_object_get(o, key));
 
-	for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
-		json_object_set_new(o, cols[i], col_json(st, (int)i));
-	if (sqlite3_column_type(st, 10) != SQLITE_NULL &&
-	    sqlite3_column_type(st, 11) != SQLITE_NULL)
-		json_object_set_new(o, "duration_s", json_real(
-			(sqlite3_column_int64(st, 11) -
-			 sqlite3_column_int64(st, 10)) / 1000.0));
-	return o;
+	return s ? s : "";
 }
 
-#define MIGRATION_COLS "id, plan_id, uuid, name, src, dst, state, reason," \
-	" gain_mb, created, started_ms, finished_ms, error, host, note"
-
-json_t *control_plan_apply(struct control *c, int64_t id, int *status,
-			   struct mb_err *err)
+/* One action of a stored plan (plans before "actions" had only moves). */
+static int action_from_plan(const json_t *m, int64_t plan_id,
+			    struct action *a)
 {
-	json_t *plan = NULL, *queued = json_array(), *m;
-	sqlite3_stmt *st;
+	const char *kind = json_string_value(json_object_get(m, "action"));
+	int k = kind ? action_kind_parse(kind) : ACTION_MIGRATE;
+	const char *policy = json_string_value(json_object_get(m, "policy"));
+
+	if (k < 0 || !json_string_value(json_object_get(m, "uuid")))
+		return -1;
+	memset(a, 0, sizeof(*a));
+	a->plan_id = plan_id;
+	a->kind = k;
+	snprintf(a->uuid, sizeof(a->uuid), "%s", jstr(m, "uuid"));
+	snprintf(a->name, sizeof(a->name), "%s", jstr(m, "name"));
+	snprintf(a->src, sizeof(a->src), "%s", jstr(m, "from"));
+	snprintf(a->dst, sizeof(a->dst), "%s", jstr(m, "to"));
+	snprintf(a->reason, sizeof(a->reason), "%s", jstr(m, "reason"));
+	snprintf(a->policy, sizeof(a->policy), "%s", policy ? policy :
+		 !strcmp(jstr(m, "kind"), "hotspot") ? "hotspot" : "buddies");
+	a->gain_mb = json_number_value(json_object_get(m, "gain_mb"));
+	a->target_mb = json_number_value(json_object_get(m, "target_mb"));
+	return 0;
+}
+
+/* The queued action's record, or NULL. */
+static json_t *queued_json(struct control *c, int64_t id, bool legacy)
+{
+	struct action a;
+	struct mb_err err;
+
+	if (controldb_action_get(c->db, id, &a, &err) != 1)
+		return NULL;
+	return action_json(&a, legacy);
+}
+
+json_t *control_plan_apply(struct control *c, int64_t id,
+			   enum control_status *st, struct mb_err *err)
+{
+	json_t *plan, *list, *m, *all = json_array(), *migrations = json_array();
 	json_error_t je;
+	struct action a;
+	int64_t found;
+	char *body;
 	size_t i;
-
-	*status = 200;
-	pthread_mutex_lock(&c->lock);
-	st = id ? prepare(c, "SELECT id, body FROM plans WHERE id = ?", "i", id)
-		: prepare(c, "SELECT id, body FROM plans ORDER BY id DESC"
-			  " LIMIT 1", "");
-	if (st && sqlite3_step(st) == SQLITE_ROW) {
-		id = sqlite3_column_int64(st, 0);
-		plan = json_loads(col_text(st, 1), 0, &je);
-	}
-	sqlite3_finalize(st);
-	if (!plan) {
-		pthread_mutex_unlock(&c->lock);
-		json_decref(queued);
-		*status = 404;
-		mb_errf(err, id ? "no plan %lld" : "no plan yet (POST /v1/plan "
-			"makes one)", (long long)id);
-		return NULL;
-	}
-	json_array_foreach(json_object_get(plan, "moves"), i, m) {
-		const char *uuid = json_string_value(json_object_get(m, "uuid"));
-		char why[160];
-		int64_t mid;
-
-		if (!uuid)
-			continue;
-		if (pinned_why(c, uuid, why, sizeof(why))) {
-			log_info("plan %lld: not moving %s: %s", (long long)id,
-				 uuid, why);
-			continue;
-		}
-		if (run_stmt(prepare(c, "INSERT INTO migrations (plan_id, uuid,"
-			" name, src, dst, state, reason, gain_mb, created)"
-			" VALUES (?, ?, ?, ?, ?, 'planned', ?, ?, ?)",
-			"isssssdi", id, uuid,
-			json_string_value(json_object_get(m, "name")),
-			json_string_value(json_object_get(m, "from")),
-			json_string_value(json_object_get(m, "to")),
-			json_string_value(json_object_get(m, "reason")),
-			json_real_value(json_object_get(m, "gain_mb")),
-			(int64_t)time(NULL)))) {
-			mb_errf(err, "control.db: %s", sqlite3_errmsg(c->db));
-			*status = 500;
-			break;
-		}
-		mid = sqlite3_last_insert_rowid(c->db);
-		st = prepare(c, "SELECT " MIGRATION_COLS " FROM migrations"
-			     " WHERE id = ?", "i", mid);
-		if (st && sqlite3_step(st) == SQLITE_ROW)
-			json_array_append_new(queued, migration_row(st));
-		sqlite3_finalize(st);
-		log_info("migration %lld queued: %s from %s to %s",
-			 (long long)mid,
-			 json_string_value(json_object_get(m, "name")),
-			 json_string_value(json_object_get(m, "from")),
-			 json_string_value(json_object_get(m, "to")));
-	}
-	pthread_mutex_unlock(&c->lock);
-	json_decref(plan);
-	if (*status != 200) {
-		json_decref(queued);
-		return NULL;
-	}
-	return json_pack("{s:I,s:o}", "plan", (json_int_t)id, "migrations",
-			 queued);
-}
-
-json_t *control_migrations_json(struct control *c, struct mb_err *err)
-{
-	json_t *arr = json_array();
-	sqlite3_stmt *st;
 	int rc;
 
-	pthread_mutex_lock(&c->lock);
-	st = prepare(c, "SELECT " MIGRATION_COLS " FROM migrations"
-		     " ORDER BY id", "");
-	while (st && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(arr, migration_row(st));
-	if (!st) {
-		mb_errf(err, "control.db: %s", sqlite3_errmsg(c->db));
-		json_decref(arr);
-		arr = NULL;
+	*st = CONTROL_OK;
+	rc = controldb_plan_get(c->db, id, &found, &body, err);
+	if (rc <= 0) {
+		*st = rc < 0 ? CONTROL_FAILED : CONTROL_NOT_FOUND;
+		if (!rc)
+			mb_errf(err, id ? "no plan %lld" : "no plan yet (POST "
+				"/v1/plan makes one)", (long long)id);
+		goto fail;
 	}
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&c->lock);
-	return arr;
+	plan = json_loads(body, 0, &je);
+	free(body);
+	if (!plan) {
+		*st = CONTROL_FAILED;
+		mb_errf(err, "control.db: plan %lld: %s", (long long)found,
+			je.text);
+		goto fail;
+	}
+	list = json_object_get(plan, "actions");
+	if (!list)
+		list = json_object_get(plan, "moves");
+	json_array_foreach(list, i, m) {
+		struct mb_err serr;
+
+		if (action_from_plan(m, found, &a))
+			continue;
+		rc = scheduler_submit(c->sched, &a, &serr);
+		if (rc > 0) {
+			log_info("plan %lld: %s", (long long)found, serr.msg);
+			continue;
+		}
+		if (rc < 0) {
+			*st = CONTROL_FAILED;
+			mb_errf(err, "%s", serr.msg);
+			json_decref(plan);
+			goto fail;
+		}
+		json_array_append_new(all, queued_json(c, a.id, false));
+		if (a.kind == ACTION_MIGRATE)
+			json_array_append_new(migrations,
+					      queued_json(c, a.id, true));
+	}
+	json_decref(plan);
+	return json_pack("{s:I,s:o,s:o}", "plan", (json_int_t)found,
+			 "migrations", migrations, "actions", all);
+fail:
+	json_decref(all);
+	json_decref(migrations);
+	return NULL;
+}
+
+/* ---- actions an operator asks for ---- */
+
+/* Find VM @vm (uuid or name) among the running domains. */
+static const struct inv_domain *find_vm(struct inv_snapshot *s,
+					const char *vm, size_t *host)
+{
+	size_t i, j;
+
+	for (i = 0; i < s->nhosts; i++)
+		for (j = 0; s->hosts[i].up && j < s->hosts[i].ndomains; j++) {
+			const struct inv_domain *d = &s->hosts[i].domains[j];
+
+			if ((strcasecmp(d->uuid, vm) && strcmp(d->name, vm)) ||
+			    !inv_domain_running(d))
+				continue;
+			*host = i;
+			return d;
+		}
+	return NULL;
+}
+
+static json_t *submit_fail(enum control_status *st, enum control_status s)
+{
+	*st = s;
+	return NULL;
+}
+
+json_t *control_action_submit(struct control *c, const json_t *req,
+			      enum control_status *st, struct mb_err *err)
+{
+	const char *kind = json_string_value(json_object_get(req, "kind"));
+	const char *vm = json_string_value(json_object_get(req, "vm"));
+	const char *reason = json_string_value(json_object_get(req, "reason"));
+	const struct inv_domain *d;
+	struct inv_snapshot snap;
+	struct action a;
+	size_t host;
+	int k, rc;
+
+	*st = CONTROL_OK;
+	memset(&a, 0, sizeof(a));
+	if (!json_is_object(req))
+		return mb_errf(err, "the body must be a JSON object"),
+		       submit_fail(st, CONTROL_INVALID);
+	k = kind ? action_kind_parse(kind) : -1;
+	if (k < 0)
+		return mb_errf(err, "'kind' must be \"migrate\" or \"resize\""),
+		       submit_fail(st, CONTROL_INVALID);
+	if (!vm)
+		return mb_errf(err, "'vm' must name a VM (its uuid or name)"),
+		       submit_fail(st, CONTROL_INVALID);
+	if (reason && strlen(reason) >= sizeof(a.reason))
+		return mb_errf(err, "'reason' is longer than %zu bytes",
+			       sizeof(a.reason) - 1),
+		       submit_fail(st, CONTROL_INVALID);
+	if (inventory_snapshot(c->inv, &snap))
+		return mb_errf(err, "out of memory"),
+		       submit_fail(st, CONTROL_FAILED);
+	d = find_vm(&snap, vm, &host);
+	if (!d) {
+		mb_errf(err, "no running domain is called or has the uuid "
+			"'%.80s'", vm);
+		*st = CONTROL_NOT_FOUND;
+		goto out;
+	}
+	a.kind = k;
+	snprintf(a.uuid, sizeof(a.uuid), "%s", d->uuid);
+	snprintf(a.name, sizeof(a.name), "%s", d->name);
+	snprintf(a.src, sizeof(a.src), "%s", snap.hosts[host].spec.name);
+	snprintf(a.policy, sizeof(a.policy), "operator");
+	snprintf(a.reason, sizeof(a.reason), "%s", reason ? reason :
+		 "asked for through the API");
+	if (k == ACTION_RESIZE) {
+		json_t *t = json_object_get(req, "target_mb");
+
+		if (!json_is_number(t)) {
+			mb_errf(err, "'target_mb' must be a number of MiB");
+			*st = CONTROL_INVALID;
+			goto out;
+		}
+		a.target_mb = json_number_value(t);
+		a.from_mb = d->current_mb;
+		a.gain_mb = a.from_mb > 0 ? a.from_mb - a.target_mb : 0;
+		snprintf(a.dst, sizeof(a.dst), "%s", a.src);
+		if (resize_check(&c->env, d->name, a.target_mb, d->memory_mb,
+				 err)) {
+			*st = CONTROL_INVALID;
+			goto out;
+		}
+	} else {
+		const char *to = json_string_value(json_object_get(req, "to"));
+		int h = to ? inventory_host_index(c->inv, to) : -1;
+
+		if (h < 0) {
+			mb_errf(err, "'to' must name a configured host%s%.60s",
+				to ? "; there is no host " : "", to ? to : "");
+			*st = to ? CONTROL_NOT_FOUND : CONTROL_INVALID;
+			goto out;
+		}
+		if ((size_t)h == host) {
+			mb_errf(err, "%s already runs on %s", d->name, to);
+			*st = CONTROL_INVALID;
+			goto out;
+		}
+		snprintf(a.dst, sizeof(a.dst), "%s", to);
+	}
+	rc = scheduler_submit(c->sched, &a, err);
+	if (rc)
+		*st = rc > 0 ? CONTROL_CONFLICT : CONTROL_FAILED;
+out:
+	inv_snapshot_free(&snap);
+	return *st == CONTROL_OK ? queued_json(c, a.id, false) : NULL;
+}
+
+/* ---- listings, metrics ---- */
+
+struct listing {
+	json_t *list;
+	bool legacy;
+};
+
+static int append_action(void *ctx, const struct action *a)
+{
+	struct listing *l = ctx;
+
+	return json_array_append_new(l->list, action_json(a, l->legacy));
+}
+
+json_t *control_actions_json(struct control *c, int kind, bool legacy,
+			     struct mb_err *err)
+{
+	struct listing l = { json_array(), legacy };
+
+	if (controldb_action_foreach(c->db, kind, -1, 0, append_action, &l,
+				     err)) {
+		json_decref(l.list);
+		return NULL;
+	}
+	return l.list;
+}
+
+static int count_action(void *ctx, const struct action *a)
+{
+	uint64_t (*n)[ACTION_STATES] = ctx;
+
+	n[a->kind][a->state]++;
+	return 0;
+}
+
+void control_metrics(struct control *c, FILE *out)
+{
+	uint64_t n[ACTION_KINDS][ACTION_STATES] = { { 0 } };
+	uint64_t loads, hits, entries;
+	struct mb_err err;
+	int k, s;
+
+	if (controldb_action_foreach(c->db, -1, -1, 0, count_action, n, &err))
+		log_err("%s", err.msg);
+	fprintf(out, "# HELP mb_controld_actions Actions recorded, by kind "
+		"and state.\n# TYPE mb_controld_actions gauge\n");
+	for (k = 0; k < ACTION_KINDS; k++)
+		for (s = 0; s < ACTION_STATES; s++)
+			fprintf(out, "mb_controld_actions{kind=\"%s\","
+				"state=\"%s\"} %" PRIu64 "\n",
+				action_kind_name(k), action_state_name(s),
+				n[k][s]);
+	fprintf(out, "# HELP mb_controld_actions_running Actions being "
+		"carried out now.\n# TYPE mb_controld_actions_running gauge\n"
+		"mb_controld_actions_running %zu\n",
+		scheduler_running(c->sched));
+	set_cache_counts(c->cache, &loads, &hits, &entries);
+	fprintf(out,
+		"# HELP mb_controld_digest_cache_loads_total Traces parsed into digest sets for plans.\n"
+		"# TYPE mb_controld_digest_cache_loads_total counter\n"
+		"mb_controld_digest_cache_loads_total %" PRIu64 "\n"
+		"# HELP mb_controld_digest_cache_hits_total Digest sets plans found in the cache.\n"
+		"# TYPE mb_controld_digest_cache_hits_total counter\n"
+		"mb_controld_digest_cache_hits_total %" PRIu64 "\n"
+		"# HELP mb_controld_digest_cache_sets Digest sets held.\n"
+		"# TYPE mb_controld_digest_cache_sets gauge\n"
+		"mb_controld_digest_cache_sets %" PRIu64 "\n",
+		loads, hits, entries);
 }
 
 json_t *control_hosts_json(struct control *c)
@@ -701,314 +534,73 @@ void control_annotate_vms(struct control *c, json_t *vms)
 	inventory_annotate_vms(c->inv, vms);
 }
 
-/* ---- migrations ---- */
-
-static void drop_running(struct control *c, int64_t id)
+bool control_has_host(struct control *c, const char *name)
 {
-	size_t i;
-
-	for (i = 0; i < c->nrunning; i++)
-		if (c->running[i].id == id) {
-			c->running[i] = c->running[--c->nrunning];
-			return;
-		}
+	return inventory_host_index(c->inv, name) >= 0;
 }
 
-static void worker_started(void *ctx)
+/* ---- the loop ---- */
+
+static void plan_tick(struct control *c)
 {
-	struct worker_arg *a = ctx;
+	enum control_status st;
+	struct mb_err err;
+	json_t *p, *q;
 
-	pthread_mutex_lock(&a->c->lock);
-	run_stmt(prepare(a->c, "UPDATE migrations SET state = 'running',"
-			 " started_ms = ? WHERE id = ?", "ii", now_ms(),
-			 a->id));
-	pthread_mutex_unlock(&a->c->lock);
-	log_info("migration %lld: %s from %s to %s started", (long long)a->id,
-		 a->uuid, inventory_spec(a->c->inv, a->rq.src)->name,
-		 inventory_spec(a->c->inv, a->rq.dst)->name);
-}
-
-static void *worker(void *arg)
-{
-	struct worker_arg *a = arg;
-	struct control *c = a->c;
-	struct migrate_result res;
-	const char *host, *state;
-	bool aborted = false;
-	size_t i;
-
-	migrate_run(c->inv, &a->rq, worker_started, a, &res);
-	inventory_refresh(c->inv, true);
-	/*
-	 * Everything that touches @c happens before drop_running(): once
-	 * this migration is off the list, control_stop() may free @c.
-	 */
-	pthread_mutex_lock(&c->lock);
-	host = res.located >= 0 ? inventory_spec(c->inv, res.located)->name
-				: NULL;
-	for (i = 0; i < c->nrunning; i++)
-		if (c->running[i].id == a->id)
-			aborted = c->running[i].abort_sent;
-	state = res.ok ? "done" : aborted ? "aborted" : "failed";
-	set_state(c, a->id, state, res.ok ? NULL : res.error, host,
-		  res.already_there ? "already on the destination" :
-		  res.seen);
-	if (res.ok)
-		log_info("migration %lld: done, %s runs on %s",
-			 (long long)a->id, a->uuid, host);
-	else
-		log_warn("migration %lld %s: %s; the VM runs on %s",
-			 (long long)a->id, state, res.error,
-			 host ? host : "no host");
-	drop_running(c, a->id);
-	pthread_mutex_unlock(&c->lock);
-	free(a);
-	return NULL;
-}
-
-static bool crosses(struct control *c, int src, int dst)
-{
-	size_t i;
-
-	for (i = 0; i < c->nrunning; i++)
-		if (c->running[i].src == dst && c->running[i].dst == src)
-			return true;
-	return false;
-}
-
-static bool is_running(struct control *c, int64_t id)
-{
-	size_t i;
-
-	for (i = 0; i < c->nrunning; i++)
-		if (c->running[i].id == id)
-			return true;
-	return false;
-}
-
-/* Start queued migrations while slots are free. Called with the lock held. */
-static void start_queued(struct control *c)
-{
-	sqlite3_stmt *st;
-	int64_t skip = 0;
-
-	while (c->nrunning < c->o.max_migrations) {
-		struct worker_arg *a;
-		struct running *grown;
-		pthread_attr_t attr;
-		pthread_t t;
-		int src, dst;
-		int64_t id;
-
-		st = prepare(c, "SELECT id, uuid, src, dst FROM migrations"
-			     " WHERE state = 'planned' AND id > ? ORDER BY id"
-			     " LIMIT 1", "i", skip);
-		if (!st || sqlite3_step(st) != SQLITE_ROW) {
-			sqlite3_finalize(st);
-			return;
-		}
-		id = sqlite3_column_int64(st, 0);
-		src = inventory_host_index(c->inv, col_text(st, 2));
-		dst = inventory_host_index(c->inv, col_text(st, 3));
-		if (src < 0 || dst < 0) {
-			sqlite3_finalize(st);
-			set_state(c, id, "failed", "host no longer configured",
-				  NULL, NULL);
-			continue;
-		}
-		if (is_running(c, id) || crosses(c, src, dst)) {
-			/* Wait for the opposite migration to finish. */
-			sqlite3_finalize(st);
-			skip = id;
-			continue;
-		}
-		a = calloc(1, sizeof(*a));
-		grown = realloc(c->running, (c->nrunning + 1) *
-				sizeof(*grown));
-		if (!a || !grown) {
-			free(a);
-			sqlite3_finalize(st);
-			return;
-		}
-		c->running = grown;
-		a->c = c;
-		a->id = id;
-		snprintf(a->uuid, sizeof(a->uuid), "%s", col_text(st, 1));
-		sqlite3_finalize(st);
-		a->rq = (struct migrate_request){ a->uuid, src, dst,
-						  c->o.migrate_bandwidth };
-		c->running[c->nrunning++] = (struct running){
-			.id = id, .src = src, .dst = dst,
-			.started = time(NULL), .worker = true };
-		snprintf(c->running[c->nrunning - 1].uuid, 37, "%s", a->uuid);
-		/* Not "running" in the db until libvirt is asked (worker). */
-		pthread_attr_init(&attr);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		if (pthread_create(&t, &attr, worker, a)) {
-			drop_running(c, id);
-			free(a);
-			pthread_attr_destroy(&attr);
-			return;
-		}
-		pthread_attr_destroy(&attr);
+	pthread_mutex_lock(&c->plan_lock);
+	p = make_plan(c, &err);
+	if (p)
+		log_plan(c, p, true);
+	pthread_mutex_unlock(&c->plan_lock);
+	if (!p) {
+		log_err("plan: %s", err.msg);
+		return;
 	}
-}
-
-/* Rows "running" with no worker: left by an earlier controld. */
-static void recover(struct control *c)
-{
-	sqlite3_stmt *st;
-	size_t i;
-
-	pthread_mutex_lock(&c->lock);
-	st = prepare(c, "SELECT id, uuid, src, dst FROM migrations"
-		     " WHERE state = 'running'", "");
-	while (st && sqlite3_step(st) == SQLITE_ROW) {
-		struct running *g = realloc(c->running, (c->nrunning + 1) *
-					    sizeof(*g));
-
-		if (!g)
-			break;
-		c->running = g;
-		g[c->nrunning] = (struct running){
-			.id = sqlite3_column_int64(st, 0),
-			.src = inventory_host_index(c->inv, col_text(st, 2)),
-			.dst = inventory_host_index(c->inv, col_text(st, 3)),
-			.started = time(NULL), .worker = false };
-		snprintf(g[c->nrunning].uuid, 37, "%s", col_text(st, 1));
-		log_info("migration %lld was running when controld stopped: "
-			 "asking libvirt", (long long)g[c->nrunning].id);
-		c->nrunning++;
+	if (c->o.apply && json_array_size(json_object_get(p, "actions"))) {
+		q = control_plan_apply(c, json_integer_value(
+			json_object_get(p, "id")), &st, &err);
+		if (!q)
+			log_err("apply: %s", err.msg);
+		json_decref(q);
 	}
-	sqlite3_finalize(st);
-	for (i = 0; i < c->nrunning; i++)
-		if (c->running[i].src < 0 || c->running[i].dst < 0) {
-			set_state(c, c->running[i].id, "failed",
-				  "host no longer configured", NULL, NULL);
-			c->running[i--] = c->running[--c->nrunning];
-		}
-	pthread_mutex_unlock(&c->lock);
+	json_decref(p);
 }
 
-static void resolve_orphans(struct control *c)
+static time_t mono(void)
 {
-	size_t i;
+	struct timespec ts;
 
-	for (i = 0; ; i++) {
-		struct running r;
-		char seen[512];
-		const char *host;
-		int active, where;
-
-		pthread_mutex_lock(&c->lock);
-		while (i < c->nrunning && c->running[i].worker)
-			i++;
-		if (i >= c->nrunning) {
-			pthread_mutex_unlock(&c->lock);
-			return;
-		}
-		r = c->running[i];
-		pthread_mutex_unlock(&c->lock);
-		active = migrate_job_active(c->inv, r.src, r.uuid);
-		if (active != 0)
-			continue;	/* still migrating, or cannot tell */
-		where = inventory_locate(c->inv, r.uuid, seen, sizeof(seen));
-		host = where >= 0 ? inventory_spec(c->inv, where)->name : NULL;
-		pthread_mutex_lock(&c->lock);
-		if (where == r.dst)
-			set_state(c, r.id, "done", NULL, host, "resolved after "
-				  "a controld restart");
-		else
-			set_state(c, r.id, "failed", "controld stopped during "
-				  "the migration, which did not complete",
-				  host, seen);
-		drop_running(c, r.id);
-		pthread_mutex_unlock(&c->lock);
-		log_info("migration %lld resolved after restart: %s runs on %s",
-			 (long long)r.id, r.uuid, host ? host : "no host");
-		i--;
-	}
-}
-
-static void timeouts(struct control *c)
-{
-	time_t now = time(NULL);
-	size_t i;
-
-	pthread_mutex_lock(&c->lock);
-	for (i = 0; i < c->nrunning; i++) {
-		struct running *r = &c->running[i];
-
-		if (!r->worker || r->abort_sent ||
-		    now - r->started < (time_t)c->o.migrate_timeout)
-			continue;
-		r->abort_sent = true;
-		log_warn("migration %lld: over --migrate-timeout %u s: "
-			 "aborting", (long long)r->id, c->o.migrate_timeout);
-		pthread_mutex_unlock(&c->lock);
-		migrate_abort(c->inv, r->src, r->uuid);
-		pthread_mutex_lock(&c->lock);
-	}
-	pthread_mutex_unlock(&c->lock);
-}
-
-static bool busy(struct control *c)
-{
-	sqlite3_stmt *st;
-	bool b;
-
-	pthread_mutex_lock(&c->lock);
-	st = prepare(c, "SELECT count(*) FROM migrations WHERE state IN"
-		     " ('planned', 'running')", "");
-	b = !st || sqlite3_step(st) != SQLITE_ROW ||
-	    sqlite3_column_int64(st, 0) > 0 || c->nrunning > 0;
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&c->lock);
-	return b;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
 }
 
 static void *loop(void *arg)
 {
 	struct control *c = arg;
+	time_t next_inventory = 0, next_stats = 0, next_plan;
 	struct mb_err err;
 
 	inventory_refresh(c->inv, true);
-	recover(c);
+	if (scheduler_recover(c->sched, &err))
+		log_err("%s", err.msg);
+	/* The first plan after one inventory round. */
+	next_plan = mono() + (c->o.plan_interval ? 2 : 0);
 	while (!__atomic_load_n(&c->stop, __ATOMIC_RELAXED)) {
-		time_t now = time(NULL);
+		time_t now = mono();
 
-		if (now >= c->next_inventory) {
+		if (now >= next_inventory) {
 			inventory_refresh(c->inv, false);
-			c->next_inventory = now + c->o.inventory_interval;
+			next_inventory = now + c->o.inventory_interval;
 		}
-		resolve_orphans(c);
-		timeouts(c);
-		pthread_mutex_lock(&c->lock);
-		start_queued(c);
-		pthread_mutex_unlock(&c->lock);
-		if (c->o.plan_interval && now >= c->next_plan && !busy(c)) {
-			json_t *p = make_plan(c, &err);
-
-			c->next_plan = now + c->o.plan_interval;
-			if (!p) {
-				log_err("plan: %s", err.msg);
-			} else {
-				int status;
-				json_t *q;
-
-				log_plan(c, p);
-				if (c->o.apply && json_array_size(
-					json_object_get(p, "moves"))) {
-					q = control_plan_apply(c,
-						json_integer_value(
-						json_object_get(p, "id")),
-						&status, &err);
-					if (!q)
-						log_err("apply: %s", err.msg);
-					json_decref(q);
-				}
-				json_decref(p);
-			}
+		if (c->collector && now >= next_stats) {
+			collector_round(c->collector);
+			next_stats = now + c->o.stats_interval;
+		}
+		scheduler_tick(c->sched);
+		if (c->o.plan_interval && now >= next_plan &&
+		    !scheduler_busy(c->sched)) {
+			plan_tick(c);
+			next_plan = now + c->o.plan_interval;
 		}
 		sleep(1);
 	}
@@ -1016,51 +608,67 @@ static void *loop(void *arg)
 }
 
 struct control *control_start(const struct control_options *o,
+			      struct controldb *db, struct stats *stats,
 			      struct store *store, struct catalogue *cat,
 			      struct mb_err *err)
 {
+	static const struct action_ops *const ops[ACTION_KINDS] = {
+		[ACTION_MIGRATE] = &migrate_ops,
+		[ACTION_RESIZE] = &resize_ops,
+	};
 	struct control *c = calloc(1, sizeof(*c));
-	char *path = NULL;
+	struct scheduler_options so = { .retry_after = o->retry_after };
 
 	if (!c) {
 		mb_errf(err, "control: out of memory");
 		return NULL;
 	}
 	c->o = *o;
+	c->db = db;
+	c->stats = stats;
 	c->store = store;
 	c->cat = cat;
-	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->plan_lock, NULL);
 	c->inv = inventory_new(o->hosts, o->nhosts, err);
 	if (!c->inv)
 		goto fail;
-	if (asprintf(&path, "%s/control.db", o->datadir) < 0) {
-		mb_errf(err, "control: out of memory");
+	c->env = (struct action_env){
+		.inv = c->inv, .migrate_bandwidth = o->migrate_bandwidth,
+		.resize_floor_mb = o->resize_floor_mb, .resize_poll_ms = 500,
+	};
+	so.max_running[ACTION_MIGRATE] = o->max_migrations;
+	so.max_running[ACTION_RESIZE] = o->max_resizes;
+	so.timeout[ACTION_MIGRATE] = o->migrate_timeout;
+	so.timeout[ACTION_RESIZE] = o->resize_timeout;
+	c->sched = scheduler_new(&so, db, ops, &c->env, action_env_host_index,
+				 err);
+	c->cache = set_cache_new();
+	if (!c->sched || !c->cache) {
+		if (c->sched)
+			mb_errf(err, "control: out of memory");
 		goto fail;
 	}
-	if (sqlite3_open(path, &c->db) != SQLITE_OK) {
-		mb_errf(err, "%s: %s", path, sqlite3_errmsg(c->db));
+	if (o->stats_interval && stats &&
+	    !(c->collector = collector_new(c->inv, stats, o->stats_interval,
+					   err)))
 		goto fail;
-	}
-	sqlite3_busy_timeout(c->db, 5000);
-	if (exec(c, schema, err))
-		goto fail;
-	/* The first plan after one inventory round. */
-	c->next_plan = time(NULL) + (o->plan_interval ? 2 : 0);
 	if (pthread_create(&c->thread, NULL, loop, c)) {
 		mb_errf(err, "control: cannot start its thread");
 		goto fail;
 	}
-	free(path);
-	log_info("control loop: %u host%s, inventory every %u s, %s, %s",
-		 o->nhosts, o->nhosts == 1 ? "" : "s", o->inventory_interval,
+	log_info("controller: %u host%s, inventory every %u s, statistics %s, "
+		 "policies %s, %s, %s", o->nhosts, o->nhosts == 1 ? "" : "s",
+		 o->inventory_interval, o->stats_interval ? "on" : "off",
+		 plan_policy_order(),
 		 o->plan_interval ? "plans on a timer" : "plans on request",
 		 o->apply ? "applying plans (--apply)" : "dry run");
 	return c;
 fail:
-	free(path);
-	if (c->db)
-		sqlite3_close(c->db);
+	collector_free(c->collector);
+	set_cache_free(c->cache);
+	scheduler_free(c->sched);
 	inventory_free(c->inv);
+	pthread_mutex_destroy(&c->plan_lock);
 	free(c);
 	return NULL;
 }
@@ -1084,23 +692,16 @@ void control_stop(struct control *c)
 		return;
 	}
 	/*
-	 * Migration workers are detached and may still be inside libvirt;
-	 * the process is exiting, and their rows stay "running" to be
-	 * resolved at the next start, so the shared state is left alone.
+	 * Workers are detached and may still be inside libvirt; their rows
+	 * stay "running" to be settled at the next start, and the shared
+	 * state is left to them.
 	 */
-	pthread_mutex_lock(&c->lock);
-	if (c->nrunning) {
-		log_warn("stopping with %zu migration%s under way; the next "
-			 "start resolves %s", c->nrunning,
-			 c->nrunning == 1 ? "" : "s",
-			 c->nrunning == 1 ? "it" : "them");
-		pthread_mutex_unlock(&c->lock);
+	if (!scheduler_stop(c->sched))
 		return;
-	}
-	pthread_mutex_unlock(&c->lock);
-	sqlite3_close(c->db);
+	collector_free(c->collector);
+	set_cache_free(c->cache);
+	scheduler_free(c->sched);
 	inventory_free(c->inv);
-	free(c->running);
-	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->plan_lock);
 	free(c);
 }

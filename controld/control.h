@@ -1,8 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * control.h - mb-controld's control loop: inventory, plans, migrations
- * (control.c, inventory.c, plan.c, migrate.c). Started only when hosts are
- * configured; the HTTP API calls the functions below.
+ * control.h - mb-controld's controller: the loop that ticks, and what the
+ * HTTP API asks of it (control.c).
+ *
+ * The parts it wires together:
+ *   inventory.c   libvirt hosts and their domains
+ *   collect.c     black-box statistics from libvirt, into stats.c
+ *   snapshot.c    inventory x catalogue, the input of a plan
+ *   plan.c        the policies (policy_*.c), in order, proposing actions
+ *   scheduler.c   the queue and state machine of actions: migrate.c and
+ *                 resize.c carry them out
+ *   controldb.c   plans and actions, DATADIR/control.db
+ * Started only when hosts are configured.
  */
 #ifndef MB_CONTROLD_CONTROL_H
 #define MB_CONTROLD_CONTROL_H
@@ -10,49 +19,89 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "catalogue.h"
+#include "controldb.h"
 #include "mb_error.h"
+#include "stats.h"
 #include "store.h"
 
 struct control_options {
 	char *const *hosts;
 	unsigned int nhosts;
-	const char *datadir;		/* DATADIR/control.db */
 	unsigned int inventory_interval;
-	unsigned int plan_interval;
+	unsigned int stats_interval;	/* 0 = no black-box statistics */
+	unsigned int plan_interval;	/* 0 = on request only */
 	double min_gain_mb;
 	unsigned int max_moves;
 	bool apply;
 	unsigned int max_migrations;
 	unsigned int migrate_bandwidth;	/* MiB/s */
 	unsigned int migrate_timeout;
+	unsigned int max_resizes;
+	unsigned int resize_timeout;
+	double resize_floor_mb;
 	unsigned int retry_after;
 	double swap_threshold;
 };
 
+/* How a request went, for the API to turn into a status. */
+enum control_status {
+	CONTROL_OK = 0,
+	CONTROL_INVALID,		/* the request is wrong (400) */
+	CONTROL_NOT_FOUND,		/* no such plan, VM or host (404) */
+	CONTROL_CONFLICT,		/* the VM is pinned (409) */
+	CONTROL_FAILED,			/* a local failure (500) */
+};
+
 struct control;
 
+/* @db, @stats, @store and @cat must outlive the controller. */
 struct control *control_start(const struct control_options *o,
+			      struct controldb *db, struct stats *stats,
 			      struct store *store, struct catalogue *cat,
 			      struct mb_err *err);
-/* Stop the loop; running migrations go on in libvirt and are recovered at
- * the next start. */
+/*
+ * Stop the loop; running actions go on in libvirt and are settled at the
+ * next start.
+ */
 void control_stop(struct control *c);
 
 json_t *control_hosts_json(struct control *c);
 void control_annotate_vms(struct control *c, json_t *vms);
+/* Whether host @name is configured. */
+bool control_has_host(struct control *c, const char *name);
 
 /* The latest stored plan (json null when none). */
 json_t *control_plan_latest(struct control *c, struct mb_err *err);
 /* Make a plan now, store it and return it. */
 json_t *control_plan_new(struct control *c, struct mb_err *err);
 /*
- * Queue the moves of plan @id (0: the latest) as migrations. Returns the
- * migrations queued; *@status is 404 when there is no such plan.
+ * Queue the actions of plan @id (0: the latest). Returns the actions
+ * queued; NULL with *@st and @err on failure (CONTROL_NOT_FOUND: no
+ * such plan).
  */
-json_t *control_plan_apply(struct control *c, int64_t id, int *status,
-			   struct mb_err *err);
-json_t *control_migrations_json(struct control *c, struct mb_err *err);
+json_t *control_plan_apply(struct control *c, int64_t id,
+			   enum control_status *st, struct mb_err *err);
+
+/*
+ * Queue one action an operator asks for, from the JSON body of
+ * POST /v1/actions: {"kind": "resize", "vm": UUID-or-name, "target_mb": N}
+ * or {"kind": "migrate", "vm": ..., "to": HOST}, with an optional
+ * "reason". Returns the queued action's record.
+ */
+json_t *control_action_submit(struct control *c, const json_t *req,
+			      enum control_status *st, struct mb_err *err);
+
+/*
+ * Every action (@kind -1) or those of one kind, oldest first; with
+ * @legacy, in the form of GET /v1/migrations.
+ */
+json_t *control_actions_json(struct control *c, int kind, bool legacy,
+			     struct mb_err *err);
+
+/* Prometheus lines: actions by kind and state, the digest set cache. */
+void control_metrics(struct control *c, FILE *out);
 
 #endif /* MB_CONTROLD_CONTROL_H */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * hostspec.c - parse a --host value, "NAME,URI[,capacity=MB][,reserve=MB]
- * [,migrate-uri=URI]" (inventory.h). Apart from inventory.c so that the
+ * [,migrate-uri=URI][,balloon=libvirt|xenctrl]" (inventory.h). Apart from inventory.c so that the
  * fuzzer (tests/fuzz/fuzz_controld_hostspec.c) needs no libvirt.
  */
 #include <errno.h>
@@ -64,14 +64,22 @@ int inv_parse_host(const char *spec, struct inv_host_spec *h,
 				return mb_errf(err, "host %s: migrate-uri is "
 					       "too long", h->name);
 			strcpy(h->migrate_uri, tok + 12);
+		} else if (!strncmp(tok, "balloon=", 8)) {
+			if (strcmp(tok + 8, "libvirt") &&
+			    strcmp(tok + 8, "xenctrl"))
+				return mb_errf(err, "host %s: balloon '%s' is "
+					       "not libvirt or xenctrl",
+					       h->name, tok + 8);
+			h->xen_balloon = !strcmp(tok + 8, "xenctrl");
 		} else {
 			return mb_errf(err, "host %s: unknown setting '%s' "
-				       "(capacity=, reserve=, migrate-uri=)",
-				       h->name, tok);
+				       "(capacity=, reserve=, migrate-uri=, "
+				       "balloon=)", h->name, tok);
 		}
 	}
 	if (field < 2)
 		return mb_errf(err, "host '%s': expected NAME,URI[,capacity=MB]"
-			       "[,reserve=MB][,migrate-uri=URI]", spec);
+			       "[,reserve=MB][,migrate-uri=URI][,balloon=libvirt|"
+			       "xenctrl]", spec);
 	return 0;
 }

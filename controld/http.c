@@ -1,29 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * http.c - routes, authentication and streaming uploads on libmicrohttpd.
+ * http.c - the HTTP API on libmicrohttpd: one route table, authentication,
+ * bounded JSON bodies and streaming uploads.
+ *
+ * Every request is matched against the table below (routes.h): a path
+ * that no route has answers 404, a path some route has with another
+ * method 405 with an Allow header. Then, in this order: a {uuid} in the
+ * path must be a uuid (400), the token must allow the route's role (401,
+ * 403), a controller route needs --host (404), and the handler runs.
  *
  * libmicrohttpd runs one thread per connection, so a request may block on
- * fsync without holding up the others. An upload is handled as it
- * arrives: the first call of the access handler checks the route, the
- * uuid, the token and the announced length; every later call passes the
- * body bytes to the store, which validates them and writes them to a
- * temporary file; the last call commits. Errors found before or during the
- * body are answered once the body has been read (discarding up to
- * --max-upload more bytes, so the client is listening when the answer
- * comes), except a Content-Length over the limit, which is answered at
- * once (before "100 Continue").
+ * fsync without holding up the others. Bodies are read before the answer
+ * (an answer queued before the request is complete makes libmicrohttpd
+ * close the connection): a JSON body is collected up to JSON_BODY_MAX
+ * bytes (413 beyond), a trace is handed to the store as it arrives
+ * (validated and written to a temporary file; the last call commits).
+ * Errors found before or during an upload are answered once its body has
+ * been read (discarding up to --max-upload more bytes, so the client is
+ * listening when the answer comes), except a Content-Length over the
+ * limit, which is answered at once (before "100 Continue").
  *
- * Routes:
- *   PUT /v1/vms/{uuid}/traces              the VM's token or admin
- *   GET /v1/vms, /v1/vms/{uuid}, /v1/vms/{uuid}/traces,
- *       /v1/vms/{uuid}/traces/{version}, /metrics    admin
- *   GET /v1/health                         anyone
- *   GET /v1/hosts, /v1/plan, /v1/migrations admin (control loop)
- *   POST /v1/plan, /v1/plan/apply[?plan=ID] admin (control loop)
+ * Every answer, whatever its status, is counted for /metrics.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,8 +38,12 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include "action.h"
 #include "http.h"
 #include "log.h"
+#include "routes.h"
+
+#define JSON_BODY_MAX (64 * 1024)
 
 struct http_server {
 	struct MHD_Daemon *mhd;
@@ -50,65 +56,35 @@ struct http_server {
 	uint64_t max_upload;
 	bool verbose;
 	struct control *control;
+	struct stats *stats;
 	int shutting_down;		/* atomic */
 	int active_uploads;		/* atomic */
 	time_t started;
 };
 
 struct request {
-	bool upload;
-	bool post;
-	struct store_upload *up;
+	const struct route *route;
+	struct route_match match;
 	unsigned int pending;		/* error status to answer, 0 = none */
 	char message[MB_ERR_LEN];
-	uint8_t uuid[MBT_UUID_LEN];
+	uint8_t uuid[MBT_UUID_LEN];	/* {uuid}, when the route has one */
 	char uuid_text[37];
+	/* BODY_JSON */
+	char *body;
+	size_t body_len;
+	/* BODY_STREAM: the upload */
+	struct store_upload *up;
 	char name[MBT_NAME_LEN];
 	struct vm_stats stats;
 	uint64_t drained;
 	bool counted;			/* in active_uploads */
-	struct timespec start;
 };
 
-static enum MHD_Result respond(struct MHD_Connection *conn,
-			       unsigned int status, json_t *body)
-{
-	char *text = json_dumps(body, JSON_COMPACT);
-	struct MHD_Response *r;
-	enum MHD_Result ret;
+/* ---- answers (every one counted) ---- */
 
-	json_decref(body);
-	if (!text)
-		return MHD_NO;
-	r = MHD_create_response_from_buffer(strlen(text), text,
-					    MHD_RESPMEM_MUST_FREE);
-	if (!r) {
-		free(text);
-		return MHD_NO;
-	}
-	MHD_add_response_header(r, "Content-Type", "application/json");
-	if (status == MHD_HTTP_UNAUTHORIZED)
-		MHD_add_response_header(r, "WWW-Authenticate",
-					"Bearer realm=\"mb-controld\"");
-	ret = MHD_queue_response(conn, status, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
-static enum MHD_Result respond_error(struct http_server *h,
-				     struct MHD_Connection *conn,
-				     unsigned int status, const char *msg)
-{
-	metrics_count_error(h->metrics, status);
-	if (status >= 500 || h->verbose)
-		log_msg(status >= 500 ? LOG_ERR : LOG_INFO, "answer %u: %s",
-			status, msg);
-	return respond(conn, status, json_pack("{s:s}", "error", msg));
-}
-
-static enum MHD_Result respond_text(struct MHD_Connection *conn,
-				    unsigned int status, char *text,
-				    const char *type)
+static enum MHD_Result queue(struct http_server *h, struct MHD_Connection *conn,
+			     unsigned int status, char *text, const char *type,
+			     const char *allow)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -120,9 +96,63 @@ static enum MHD_Result respond_text(struct MHD_Connection *conn,
 		return MHD_NO;
 	}
 	MHD_add_response_header(r, "Content-Type", type);
+	if (status == MHD_HTTP_UNAUTHORIZED)
+		MHD_add_response_header(r, "WWW-Authenticate",
+					"Bearer realm=\"mb-controld\"");
+	if (allow)
+		MHD_add_response_header(r, "Allow", allow);
+	metrics_count_status(h->metrics, status);
 	ret = MHD_queue_response(conn, status, r);
 	MHD_destroy_response(r);
 	return ret;
+}
+
+static enum MHD_Result respond(struct http_server *h,
+			       struct MHD_Connection *conn,
+			       unsigned int status, json_t *body)
+{
+	char *text = json_dumps(body, JSON_COMPACT);
+
+	json_decref(body);
+	if (!text)
+		return MHD_NO;
+	return queue(h, conn, status, text, "application/json", NULL);
+}
+
+static enum MHD_Result respond_error_allow(struct http_server *h,
+					   struct MHD_Connection *conn,
+					   unsigned int status,
+					   const char *msg, const char *allow)
+{
+	char *text = json_dumps(json_pack("{s:s}", "error", msg),
+				JSON_COMPACT | JSON_ENCODE_ANY);
+
+	if (status >= 500 || h->verbose)
+		log_msg(status >= 500 ? LOG_ERR : LOG_INFO, "answer %u: %s",
+			status, msg);
+	if (!text)
+		return MHD_NO;
+	return queue(h, conn, status, text, "application/json", allow);
+}
+
+static enum MHD_Result respond_error(struct http_server *h,
+				     struct MHD_Connection *conn,
+				     unsigned int status, const char *msg)
+{
+	return respond_error_allow(h, conn, status, msg, NULL);
+}
+
+/* A JSON answer, or the error @err with @status when @j is NULL. */
+static enum MHD_Result json_or_error(struct http_server *h,
+				     struct MHD_Connection *conn, json_t *j,
+				     unsigned int status, const char *key,
+				     const struct mb_err *err)
+{
+	if (!j)
+		return respond_error(h, conn, status, err->msg);
+	if (key)
+		j = json_pack("{s:o}", key, j);
+	return respond(h, conn, MHD_HTTP_OK, j);
 }
 
 static unsigned int status_of(enum store_status st)
@@ -139,6 +169,23 @@ static unsigned int status_of(enum store_status st)
 	case STORE_NOSPACE:
 		return MHD_HTTP_INSUFFICIENT_STORAGE;
 	case STORE_IO:
+		break;
+	}
+	return MHD_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+static unsigned int control_status_http(enum control_status st)
+{
+	switch (st) {
+	case CONTROL_OK:
+		return MHD_HTTP_OK;
+	case CONTROL_INVALID:
+		return MHD_HTTP_BAD_REQUEST;
+	case CONTROL_NOT_FOUND:
+		return MHD_HTTP_NOT_FOUND;
+	case CONTROL_CONFLICT:
+		return MHD_HTTP_CONFLICT;
+	case CONTROL_FAILED:
 		break;
 	}
 	return MHD_HTTP_INTERNAL_SERVER_ERROR;
@@ -162,46 +209,6 @@ static unsigned int auth_status(enum auth_result a, char *msg, size_t size,
 	}
 	snprintf(msg, size, "this token may not %s", what);
 	return MHD_HTTP_FORBIDDEN;
-}
-
-/*
- * Split "/v1/vms/<a>[/traces[/<b>]]". Returns the number of parts after
- * "/v1/vms" (0..3) or -1 when the path is not under /v1/vms. @a and @b
- * point into @buf.
- */
-static int split_vm_path(const char *url, char *buf, size_t size, char **a,
-			 char **traces, char **b)
-{
-	char *p, *slash;
-	int n = 0;
-
-	*a = *traces = *b = NULL;
-	if (strcmp(url, "/v1/vms") == 0 || strcmp(url, "/v1/vms/") == 0)
-		return 0;
-	if (strncmp(url, "/v1/vms/", 8) || strlen(url + 8) >= size)
-		return -1;
-	strcpy(buf, url + 8);
-	p = buf;
-	/*
-	 * The uuid is everything up to "/traces": a '/' or ".." inside it
-	 * makes it an invalid uuid (400), not an unknown route.
-	 */
-	slash = strstr(p, "/traces");
-	while (slash && slash[7] && slash[7] != '/')
-		slash = strstr(slash + 1, "/traces");
-	*a = p;
-	n = 1;
-	if (!slash)
-		return n;
-	*slash = '\0';
-	*traces = slash + 1;
-	n = 2;
-	if (slash[7] == '/') {
-		slash[7] = '\0';
-		*b = slash + 8;
-		n = 3;
-	}
-	return n;
 }
 
 /* Parse a canonical or any-case uuid; fills the canonical text. */
@@ -264,8 +271,8 @@ static int parse_stats(struct MHD_Connection *conn, struct request *req)
 	return 0;
 }
 
-/* ---- uploads ---- */
 
+/* Record the first error of @req; it is answered once the body is read. */
 static void pend(struct request *req, unsigned int status, const char *msg)
 {
 	if (req->pending)
@@ -277,31 +284,18 @@ static void pend(struct request *req, unsigned int status, const char *msg)
 	req->up = NULL;
 }
 
+/* ---- PUT /v1/vms/{uuid}/traces ---- */
+
 static enum MHD_Result upload_first(struct http_server *h,
 				    struct MHD_Connection *conn,
-				    struct request *req, const char *vm)
+				    struct request *req)
 {
-	const char *cl, *authz;
+	unsigned long long length = 0;
 	enum store_status st;
 	struct mb_err err;
-	char msg[MB_ERR_LEN];
-	unsigned long long length = 0;
-	unsigned int status;
+	const char *cl;
 	char *end;
 
-	req->upload = true;
-	if (parse_vm_uuid(vm, req->uuid, req->uuid_text, msg, sizeof(msg))) {
-		pend(req, MHD_HTTP_BAD_REQUEST, msg);
-		return MHD_YES;
-	}
-	authz = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-					    MHD_HTTP_HEADER_AUTHORIZATION);
-	status = auth_status(auth_check(h->auth, authz, req->uuid), msg,
-			     sizeof(msg), "upload traces for this vm");
-	if (status) {
-		pend(req, status, msg);
-		return MHD_YES;
-	}
 	if (parse_stats(conn, req)) {
 		pend(req, MHD_HTTP_BAD_REQUEST, req->message);
 		return MHD_YES;
@@ -317,7 +311,8 @@ static enum MHD_Result upload_first(struct http_server *h,
 	req->up = store_upload_begin(h->store, req->uuid, length,
 				     h->max_upload, &st, &err);
 	if (!req->up) {
-		status = status_of(st);
+		unsigned int status = status_of(st);
+
 		if (st == STORE_TOO_LARGE) {
 			req->pending = status;
 			return respond_error(h, conn, status, err.msg);
@@ -330,28 +325,19 @@ static enum MHD_Result upload_first(struct http_server *h,
 	return MHD_YES;
 }
 
-static enum MHD_Result upload_data(struct http_server *h,
-				   struct MHD_Connection *conn,
-				   struct request *req, const char *data,
+static enum MHD_Result upload_data(struct request *req, const char *data,
 				   size_t size)
 {
 	enum store_status st;
 	struct mb_err err;
 
-	if (req->pending) {
-		req->drained += size;
-		if (req->drained > h->max_upload)
-			return respond_error(h, conn, req->pending,
-					     req->message);
-		return MHD_YES;
-	}
 	st = store_upload_write(req->up, data, size, &err);
 	if (st == STORE_OK)
 		return MHD_YES;
 	mb_err_prefix(&err, "trace for vm %s", req->uuid_text);
 	/*
 	 * Keep reading (and discarding) so the client hears the answer;
-	 * upload_data() cuts a body that goes on past --max-upload more.
+	 * body_data() cuts a body that goes on past --max-upload more.
 	 */
 	pend(req, status_of(st), err.msg);
 	return MHD_YES;
@@ -366,8 +352,6 @@ static enum MHD_Result upload_done(struct http_server *h,
 	struct mb_err err;
 	json_t *body;
 
-	if (req->pending)
-		return respond_error(h, conn, req->pending, req->message);
 	/* An upload that started before SIGTERM may finish (http_shutdown). */
 	st = store_upload_commit(req->up, req->name, "http", &req->stats,
 				 &rec, &err);
@@ -386,15 +370,77 @@ static enum MHD_Result upload_done(struct http_server *h,
 			 "size", (json_int_t)rec.size,
 			 "page_count", (json_int_t)rec.page_count,
 			 "name", rec.name);
-	return respond(conn, MHD_HTTP_CREATED, body);
+	return respond(h, conn, MHD_HTTP_CREATED, body);
 }
 
-/* ---- reads ---- */
+/* ---- the handlers ---- */
+
+enum handler {
+	H_HEALTH,
+	H_UPLOAD,
+	H_VMS,
+	H_VM,
+	H_TRACES,
+	H_TRACE_BYTES,
+	H_VM_STATS_POST,
+	H_VM_STATS,
+	H_STATS,
+	H_METRICS,
+	H_HOSTS,
+	H_HOST_STATS,
+	H_PLAN,
+	H_PLAN_NEW,
+	H_PLAN_APPLY,
+	H_MIGRATIONS,
+	H_ACTIONS,
+	H_ACTION_NEW,
+};
+
+/* The API, docs/api.md. */
+static const struct route routes[] = {
+	{ "GET", "/v1/health", ROLE_ANYONE, BODY_NONE, false, H_HEALTH, "" },
+	{ "PUT", "/v1/vms/{uuid}/traces", ROLE_VM, BODY_STREAM, false,
+	  H_UPLOAD, "upload traces for this vm" },
+	{ "GET", "/v1/vms", ROLE_ADMIN, BODY_NONE, false, H_VMS, "read" },
+	{ "GET", "/v1/vms/{uuid}", ROLE_ADMIN, BODY_NONE, false, H_VM, "read" },
+	{ "GET", "/v1/vms/{uuid}/traces", ROLE_ADMIN, BODY_NONE, false,
+	  H_TRACES, "read" },
+	{ "GET", "/v1/vms/{uuid}/traces/{version}", ROLE_ADMIN, BODY_NONE,
+	  false, H_TRACE_BYTES, "read" },
+	{ "POST", "/v1/vms/{uuid}/stats", ROLE_VM, BODY_JSON, false,
+	  H_VM_STATS_POST, "report statistics for this vm" },
+	{ "GET", "/v1/vms/{uuid}/stats", ROLE_ADMIN, BODY_NONE, false,
+	  H_VM_STATS, "read" },
+	{ "GET", "/v1/stats", ROLE_ADMIN, BODY_NONE, false, H_STATS, "read" },
+	{ "GET", "/metrics", ROLE_ADMIN, BODY_NONE, false, H_METRICS, "read" },
+	{ "GET", "/v1/hosts", ROLE_ADMIN, BODY_NONE, true, H_HOSTS, "read" },
+	{ "GET", "/v1/hosts/{name}/stats", ROLE_ADMIN, BODY_NONE, true,
+	  H_HOST_STATS, "read" },
+	{ "GET", "/v1/plan", ROLE_ADMIN, BODY_NONE, true, H_PLAN, "read" },
+	{ "POST", "/v1/plan", ROLE_ADMIN, BODY_NONE, true, H_PLAN_NEW,
+	  "plan" },
+	{ "POST", "/v1/plan/apply", ROLE_ADMIN, BODY_NONE, true, H_PLAN_APPLY,
+	  "plan" },
+	{ "GET", "/v1/migrations", ROLE_ADMIN, BODY_NONE, true, H_MIGRATIONS,
+	  "read" },
+	{ "GET", "/v1/actions", ROLE_ADMIN, BODY_NONE, true, H_ACTIONS,
+	  "read" },
+	{ "POST", "/v1/actions", ROLE_ADMIN, BODY_JSON, true, H_ACTION_NEW,
+	  "act" },
+};
+
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+static const char *arg(struct MHD_Connection *conn, const char *key)
+{
+	return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, key);
+}
 
 static enum MHD_Result get_trace_bytes(struct http_server *h,
 				       struct MHD_Connection *conn,
-				       const char *uuid, const char *vtext)
+				       struct request *req)
 {
+	const char *vtext = route_param(&req->match, "version");
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 	struct mb_err err;
@@ -409,7 +455,7 @@ static enum MHD_Result get_trace_bytes(struct http_server *h,
 			 "number", vtext);
 		return respond_error(h, conn, MHD_HTTP_BAD_REQUEST, err.msg);
 	}
-	fd = store_open_trace(h->store, uuid, version, &size, &err);
+	fd = store_open_trace(h->store, req->uuid_text, version, &size, &err);
 	if (fd < 0)
 		return respond_error(h, conn, errno == ENOENT ?
 				     MHD_HTTP_NOT_FOUND :
@@ -420,186 +466,356 @@ static enum MHD_Result get_trace_bytes(struct http_server *h,
 		return MHD_NO;
 	}
 	MHD_add_response_header(r, "Content-Type", "application/x-mbt");
+	metrics_count_status(h->metrics, MHD_HTTP_OK);
 	ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
 	MHD_destroy_response(r);
 	return ret;
 }
 
-static bool control_route(const char *url)
-{
-	return !strcmp(url, "/v1/hosts") || !strcmp(url, "/v1/plan") ||
-	       !strcmp(url, "/v1/migrations") ||
-	       !strcmp(url, "/v1/plan/apply");
-}
-
-static enum MHD_Result no_control(struct http_server *h,
-				  struct MHD_Connection *conn)
-{
-	return respond_error(h, conn, MHD_HTTP_NOT_FOUND,
-			     "no hosts are configured (--host): the control "
-			     "loop is off");
-}
-
-static enum MHD_Result json_or_error(struct http_server *h,
-				     struct MHD_Connection *conn, json_t *j,
-				     unsigned int status, const char *key,
-				     struct mb_err *err)
-{
-	if (!j)
-		return respond_error(h, conn, status, err->msg);
-	if (key)
-		j = json_pack("{s:o}", key, j);
-	return respond(conn, MHD_HTTP_OK, j);
-}
-
-/* GET /v1/hosts, /v1/plan, /v1/migrations (admin already checked). */
-static enum MHD_Result control_get(struct http_server *h,
-				   struct MHD_Connection *conn,
-				   const char *url)
+static enum MHD_Result get_vm(struct http_server *h,
+			      struct MHD_Connection *conn, struct request *req,
+			      bool traces)
 {
 	struct mb_err err;
-	json_t *j;
-
-	if (!h->control)
-		return no_control(h, conn);
-	if (!strcmp(url, "/v1/hosts"))
-		return respond(conn, MHD_HTTP_OK, json_pack("{s:o}", "hosts",
-				control_hosts_json(h->control)));
-	if (!strcmp(url, "/v1/migrations"))
-		return json_or_error(h, conn,
-				     control_migrations_json(h->control, &err),
-				     MHD_HTTP_INTERNAL_SERVER_ERROR,
-				     "migrations", &err);
-	if (!strcmp(url, "/v1/plan")) {
-		j = control_plan_latest(h->control, &err);
-		if (j && json_is_null(j)) {
-			json_decref(j);
-			return respond_error(h, conn, MHD_HTTP_NOT_FOUND,
-					     "no plan yet (POST /v1/plan "
-					     "makes one)");
-		}
-		return json_or_error(h, conn, j,
-				     MHD_HTTP_INTERNAL_SERVER_ERROR, NULL,
-				     &err);
-	}
-	return respond_error(h, conn, MHD_HTTP_METHOD_NOT_ALLOWED,
-			     "POST only");
-}
-
-/* POST /v1/plan (make one now), /v1/plan/apply[?plan=ID]. */
-static enum MHD_Result handle_post(struct http_server *h,
-				   struct MHD_Connection *conn,
-				   const char *url)
-{
 	char msg[MB_ERR_LEN];
-	struct mb_err err;
-	unsigned int status;
-	const char *arg;
-	long long id = 0;
-	char *end;
-	int st;
 	json_t *j;
 
-	if (!control_route(url))
-		return respond_error(h, conn, MHD_HTTP_NOT_FOUND,
-				     "no such resource");
-	status = auth_status(auth_check(h->auth, MHD_lookup_connection_value(
-				conn, MHD_HEADER_KIND,
-				MHD_HTTP_HEADER_AUTHORIZATION), NULL),
-			     msg, sizeof(msg), "plan (needs an admin token)");
-	if (status)
-		return respond_error(h, conn, status, msg);
-	if (!h->control)
-		return no_control(h, conn);
-	if (!strcmp(url, "/v1/plan"))
-		return json_or_error(h, conn,
-				     control_plan_new(h->control, &err),
-				     MHD_HTTP_INTERNAL_SERVER_ERROR, NULL,
-				     &err);
-	if (strcmp(url, "/v1/plan/apply"))
-		return respond_error(h, conn, MHD_HTTP_METHOD_NOT_ALLOWED,
-				     "GET only");
-	arg = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "plan");
-	if (arg) {
-		id = strtoll(arg, &end, 10);
-		if (*end || id <= 0)
-			return respond_error(h, conn, MHD_HTTP_BAD_REQUEST,
-					     "plan= wants a plan id");
-	}
-	j = control_plan_apply(h->control, id, &st, &err);
-	return json_or_error(h, conn, j, st == 404 ? MHD_HTTP_NOT_FOUND :
-			     MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, &err);
-}
-
-static enum MHD_Result handle_get(struct http_server *h,
-				  struct MHD_Connection *conn,
-				  const char *url)
-{
-	char buf[512], msg[MB_ERR_LEN], text[37];
-	uint8_t bin[MBT_UUID_LEN];
-	char *vm, *traces, *version;
-	struct mb_err err;
-	unsigned int status;
-	json_t *j;
-	int parts;
-
-	if (!strcmp(url, "/v1/health"))
-		return respond(conn, MHD_HTTP_OK, json_pack(
-			"{s:s,s:I}", "status", "ok", "uptime_seconds",
-			(json_int_t)(time(NULL) - h->started)));
-	parts = split_vm_path(url, buf, sizeof(buf), &vm, &traces, &version);
-	if (parts < 0 && strcmp(url, "/metrics") && !control_route(url))
-		return respond_error(h, conn, MHD_HTTP_NOT_FOUND,
-				     "no such resource");
-	status = auth_status(auth_check(h->auth, MHD_lookup_connection_value(
-				conn, MHD_HEADER_KIND,
-				MHD_HTTP_HEADER_AUTHORIZATION), NULL),
-			     msg, sizeof(msg), "read (needs an admin token)");
-	if (status)
-		return respond_error(h, conn, status, msg);
-	if (!strcmp(url, "/metrics")) {
-		char *page = metrics_render(h->metrics, h->cat, h->store,
-					    time(NULL));
-
-		if (!page)
-			return MHD_NO;
-		return respond_text(conn, MHD_HTTP_OK, page,
-				    "text/plain; version=0.0.4");
-	}
-	if (parts < 0)
-		return control_get(h, conn, url);
-	if (parts == 0) {
-		j = catalogue_vms_json(h->cat, time(NULL), &err);
-		if (!j)
-			return respond_error(h, conn,
-					     MHD_HTTP_INTERNAL_SERVER_ERROR,
-					     err.msg);
-		if (h->control)
-			control_annotate_vms(h->control, j);
-		return respond(conn, MHD_HTTP_OK,
-			       json_pack("{s:o}", "vms", j));
-	}
-	if (parse_vm_uuid(vm, bin, text, msg, sizeof(msg)))
-		return respond_error(h, conn, MHD_HTTP_BAD_REQUEST, msg);
-	if (parts == 3)
-		return get_trace_bytes(h, conn, text, version);
-	j = catalogue_vm_json(h->cat, text, time(NULL), &err);
+	j = catalogue_vm_json(h->cat, req->uuid_text, time(NULL), &err);
 	if (!j)
 		return respond_error(h, conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
 				     err.msg);
 	if (json_is_null(j)) {
-		snprintf(msg, sizeof(msg), "vm %s has no traces", text);
+		snprintf(msg, sizeof(msg), "vm %s has no traces",
+			 req->uuid_text);
 		return respond_error(h, conn, MHD_HTTP_NOT_FOUND, msg);
 	}
-	if (parts == 1)
-		return respond(conn, MHD_HTTP_OK, j);
+	if (!traces)
+		return respond(h, conn, MHD_HTTP_OK, j);
 	json_decref(j);
-	j = catalogue_traces_json(h->cat, text, &err);
+	j = catalogue_traces_json(h->cat, req->uuid_text, &err);
 	if (!j)
 		return respond_error(h, conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
 				     err.msg);
-	return respond(conn, MHD_HTTP_OK,
-		       json_pack("{s:s,s:o}", "uuid", text, "traces", j));
+	return respond(h, conn, MHD_HTTP_OK, json_pack("{s:s,s:o}", "uuid",
+			req->uuid_text, "traces", j));
+}
+
+/* ?since=SECONDS (default 0: everything kept); -1 when malformed. */
+static double parse_since(struct MHD_Connection *conn)
+{
+	const char *v = arg(conn, "since");
+	char *end;
+	double d;
+
+	if (!v)
+		return 0;
+	errno = 0;
+	d = strtod(v, &end);
+	if (errno || end == v || *end || !(d >= 0) || !isfinite(d))
+		return -1;
+	return d;
+}
+
+static enum MHD_Result get_stats(struct http_server *h,
+				 struct MHD_Connection *conn,
+				 struct request *req, bool host)
+{
+	double since = parse_since(conn);
+	const char *name = route_param(&req->match, "name");
+	char msg[MB_ERR_LEN];
+	json_t *j;
+
+	if (since < 0)
+		return respond_error(h, conn, MHD_HTTP_BAD_REQUEST, "since= "
+				     "wants a time in seconds since the "
+				     "epoch");
+	if (host && !control_has_host(h->control, name)) {
+		snprintf(msg, sizeof(msg), "no host is called '%.64s'", name);
+		return respond_error(h, conn, MHD_HTTP_NOT_FOUND, msg);
+	}
+	j = host ? stats_host_json(h->stats, name, since)
+		 : stats_vm_json(h->stats, req->uuid_text, since);
+	if (json_is_null(j)) {
+		snprintf(msg, sizeof(msg), "%s %s has no statistics yet",
+			 host ? "host" : "vm", host ? name : req->uuid_text);
+		return respond_error(h, conn, MHD_HTTP_NOT_FOUND, msg);
+	}
+	return respond(h, conn, MHD_HTTP_OK, j);
+}
+
+static enum MHD_Result post_vm_stats(struct http_server *h,
+				     struct MHD_Connection *conn,
+				     struct request *req)
+{
+	struct guest_report r;
+	struct timespec ts;
+	struct mb_err err;
+
+	if (guest_report_parse(req->body ? req->body : "", req->body_len, &r,
+			       &err)) {
+		mb_err_prefix(&err, "statistics for vm %s", req->uuid_text);
+		return respond_error(h, conn, MHD_HTTP_BAD_REQUEST, err.msg);
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	r.t = ts.tv_sec + ts.tv_nsec / 1e9;
+	if (stats_add_guest(h->stats, req->uuid_text, &r, &err))
+		return respond_error(h, conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				     err.msg);
+	return respond(h, conn, MHD_HTTP_ACCEPTED, json_pack(
+		"{s:s,s:f}", "uuid", req->uuid_text, "received", r.t));
+}
+
+static void metrics_extra(void *ctx, FILE *out)
+{
+	struct http_server *h = ctx;
+
+	stats_metrics(h->stats, out);
+	if (h->control)
+		control_metrics(h->control, out);
+}
+
+static enum MHD_Result get_plan(struct http_server *h,
+				struct MHD_Connection *conn)
+{
+	struct mb_err err;
+	json_t *j = control_plan_latest(h->control, &err);
+
+	if (j && json_is_null(j)) {
+		json_decref(j);
+		return respond_error(h, conn, MHD_HTTP_NOT_FOUND, "no plan yet "
+				     "(POST /v1/plan makes one)");
+	}
+	return json_or_error(h, conn, j, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL,
+			     &err);
+}
+
+static enum MHD_Result apply_plan(struct http_server *h,
+				  struct MHD_Connection *conn)
+{
+	const char *id_text = arg(conn, "plan");
+	enum control_status st;
+	struct mb_err err;
+	long long id = 0;
+	char *end;
+	json_t *j;
+
+	if (id_text) {
+		errno = 0;
+		id = strtoll(id_text, &end, 10);
+		if (errno || end == id_text || *end || id <= 0)
+			return respond_error(h, conn, MHD_HTTP_BAD_REQUEST,
+					     "plan= wants a plan id");
+	}
+	j = control_plan_apply(h->control, id, &st, &err);
+	return json_or_error(h, conn, j, control_status_http(st), NULL, &err);
+}
+
+static enum MHD_Result list_actions(struct http_server *h,
+				    struct MHD_Connection *conn, bool legacy)
+{
+	const char *kind_text = arg(conn, "kind");
+	struct mb_err err;
+	int kind = -1;
+
+	if (!legacy && kind_text && (kind = action_kind_parse(kind_text)) < 0)
+		return respond_error(h, conn, MHD_HTTP_BAD_REQUEST, "kind= is "
+				     "migrate or resize");
+	if (legacy)
+		kind = ACTION_MIGRATE;
+	return json_or_error(h, conn, control_actions_json(h->control, kind,
+			     legacy, &err), MHD_HTTP_INTERNAL_SERVER_ERROR,
+			     legacy ? "migrations" : "actions", &err);
+}
+
+static enum MHD_Result new_action(struct http_server *h,
+				  struct MHD_Connection *conn,
+				  struct request *req)
+{
+	enum control_status st;
+	json_error_t je;
+	struct mb_err err;
+	json_t *body, *j;
+
+	body = json_loadb(req->body ? req->body : "", req->body_len,
+			  JSON_REJECT_DUPLICATES, &je);
+	if (!body) {
+		snprintf(err.msg, sizeof(err.msg), "the body is not JSON: %s",
+			 je.text);
+		return respond_error(h, conn, MHD_HTTP_BAD_REQUEST, err.msg);
+	}
+	j = control_action_submit(h->control, body, &st, &err);
+	json_decref(body);
+	if (!j)
+		return respond_error(h, conn, control_status_http(st),
+				     err.msg);
+	return respond(h, conn, MHD_HTTP_ACCEPTED, json_pack("{s:o}",
+			"action", j));
+}
+
+static enum MHD_Result dispatch(struct http_server *h,
+				struct MHD_Connection *conn,
+				struct request *req)
+{
+	struct mb_err err;
+	char *page;
+
+	switch ((enum handler)req->route->handler) {
+	case H_HEALTH:
+		return respond(h, conn, MHD_HTTP_OK, json_pack(
+			"{s:s,s:I}", "status", "ok", "uptime_seconds",
+			(json_int_t)(time(NULL) - h->started)));
+	case H_UPLOAD:
+		return upload_done(h, conn, req);
+	case H_VMS: {
+		json_t *j = catalogue_vms_json(h->cat, time(NULL), &err);
+
+		if (j && h->control)
+			control_annotate_vms(h->control, j);
+		return json_or_error(h, conn, j, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				     "vms", &err);
+	}
+	case H_VM:
+		return get_vm(h, conn, req, false);
+	case H_TRACES:
+		return get_vm(h, conn, req, true);
+	case H_TRACE_BYTES:
+		return get_trace_bytes(h, conn, req);
+	case H_VM_STATS_POST:
+		return post_vm_stats(h, conn, req);
+	case H_VM_STATS:
+		return get_stats(h, conn, req, false);
+	case H_HOST_STATS:
+		return get_stats(h, conn, req, true);
+	case H_STATS:
+		return respond(h, conn, MHD_HTTP_OK,
+			       stats_overview_json(h->stats));
+	case H_METRICS:
+		page = metrics_render(h->metrics, h->cat, h->store, time(NULL),
+				      metrics_extra, h);
+		if (!page)
+			return MHD_NO;
+		return queue(h, conn, MHD_HTTP_OK, page,
+			     "text/plain; version=0.0.4", NULL);
+	case H_HOSTS:
+		return respond(h, conn, MHD_HTTP_OK, json_pack("{s:o}", "hosts",
+				control_hosts_json(h->control)));
+	case H_PLAN:
+		return get_plan(h, conn);
+	case H_PLAN_NEW:
+		return json_or_error(h, conn,
+				     control_plan_new(h->control, &err),
+				     MHD_HTTP_INTERNAL_SERVER_ERROR, NULL,
+				     &err);
+	case H_PLAN_APPLY:
+		return apply_plan(h, conn);
+	case H_MIGRATIONS:
+		return list_actions(h, conn, true);
+	case H_ACTIONS:
+		return list_actions(h, conn, false);
+	case H_ACTION_NEW:
+		return new_action(h, conn, req);
+	}
+	return respond_error(h, conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
+			     "route without a handler");
+}
+
+/* ---- the request's life ---- */
+
+/* The first call: route, uuid, token, controller; then the upload's start. */
+static enum MHD_Result first_call(struct http_server *h,
+				  struct MHD_Connection *conn,
+				  struct request *req, const char *url,
+				  const char *method)
+{
+	char allow[64], msg[MB_ERR_LEN];
+	const struct route *r;
+	const char *vm;
+	unsigned int status;
+
+	if (__atomic_load_n(&h->shutting_down, __ATOMIC_RELAXED))
+		return respond_error(h, conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+				     "shutting down");
+	switch (route_match(routes, NROUTES, method, url, &r, &req->match,
+			    allow, sizeof(allow))) {
+	case ROUTE_FOUND:
+		break;
+	case ROUTE_NO_METHOD:
+		snprintf(msg, sizeof(msg), "%s is not served here (%s are)",
+			 method, allow);
+		return respond_error_allow(h, conn,
+					   MHD_HTTP_METHOD_NOT_ALLOWED, msg,
+					   allow);
+	case ROUTE_NO_PATH:
+		return respond_error(h, conn, MHD_HTTP_NOT_FOUND,
+				     "no such resource");
+	}
+	req->route = r;
+	vm = route_param(&req->match, "uuid");
+	if (vm && parse_vm_uuid(vm, req->uuid, req->uuid_text, msg,
+				sizeof(msg))) {
+		pend(req, MHD_HTTP_BAD_REQUEST, msg);
+		return MHD_YES;
+	}
+	if (r->role != ROLE_ANYONE) {
+		status = auth_status(auth_check(h->auth,
+				MHD_lookup_connection_value(conn,
+					MHD_HEADER_KIND,
+					MHD_HTTP_HEADER_AUTHORIZATION),
+				r->role == ROLE_VM ? req->uuid : NULL),
+				msg, sizeof(msg), r->what);
+		if (status == MHD_HTTP_FORBIDDEN && r->role == ROLE_ADMIN)
+			snprintf(msg, sizeof(msg), "this token may not %s "
+				 "(needs an admin token)", r->what);
+		if (status) {
+			pend(req, status, msg);
+			return MHD_YES;
+		}
+	}
+	if (r->control && !h->control) {
+		pend(req, MHD_HTTP_NOT_FOUND, "no hosts are configured "
+		     "(--host): the control loop is off");
+		return MHD_YES;
+	}
+	if (r->body == BODY_STREAM)
+		return upload_first(h, conn, req);
+	return MHD_YES;
+}
+
+/* A piece of the body. */
+static enum MHD_Result body_data(struct http_server *h,
+				 struct MHD_Connection *conn,
+				 struct request *req, const char *data,
+				 size_t size)
+{
+	char *grown;
+
+	if (req->pending) {
+		req->drained += size;
+		if (req->drained > h->max_upload)
+			return respond_error(h, conn, req->pending,
+					     req->message);
+		return MHD_YES;
+	}
+	if (!req->route || req->route->body == BODY_NONE)
+		return MHD_YES;		/* a body here is ignored */
+	if (req->route->body == BODY_STREAM)
+		return upload_data(req, data, size);
+	if (req->body_len + size > JSON_BODY_MAX) {
+		req->pending = MHD_HTTP_CONTENT_TOO_LARGE;
+		snprintf(req->message, sizeof(req->message), "the body is "
+			 "over the limit of %d bytes", JSON_BODY_MAX);
+		return respond_error(h, conn, req->pending, req->message);
+	}
+	grown = realloc(req->body, req->body_len + size + 1);
+	if (!grown) {
+		pend(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+		return MHD_YES;
+	}
+	req->body = grown;
+	memcpy(req->body + req->body_len, data, size);
+	req->body_len += size;
+	req->body[req->body_len] = '\0';
+	return MHD_YES;
 }
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn,
@@ -609,69 +825,31 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn,
 {
 	struct http_server *h = cls;
 	struct request *req = *con_cls;
-	char buf[512];
-	char *vm, *traces, *ver;
-	int parts;
 
 	(void)version;
-	if (req) {
-		if (req->post) {
-			if (*data_size) {
-				*data_size = 0;
-				return MHD_YES;
-			}
-			return handle_post(h, conn, url);
-		}
-		if (!req->upload) {
-			/* A body on a read is ignored. */
-			if (*data_size) {
-				*data_size = 0;
-				return MHD_YES;
-			}
-			return handle_get(h, conn, url);
-		}
-		if (*data_size) {
-			size_t size = *data_size;
+	if (!req) {
+		req = calloc(1, sizeof(*req));
+		if (!req)
+			return MHD_NO;
+		*con_cls = req;
+		metrics_count_request(h->metrics);
+		if (h->verbose)
+			log_info("%s %s", method, url);
+		/*
+		 * Answers wait for the body: libmicrohttpd closes the
+		 * connection after one queued before the request is complete.
+		 */
+		return first_call(h, conn, req, url, method);
+	}
+	if (*data_size) {
+		size_t size = *data_size;
 
-			*data_size = 0;
-			return upload_data(h, conn, req, data, size);
-		}
-		return upload_done(h, conn, req);
+		*data_size = 0;
+		return body_data(h, conn, req, data, size);
 	}
-	req = calloc(1, sizeof(*req));
-	if (!req)
-		return MHD_NO;
-	clock_gettime(CLOCK_MONOTONIC, &req->start);
-	*con_cls = req;
-	metrics_count_request(h->metrics);
-	if (h->verbose)
-		log_info("%s %s", method, url);
-	if (__atomic_load_n(&h->shutting_down, __ATOMIC_RELAXED))
-		return respond_error(h, conn, MHD_HTTP_SERVICE_UNAVAILABLE,
-				     "shutting down");
-	parts = split_vm_path(url, buf, sizeof(buf), &vm, &traces, &ver);
-	if (!strcmp(method, MHD_HTTP_METHOD_PUT)) {
-		if (parts == 2 && !strcmp(traces, "traces"))
-			return upload_first(h, conn, req, vm);
-		req->upload = true;
-		pend(req, MHD_HTTP_NOT_FOUND,
-		     "uploads go to PUT /v1/vms/{uuid}/traces");
-		return MHD_YES;
-	}
-	/*
-	 * Reads are answered on the next call: libmicrohttpd closes the
-	 * connection after an answer queued before the request is complete.
-	 */
-	if (!strcmp(method, MHD_HTTP_METHOD_GET) ||
-	    !strcmp(method, MHD_HTTP_METHOD_HEAD))
-		return MHD_YES;
-	if (!strcmp(method, MHD_HTTP_METHOD_POST) && control_route(url)) {
-		req->post = true;
-		return MHD_YES;
-	}
-	return respond_error(h, conn, MHD_HTTP_METHOD_NOT_ALLOWED,
-			     "only GET, HEAD and PUT are served (and POST "
-			     "to /v1/plan and /v1/plan/apply)");
+	if (req->pending)
+		return respond_error(h, conn, req->pending, req->message);
+	return dispatch(h, conn, req);
 }
 
 static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -693,6 +871,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	}
 	if (req->counted)
 		__atomic_sub_fetch(&h->active_uploads, 1, __ATOMIC_RELAXED);
+	free(req->body);
 	free(req);
 	*con_cls = NULL;
 }
@@ -770,6 +949,7 @@ struct http_server *http_start(const struct http_options *o,
 	h->max_upload = o->max_upload;
 	h->verbose = o->verbose;
 	h->control = o->control;
+	h->stats = o->stats;
 	h->started = time(NULL);
 	h->listen_fd = listen_socket(o->listen, o->port, &h->port, err);
 	if (h->listen_fd < 0) {

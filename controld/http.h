@@ -13,6 +13,7 @@
 #include "control.h"
 #include "mb_error.h"
 #include "metrics.h"
+#include "stats.h"
 #include "store.h"
 
 struct http_options {
@@ -24,6 +25,7 @@ struct http_options {
 	unsigned int max_connections;
 	bool verbose;
 	struct control *control;	/* NULL: no hosts configured */
+	struct stats *stats;		/* live statistics */
 };
 
 struct http_server;

@@ -3,9 +3,12 @@
  * inventory.c - which domains run on which libvirt host.
  *
  * Each configured host has one libvirt connection, opened lazily and
- * shared by the control loop (listing domains) and the migration workers
- * (libvirt connections are thread-safe; a worker takes its own reference
- * with virConnectRef). A failed open or a dead connection marks the host
+ * shared by whoever asks inventory_conn(): the listings, the statistics
+ * collector, resizes and lookups (libvirt connections are thread-safe;
+ * each caller takes its own reference with virConnectRef). A migration
+ * opens a connection of its own (migrate.c), since libvirt answers the
+ * calls on one connection in order and a migration takes minutes. A
+ * failed open or a dead connection marks the host
  * down at once and schedules the next attempt with exponential backoff
  * (1 s, 2 s, 4 s ... 60 s), so a host that stays down costs one connect
  * attempt a minute and is left out of plans (plan.c only uses up hosts).
@@ -36,7 +39,8 @@ struct inv_host {
 	struct inv_host_spec spec;
 	virConnectPtr conn;
 	bool up;
-	double node_mb;			/* virNodeGetInfo */
+	double node_mb;			/* virNodeGetInfo, 0 = not asked yet */
+	unsigned int node_cpus;
 	unsigned int failures;
 	time_t next_try;
 	time_t listed;			/* last successful listing */
@@ -69,6 +73,12 @@ const char *inv_state_name(int state)
 	case VIR_DOMAIN_PMSUSPENDED: return "suspended";
 	}
 	return "unknown";
+}
+
+bool inv_domain_running(const struct inv_domain *d)
+{
+	return d->state == VIR_DOMAIN_RUNNING ||
+	       d->state == VIR_DOMAIN_BLOCKED || d->state == VIR_DOMAIN_PAUSED;
 }
 
 struct inventory *inventory_new(char *const *specs, unsigned int n,
@@ -146,14 +156,14 @@ static void host_down(struct inv_host *h, const char *why, time_t now)
 	h->next_try = now + delay;
 }
 
-static int list_domains(struct inv_host *h, struct inv_domain **out,
+static int list_domains(virConnectPtr conn, struct inv_domain **out,
 			size_t *n)
 {
 	virDomainPtr *doms = NULL;
 	struct inv_domain *d;
 	int i, count;
 
-	count = virConnectListAllDomains(h->conn, &doms, 0);
+	count = virConnectListAllDomains(conn, &doms, 0);
 	if (count < 0)
 		return -1;
 	d = calloc(count ? count : 1, sizeof(*d));
@@ -175,6 +185,7 @@ static int list_domains(struct inv_host *h, struct inv_domain **out,
 		snprintf(d[i].name, sizeof(d[i].name), "%s", name ? name : "");
 		if (virDomainGetInfo(doms[i], &info) == 0) {
 			d[i].memory_mb = info.maxMem / 1024.0;
+			d[i].current_mb = info.memory / 1024.0;
 			d[i].state = info.state;
 		}
 		d[i].persistent = virDomainIsPersistent(doms[i]) == 1;
@@ -195,6 +206,8 @@ void inventory_refresh(struct inventory *inv, bool force)
 		struct inv_host *h = &inv->hosts[i];
 		struct inv_domain *doms = NULL;
 		virConnectPtr conn;
+		virNodeInfo ni;
+		bool asked;
 		size_t n = 0;
 
 		pthread_mutex_lock(&inv->lock);
@@ -216,29 +229,25 @@ void inventory_refresh(struct inventory *inv, bool force)
 		}
 		conn = h->conn;
 		virConnectRef(conn);
+		asked = h->node_mb > 0;
 		pthread_mutex_unlock(&inv->lock);
-
-		if (!h->node_mb) {
-			virNodeInfo ni;
-
-			if (virNodeGetInfo(conn, &ni) == 0)
-				h->node_mb = ni.memory / 1024.0;
+		/* The node's size is asked once, outside the lock. */
+		if (!asked && virNodeGetInfo(conn, &ni) == 0) {
+			pthread_mutex_lock(&inv->lock);
+			h->node_mb = ni.memory / 1024.0;
+			h->node_cpus = ni.cpus;
+			pthread_mutex_unlock(&inv->lock);
 		}
-		{
-			struct inv_host tmp = *h;
+		if (list_domains(conn, &doms, &n)) {
+			char why[256];
 
-			tmp.conn = conn;
-			if (list_domains(&tmp, &doms, &n)) {
-				char why[256];
-
-				snprintf(why, sizeof(why), "%s", last_error());
-				virConnectClose(conn);
-				pthread_mutex_lock(&inv->lock);
-				if (h->conn == conn)
-					host_down(h, why, now);
-				pthread_mutex_unlock(&inv->lock);
-				continue;
-			}
+			snprintf(why, sizeof(why), "%s", last_error());
+			virConnectClose(conn);
+			pthread_mutex_lock(&inv->lock);
+			if (h->conn == conn)
+				host_down(h, why, now);
+			pthread_mutex_unlock(&inv->lock);
+			continue;
 		}
 		virConnectClose(conn);
 		pthread_mutex_lock(&inv->lock);
@@ -275,7 +284,6 @@ int inventory_snapshot(struct inventory *inv, struct inv_snapshot *s)
 		return -1;
 	pthread_mutex_lock(&inv->lock);
 	s->nhosts = inv->nhosts;
-	s->taken = time(NULL);
 	for (i = 0; i < inv->nhosts; i++) {
 		struct inv_host *h = &inv->hosts[i];
 		struct inv_host_view *v = &s->hosts[i];
@@ -283,6 +291,8 @@ int inventory_snapshot(struct inventory *inv, struct inv_snapshot *s)
 		v->spec = h->spec;
 		v->up = h->up;
 		v->capacity_mb = usable_mb(h);
+		v->node_mb = h->node_mb;
+		v->cpus = h->node_cpus;
 		v->domains = calloc(h->ndomains ? h->ndomains : 1,
 				    sizeof(*v->domains));
 		if (!v->domains) {
@@ -320,11 +330,6 @@ int inventory_host_index(struct inventory *inv, const char *name)
 	return -1;
 }
 
-size_t inventory_count(struct inventory *inv)
-{
-	return inv->nhosts;
-}
-
 const struct inv_host_spec *inventory_spec(struct inventory *inv, size_t i)
 {
 	return &inv->hosts[i].spec;
@@ -352,6 +357,19 @@ virConnectPtr inventory_conn(struct inventory *inv, size_t i)
 			pthread_mutex_unlock(&inv->lock);
 		}
 	}
+	return c;
+}
+
+virConnectPtr inventory_conn_if_up(struct inventory *inv, size_t i)
+{
+	virConnectPtr c = NULL;
+
+	pthread_mutex_lock(&inv->lock);
+	if (i < inv->nhosts && inv->hosts[i].conn) {
+		c = inv->hosts[i].conn;
+		virConnectRef(c);
+	}
+	pthread_mutex_unlock(&inv->lock);
 	return c;
 }
 
@@ -424,9 +442,7 @@ json_t *inventory_hosts_json(struct inventory *inv)
 		for (j = 0; j < h->ndomains && h->up; j++) {
 			struct inv_domain *d = &h->domains[j];
 
-			if (d->state == VIR_DOMAIN_RUNNING ||
-			    d->state == VIR_DOMAIN_PAUSED ||
-			    d->state == VIR_DOMAIN_BLOCKED)
+			if (inv_domain_running(d))
 				used += d->memory_mb;
 			json_array_append_new(doms, json_pack(
 				"{s:s,s:s,s:f,s:s,s:b}", "uuid", d->uuid,

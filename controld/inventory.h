@@ -19,17 +19,22 @@ struct inv_domain {
 	char uuid[37];			/* lower case */
 	char name[64];
 	double memory_mb;		/* configured (maximum) memory */
+	double current_mb;		/* now, with the balloon */
 	int state;			/* virDomainState */
 	bool persistent;
 };
 
-/* One host as parsed from "NAME,URI[,capacity=MB][,reserve=MB][,migrate-uri=URI]". */
+/*
+ * One host as parsed from "NAME,URI[,capacity=MB][,reserve=MB]
+ * [,migrate-uri=URI][,balloon=libvirt|xenctrl]".
+ */
 struct inv_host_spec {
 	char name[64];
 	char uri[512];
 	char migrate_uri[256];		/* "" = libvirt picks */
 	double capacity_mb;		/* 0 = ask virNodeGetInfo */
 	double reserve_mb;
+	bool xen_balloon;		/* resize through libxenctrl (dom0) */
 };
 
 int inv_parse_host(const char *spec, struct inv_host_spec *h,
@@ -40,6 +45,8 @@ struct inv_host_view {
 	struct inv_host_spec spec;
 	bool up;
 	double capacity_mb;		/* usable: capacity - reserve */
+	double node_mb;			/* what libvirt reports, 0 = unknown */
+	unsigned int cpus;		/* the node's CPUs, 0 = unknown */
 	size_t ndomains;
 	struct inv_domain *domains;
 };
@@ -47,7 +54,6 @@ struct inv_host_view {
 struct inv_snapshot {
 	size_t nhosts;
 	struct inv_host_view *hosts;
-	time_t taken;
 };
 
 void inv_snapshot_free(struct inv_snapshot *s);
@@ -69,7 +75,6 @@ int inventory_snapshot(struct inventory *inv, struct inv_snapshot *s);
 
 /* Index of the host called @name, or -1. */
 int inventory_host_index(struct inventory *inv, const char *name);
-size_t inventory_count(struct inventory *inv);
 const struct inv_host_spec *inventory_spec(struct inventory *inv, size_t i);
 
 /*
@@ -77,6 +82,9 @@ const struct inv_host_spec *inventory_spec(struct inventory *inv, size_t i);
  * when the host is down.
  */
 struct _virConnect *inventory_conn(struct inventory *inv, size_t i);
+
+/* The same, but NULL without trying to connect when the host is down. */
+struct _virConnect *inventory_conn_if_up(struct inventory *inv, size_t i);
 
 /* Report a failed call on host @i's connection: drop it when it is dead. */
 void inventory_conn_failed(struct inventory *inv, size_t i);
@@ -100,5 +108,8 @@ json_t *inventory_hosts_json(struct inventory *inv);
 void inventory_annotate_vms(struct inventory *inv, json_t *vms);
 
 const char *inv_state_name(int state);
+
+/* Running, blocked or paused: a domain that holds its memory on a host. */
+bool inv_domain_running(const struct inv_domain *d);
 
 #endif /* MB_CONTROLD_INVENTORY_H */

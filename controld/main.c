@@ -12,7 +12,9 @@
  *   http.c       the HTTP API (libmicrohttpd)
  *   legacy.c     the raw TCP listener
  *   metrics.c    /metrics
- *   control.c    the control loop (inventory.c, plan.c, migrate.c), when
+ *   controldb.c  plans, actions, statistics history: DATADIR/control.db
+ *   stats.c      live statistics of VMs and hosts
+ *   control.c    the controller (its parts are listed in control.h), when
  *                hosts are configured
  * Signals are handled synchronously: every thread blocks them and the main
  * thread waits in sigwait(), so no work happens in signal context.
@@ -29,10 +31,12 @@
 #include "conf.h"
 #include "config.h"
 #include "control.h"
+#include "controldb.h"
 #include "http.h"
 #include "legacy.h"
 #include "log.h"
 #include "metrics.h"
+#include "stats.h"
 #include "store.h"
 
 static char *read_pem(const char *path, struct mb_err *err)
@@ -92,7 +96,9 @@ int main(int argc, char **argv)
 	struct http_server *http = NULL;
 	struct legacy *legacy = NULL;
 	struct control *control = NULL;
-	char *cert = NULL, *key = NULL, *dbpath = NULL;
+	struct controldb *cdb = NULL;
+	struct stats *stats = NULL;
+	char *cert = NULL, *key = NULL, *dbpath = NULL, *cdbpath = NULL;
 	struct mb_err err;
 	sigset_t sigs;
 	bool fresh;
@@ -167,22 +173,45 @@ int main(int argc, char **argv)
 		log_err("%s", err.msg);
 		goto out;
 	}
+	if (asprintf(&cdbpath, "%s/control.db", cfg.datadir) < 0)
+		goto out;
+	cdb = controldb_open(cdbpath, &err);
+	if (!cdb) {
+		log_err("%s", err.msg);
+		goto out;
+	}
+	{
+		struct stats_options sto = {
+			.interval = cfg.stats_interval ? cfg.stats_interval : 5,
+			.window = cfg.stats_window,
+			.keep_days = cfg.stats_keep_days,
+		};
+
+		stats = stats_new(&sto, cdb, &err);
+		if (!stats) {
+			log_err("%s", err.msg);
+			goto out;
+		}
+	}
 	if (cfg.nhosts) {
 		struct control_options co = {
 			.hosts = cfg.hosts, .nhosts = cfg.nhosts,
-			.datadir = cfg.datadir,
 			.inventory_interval = cfg.inventory_interval,
+			.stats_interval = cfg.stats_interval,
 			.plan_interval = cfg.plan_interval,
 			.min_gain_mb = cfg.min_gain_mb,
 			.max_moves = cfg.max_moves, .apply = cfg.apply,
 			.max_migrations = cfg.max_migrations,
 			.migrate_bandwidth = cfg.migrate_bandwidth,
 			.migrate_timeout = cfg.migrate_timeout,
+			.max_resizes = cfg.max_resizes,
+			.resize_timeout = cfg.resize_timeout,
+			.resize_floor_mb = cfg.resize_floor_mb,
 			.retry_after = cfg.retry_after,
 			.swap_threshold = cfg.swap_threshold,
 		};
 
-		control = control_start(&co, store, cat, &err);
+		control = control_start(&co, cdb, stats, store, cat, &err);
 		if (!control) {
 			log_err("%s", err.msg);
 			goto out;
@@ -195,6 +224,7 @@ int main(int argc, char **argv)
 		.max_connections = cfg.max_connections,
 		.verbose = cfg.verbose,
 		.control = control,
+		.stats = stats,
 	};
 	http = http_start(&ho, store, cat, auth, &metrics, &err);
 	if (!http) {
@@ -252,10 +282,15 @@ out:
 	if (http)
 		http_shutdown(http, cfg.shutdown_timeout);
 	control_stop(control);
+	stats_free(stats);
+	/* A controller stuck in libvirt may still use the db: leave it then. */
+	if (!control)
+		controldb_close(cdb);
 	store_close(store);
 	catalogue_close(cat);
 	auth_free(auth);
 	free(dbpath);
+	free(cdbpath);
 	free(cert);
 	free(key);
 	config_free(&cfg);

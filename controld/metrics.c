@@ -10,18 +10,20 @@
 
 #include "metrics.h"
 
-static const unsigned int error_statuses[8] = {
-	400, 401, 403, 404, 409, 413, 507, 503,
+/* Error statuses always listed, so that a dashboard sees them at 0. */
+static const unsigned int usual_errors[] = {
+	400, 401, 403, 404, 405, 409, 413, 500, 503, 507,
 };
+#define NUSUAL (sizeof(usual_errors) / sizeof(usual_errors[0]))
 
-static int error_index(unsigned int status)
+static int usual(unsigned int status)
 {
-	int i;
+	size_t i;
 
-	for (i = 0; i < 8; i++)
-		if (error_statuses[i] == status)
-			return i;
-	return -1;
+	for (i = 0; i < NUSUAL; i++)
+		if (usual_errors[i] == status)
+			return 1;
+	return 0;
 }
 
 void metrics_count_upload(struct metrics *m, uint64_t bytes, int legacy)
@@ -32,12 +34,10 @@ void metrics_count_upload(struct metrics *m, uint64_t bytes, int legacy)
 		__atomic_add_fetch(&m->legacy_uploads, 1, __ATOMIC_RELAXED);
 }
 
-void metrics_count_error(struct metrics *m, unsigned int status)
+void metrics_count_status(struct metrics *m, unsigned int status)
 {
-	int i = error_index(status);
-
-	if (i >= 0)
-		__atomic_add_fetch(&m->errors[i], 1, __ATOMIC_RELAXED);
+	if (status >= 100 && status < 600)
+		__atomic_add_fetch(&m->status[status], 1, __ATOMIC_RELAXED);
 }
 
 void metrics_count_request(struct metrics *m)
@@ -76,13 +76,14 @@ static int age_row(void *ctx, const struct trace_record *r)
 }
 
 char *metrics_render(struct metrics *m, struct catalogue *cat,
-		     struct store *store, int64_t now)
+		     struct store *store, int64_t now,
+		     void (*extra)(void *ctx, FILE *out), void *ctx)
 {
 	struct age_walk w = { .now = now };
 	char *text = NULL;
 	size_t len = 0;
 	struct mb_err err;
-	int i;
+	unsigned int i;
 
 	w.out = open_memstream(&text, &len);
 	if (!w.out)
@@ -104,14 +105,22 @@ char *metrics_render(struct metrics *m, struct catalogue *cat,
 		LOAD(m->uploads) - LOAD(m->legacy_uploads),
 		LOAD(m->legacy_uploads), LOAD(m->upload_bytes),
 		LOAD(m->requests));
-	for (i = 0; i < 8; i++)
-		fprintf(w.out, "mb_controld_errors_total{status=\"%u\"} %"
-			PRIu64 "\n", error_statuses[i], LOAD(m->errors[i]));
+	for (i = 400; i < 600; i++)
+		if (usual(i) || LOAD(m->status[i]))
+			fprintf(w.out, "mb_controld_errors_total{status=\"%u\"} "
+				"%" PRIu64 "\n", i, LOAD(m->status[i]));
 	fprintf(w.out,
 		"mb_controld_errors_total{status=\"legacy\"} %" PRIu64 "\n"
-		"# HELP mb_controld_latest_trace_age_seconds Seconds since each VM's latest upload.\n"
-		"# TYPE mb_controld_latest_trace_age_seconds gauge\n",
+		"# HELP mb_controld_responses_total HTTP answers, by status.\n"
+		"# TYPE mb_controld_responses_total counter\n",
 		LOAD(m->legacy_errors));
+	for (i = 100; i < 600; i++)
+		if (LOAD(m->status[i]))
+			fprintf(w.out, "mb_controld_responses_total{status="
+				"\"%u\"} %" PRIu64 "\n", i, LOAD(m->status[i]));
+	fprintf(w.out,
+		"# HELP mb_controld_latest_trace_age_seconds Seconds since each VM's latest upload.\n"
+		"# TYPE mb_controld_latest_trace_age_seconds gauge\n");
 #undef LOAD
 	if (catalogue_foreach(cat, NULL, age_row, &w, &err) == 0)
 		flush_vm(&w);
@@ -123,6 +132,8 @@ char *metrics_render(struct metrics *m, struct catalogue *cat,
 		"# TYPE mb_controld_store_bytes gauge\n"
 		"mb_controld_store_bytes %" PRIu64 "\n",
 		w.vms, store_bytes(store));
+	if (extra)
+		extra(ctx, w.out);
 	if (fclose(w.out)) {
 		free(text);
 		return NULL;

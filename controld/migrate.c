@@ -12,6 +12,9 @@
  * destination has taken over. Whatever libvirt answers, both hosts are
  * then asked where the VM actually runs: that, not the return code, is
  * recorded as the VM's host.
+ *
+ * This is the "migrate" kind of the scheduler (migrate_ops): run, abort on
+ * timeout, resolve after a restart, and the one conflict rule.
  */
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +22,7 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
+#include "action_kinds.h"
 #include "log.h"
 #include "migrate.h"
 
@@ -29,33 +33,37 @@ static const char *last_error(void)
 	return m && *m ? m : "unknown libvirt error";
 }
 
-void migrate_run(struct inventory *inv, const struct migrate_request *rq,
-		 void (*started)(void *ctx), void *ctx,
-		 struct migrate_result *res)
+/* Carry out @job: the migration, then ask every host where the VM runs. */
+static void migrate_action(void *envp, struct action_job *job,
+			   struct action_result *res)
 {
-	const struct inv_host_spec *dst = inventory_spec(inv, rq->dst);
+	struct action_env *env = envp;
+	struct inventory *inv = env->inv;
+	const struct inv_host_spec *dst = inventory_spec(inv, job->dst);
 	virTypedParameterPtr params = NULL;
 	int nparams = 0, maxparams = 0, rc;
 	unsigned int flags = VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER |
 			     VIR_MIGRATE_PERSIST_DEST;
+	const char *uuid = job->a.uuid;
 	virConnectPtr sc = NULL;
 	virDomainPtr dom = NULL;
 	int where;
 
-	memset(res, 0, sizeof(*res));
-	res->located = -1;
-	where = inventory_locate(inv, rq->uuid, res->seen, sizeof(res->seen));
-	if (where == rq->dst) {
+	where = inventory_locate(inv, uuid, res->note, sizeof(res->note));
+	if (where == job->dst) {
 		res->ok = true;
-		res->already_there = true;
-		res->located = where;
+		snprintf(res->host, sizeof(res->host), "%s", dst->name);
+		snprintf(res->note, sizeof(res->note), "already on the "
+			 "destination");
 		return;
 	}
-	if (where != rq->src) {
+	if (where != job->src) {
 		snprintf(res->error, sizeof(res->error), "the VM does not run "
-			 "on %s (%s)", inventory_spec(inv, rq->src)->name,
-			 res->seen);
-		res->located = where;
+			 "on %s (%s)", inventory_spec(inv, job->src)->name,
+			 res->note);
+		if (where >= 0)
+			snprintf(res->host, sizeof(res->host), "%s",
+				 inventory_spec(inv, where)->name);
 		return;
 	}
 	/*
@@ -63,8 +71,8 @@ void migrate_run(struct inventory *inv, const struct migrate_request *rq,
 	 * order, and the inventory's listings must not wait behind a
 	 * migration that takes minutes.
 	 */
-	sc = virConnectOpen(inventory_spec(inv, rq->src)->uri);
-	if (!sc || !(dom = virDomainLookupByUUIDString(sc, rq->uuid))) {
+	sc = virConnectOpen(inventory_spec(inv, job->src)->uri);
+	if (!sc || !(dom = virDomainLookupByUUIDString(sc, uuid))) {
 		snprintf(res->error, sizeof(res->error), "%s", last_error());
 		goto locate;
 	}
@@ -74,17 +82,16 @@ void migrate_run(struct inventory *inv, const struct migrate_request *rq,
 	    virTypedParamsAddString(&params, &nparams, &maxparams,
 				    VIR_MIGRATE_PARAM_URI, dst->migrate_uri))
 		goto params_failed;
-	if (rq->bandwidth &&
+	if (env->migrate_bandwidth &&
 	    virTypedParamsAddULLong(&params, &nparams, &maxparams,
 				    VIR_MIGRATE_PARAM_BANDWIDTH,
-				    rq->bandwidth))
+				    env->migrate_bandwidth))
 		goto params_failed;
-	if (started)
-		started(ctx);
+	action_job_started(job);
 	rc = virDomainMigrateToURI3(dom, dst->uri, params, nparams, flags);
 	if (rc < 0) {
 		snprintf(res->error, sizeof(res->error), "%s", last_error());
-		inventory_conn_failed(inv, rq->src);
+		inventory_conn_failed(inv, job->src);
 	}
 	goto locate;
 params_failed:
@@ -96,13 +103,16 @@ locate:
 		virDomainFree(dom);
 	if (sc)
 		virConnectClose(sc);
-	res->located = inventory_locate(inv, rq->uuid, res->seen,
-					sizeof(res->seen));
-	res->ok = !res->error[0] && res->located == rq->dst;
+	where = inventory_locate(inv, uuid, res->note, sizeof(res->note));
+	if (where >= 0)
+		snprintf(res->host, sizeof(res->host), "%s",
+			 inventory_spec(inv, where)->name);
+	res->ok = !res->error[0] && where == job->dst;
 	if (!res->ok && !res->error[0])
 		snprintf(res->error, sizeof(res->error), "libvirt reported "
 			 "success but the VM does not run on %s (%s)",
-			 dst->name, res->seen);
+			 dst->name, res->note);
+	inventory_refresh(inv, true);
 }
 
 static virDomainPtr lookup(struct inventory *inv, int src, const char *uuid,
@@ -122,21 +132,20 @@ static virDomainPtr lookup(struct inventory *inv, int src, const char *uuid,
 	return d;
 }
 
-int migrate_abort(struct inventory *inv, int src, const char *uuid)
+/* The timeout: abort the migration job on the source. */
+static void migrate_abort(void *envp, struct action_job *job)
 {
+	struct action_env *env = envp;
 	virConnectPtr c;
-	virDomainPtr d = lookup(inv, src, uuid, &c);
-	int rc;
+	virDomainPtr d = lookup(env->inv, job->src, job->a.uuid, &c);
 
 	if (!d)
-		return -1;
-	rc = virDomainAbortJob(d);
-	if (rc)
-		log_warn("aborting the migration of %s: %s", uuid,
+		return;
+	if (virDomainAbortJob(d))
+		log_warn("aborting the migration of %s: %s", job->a.uuid,
 			 last_error());
 	virDomainFree(d);
 	virConnectClose(c);
-	return rc;
 }
 
 int migrate_job_active(struct inventory *inv, int src, const char *uuid)
@@ -159,3 +168,46 @@ int migrate_job_active(struct inventory *inv, int src, const char *uuid)
 	virConnectClose(c);
 	return rc;
 }
+
+/*
+ * A row left "running" by an earlier mb-controld: while the source still
+ * has a job for the domain it stays running; then the VM is looked up on
+ * every host, and the row is done when it runs on the destination.
+ */
+static int migrate_resolve(void *envp, const struct action *a, int src,
+			   int dst, struct action_result *res)
+{
+	struct action_env *env = envp;
+	int active = migrate_job_active(env->inv, src, a->uuid), where;
+
+	if (active != 0)
+		return active > 0 ? 1 : -1;
+	where = inventory_locate(env->inv, a->uuid, res->note,
+				 sizeof(res->note));
+	if (where >= 0)
+		snprintf(res->host, sizeof(res->host), "%s",
+			 inventory_spec(env->inv, where)->name);
+	res->ok = where == dst;
+	if (res->ok)
+		res->note[0] = '\0';
+	else
+		snprintf(res->error, sizeof(res->error), "controld stopped "
+			 "during the migration, which did not complete");
+	return 0;
+}
+
+/* Never two migrations crossing one host pair in opposite directions. */
+static bool migrate_conflicts(const struct action_job *a,
+			      const struct action_job *other)
+{
+	return other->a.kind == ACTION_MIGRATE && other->src == a->dst &&
+	       other->dst == a->src;
+}
+
+const struct action_ops migrate_ops = {
+	.name = "migrate",
+	.run = migrate_action,
+	.abort = migrate_abort,
+	.resolve = migrate_resolve,
+	.conflicts = migrate_conflicts,
+};

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * test_controld_plan.c - mb-controld's planner (controld/plan.c) on
+ * test_controld_plan.c - mb-controld's planner (controld/plan.c and its policies) on
  * hand-made VMs whose sharing is known exactly, and the --host spec
  * parser (controld/inventory.c). Each VM has 256 pages (1 MiB) of
  * consecutive digests, so two VMs share exactly the overlap of their
@@ -82,12 +82,12 @@ static void test_colocates_buddies(void **state)
 	(void)state;
 	three_init(&t, 0, 10, 10);
 	plan(&t);
-	assert_int_equal(t.r.nmoves, 1);
-	assert_int_equal(t.r.moves[0].vm, 2);
-	assert_int_equal(t.r.moves[0].from, 1);
-	assert_int_equal(t.r.moves[0].to, 0);
-	assert_false(t.r.moves[0].hotspot);
-	assert_true(t.r.moves[0].gain_mb > 0.999 && t.r.moves[0].gain_mb < 1.001);
+	assert_int_equal(t.r.nactions, 1);
+	assert_int_equal(t.r.actions[0].vm, 2);
+	assert_int_equal(t.r.actions[0].from, 1);
+	assert_int_equal(t.r.actions[0].to, 0);
+	assert_false(t.r.actions[0].hotspot);
+	assert_true(t.r.actions[0].gain_mb > 0.999 && t.r.actions[0].gain_mb < 1.001);
 	assert_true(t.r.saved_mb > 0.999 && t.r.saved_mb < 1.001);
 	assert_true(t.r.before_mb[0] > 1.999 && t.r.before_mb[0] < 2.001);
 	assert_true(t.r.after_mb[0] > 1.999 && t.r.after_mb[0] < 2.001);
@@ -104,7 +104,7 @@ static void test_min_gain(void **state)
 	three_init(&t, 0, 10, 10);
 	t.o.min_gain_mb = 2;
 	plan(&t);
-	assert_int_equal(t.r.nmoves, 0);
+	assert_int_equal(t.r.nactions, 0);
 	assert_int_equal(t.r.nskipped, 1);
 	assert_int_equal(t.r.skipped[0].vm, 2);
 	assert_non_null(strstr(t.r.skipped[0].reason, "min-gain-mb"));
@@ -120,13 +120,13 @@ static void test_limits_and_pins(void **state)
 	three_init(&t, 0, 10, 10);
 	t.o.max_moves = 0;
 	plan(&t);
-	assert_int_equal(t.r.nmoves, 0);
+	assert_int_equal(t.r.nactions, 0);
 	three_free(&t);
 
 	three_init(&t, 0, 10, 10);
 	t.vms[2].pinned = "its last migration failed";
 	plan(&t);
-	assert_int_equal(t.r.nmoves, 0);
+	assert_int_equal(t.r.nactions, 0);
 	assert_int_equal(t.r.nskipped, 1);
 	assert_string_equal(t.r.skipped[0].reason, "its last migration failed");
 	three_free(&t);
@@ -141,7 +141,7 @@ static void test_capacity(void **state)
 	/* g3 shares nothing: all three on a would need 3 MiB of 2.5. */
 	three_init(&t, 50000, 2.5, 2.5);
 	plan(&t);
-	assert_int_equal(t.r.nmoves, 0);
+	assert_int_equal(t.r.nactions, 0);
 	three_free(&t);
 }
 
@@ -153,11 +153,11 @@ static void test_hotspot_capacity(void **state)
 	(void)state;
 	three_init(&t, 0, 1.5, 10);
 	plan(&t);
-	assert_true(t.r.nmoves >= 1);
-	assert_true(t.r.moves[0].hotspot);
-	assert_int_equal(t.r.moves[0].vm, 0);	/* g1 shares with g3 on b */
-	assert_int_equal(t.r.moves[0].to, 1);
-	assert_non_null(strstr(t.r.moves[0].reason, "uses"));
+	assert_true(t.r.nactions >= 1);
+	assert_true(t.r.actions[0].hotspot);
+	assert_int_equal(t.r.actions[0].vm, 0);	/* g1 shares with g3 on b */
+	assert_int_equal(t.r.actions[0].to, 1);
+	assert_non_null(strstr(t.r.actions[0].reason, "uses"));
 	assert_true(t.r.after_mb[0] <= 1.5);
 	three_free(&t);
 }
@@ -172,17 +172,17 @@ static void test_hotspot_swap(void **state)
 	t.o.min_gain_mb = 100;		/* no consolidation move */
 	t.vms[1].swap_rate = 500;
 	plan(&t);
-	assert_int_equal(t.r.nmoves, 1);
-	assert_true(t.r.moves[0].hotspot);
-	assert_int_equal(t.r.moves[0].vm, 0);
-	assert_non_null(strstr(t.r.moves[0].reason, "g2 swaps 500"));
+	assert_int_equal(t.r.nactions, 1);
+	assert_true(t.r.actions[0].hotspot);
+	assert_int_equal(t.r.actions[0].vm, 0);
+	assert_non_null(strstr(t.r.actions[0].reason, "g2 swaps 500"));
 	three_free(&t);
 
 	three_init(&t, 0, 10, 10);
 	t.o.min_gain_mb = 100;
 	t.vms[1].swap_rate = 50;	/* below the threshold */
 	plan(&t);
-	assert_int_equal(t.r.nmoves, 0);
+	assert_int_equal(t.r.nactions, 0);
 	three_free(&t);
 }
 

@@ -1,0 +1,375 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * snapshot.c - inventory x catalogue -> the planner's input (snapshot.h).
+ *
+ * Swap rates: a guest's swap traffic (pages/s in + out) is taken, in this
+ * order, from the live statistics of the last minute (mb-guestd's reports,
+ * else libvirt's balloon statistics), else from the guest's counters in
+ * its last two trace uploads, else unknown.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "snapshot.h"
+
+#define SWAP_WINDOW_S 60.0
+
+/* ---- the digest set cache ---- */
+
+struct cached_set {
+	char uuid[37];
+	uint64_t version;
+	struct mb_digest_set set;
+	bool used;			/* asked for since the last sweep */
+};
+
+struct set_cache {
+	pthread_mutex_t lock;
+	struct cached_set *e;
+	size_t n, cap;
+	uint64_t loads, hits;
+};
+
+struct set_cache *set_cache_new(void)
+{
+	struct set_cache *c = calloc(1, sizeof(*c));
+
+	if (c)
+		pthread_mutex_init(&c->lock, NULL);
+	return c;
+}
+
+void set_cache_free(struct set_cache *c)
+{
+	size_t i;
+
+	if (!c)
+		return;
+	for (i = 0; i < c->n; i++)
+		mb_set_free(&c->e[i].set);
+	free(c->e);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+static int load_set(struct store *store, const struct trace_record *r,
+		    const char *name, struct mb_digest_set *set,
+		    struct mb_err *err)
+{
+	struct mbt_trace t;
+	uint64_t size;
+	int fd, ret;
+
+	fd = store_open_trace(store, r->uuid, r->version, &size, err);
+	if (fd < 0)
+		return -1;
+	ret = mbt_read_fd(fd, size, &t, err);
+	close(fd);
+	if (ret)
+		return mb_err_prefix(err, "trace %s/%" PRIu64, r->uuid,
+				     r->version);
+	ret = mb_set_from_trace(set, &t, false, name, err);
+	mbt_trace_free(&t);
+	return ret;
+}
+
+const struct mb_digest_set *set_cache_get(struct set_cache *c,
+					  struct store *store,
+					  const struct trace_record *r,
+					  const char *name,
+					  struct mb_err *err)
+{
+	struct cached_set *e = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&c->lock);
+	for (i = 0; i < c->n; i++)
+		if (c->e[i].version == r->version &&
+		    !strcmp(c->e[i].uuid, r->uuid)) {
+			e = &c->e[i];
+			c->hits++;
+			goto out;
+		}
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 16;
+		struct cached_set *g = realloc(c->e, cap * sizeof(*g));
+
+		if (!g) {
+			mb_errf(err, "plan: out of memory");
+			goto out;
+		}
+		c->e = g;
+		c->cap = cap;
+	}
+	e = &c->e[c->n];
+	memset(e, 0, sizeof(*e));
+	/* Parsing takes a while; plans are made one at a time anyway. */
+	if (load_set(store, r, name, &e->set, err)) {
+		e = NULL;
+		goto out;
+	}
+	snprintf(e->uuid, sizeof(e->uuid), "%s", r->uuid);
+	e->version = r->version;
+	c->n++;
+	c->loads++;
+out:
+	if (e)
+		e->used = true;
+	pthread_mutex_unlock(&c->lock);
+	return e ? &e->set : NULL;
+}
+
+void set_cache_sweep(struct set_cache *c)
+{
+	size_t i, kept = 0;
+
+	pthread_mutex_lock(&c->lock);
+	for (i = 0; i < c->n; i++) {
+		if (!c->e[i].used) {
+			mb_set_free(&c->e[i].set);
+			continue;
+		}
+		c->e[i].used = false;
+		c->e[kept++] = c->e[i];
+	}
+	c->n = kept;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void set_cache_counts(struct set_cache *c, uint64_t *loads, uint64_t *hits,
+		      uint64_t *entries)
+{
+	pthread_mutex_lock(&c->lock);
+	*loads = c->loads;
+	*hits = c->hits;
+	*entries = c->n;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- each VM's latest two traces, from the catalogue ---- */
+
+struct pair {
+	struct trace_record latest, prev;
+	bool has_prev;
+};
+
+struct pairs {
+	struct pair *p;
+	size_t n, cap;
+};
+
+static int collect_pairs(void *ctx, const struct trace_record *r)
+{
+	struct pairs *ps = ctx;
+
+	if (ps->n && !strcmp(ps->p[ps->n - 1].latest.uuid, r->uuid)) {
+		ps->p[ps->n - 1].prev = ps->p[ps->n - 1].latest;
+		ps->p[ps->n - 1].has_prev = true;
+		ps->p[ps->n - 1].latest = *r;
+		return 0;
+	}
+	if (ps->n == ps->cap) {
+		size_t cap = ps->cap ? ps->cap * 2 : 64;
+		struct pair *g = realloc(ps->p, cap * sizeof(*g));
+
+		if (!g)
+			return -1;
+		ps->p = g;
+		ps->cap = cap;
+	}
+	memset(&ps->p[ps->n], 0, sizeof(ps->p[ps->n]));
+	ps->p[ps->n].latest = *r;
+	ps->n++;
+	return 0;
+}
+
+static const struct pair *find_pair(const struct pairs *ps, const char *uuid)
+{
+	size_t i;
+
+	for (i = 0; i < ps->n; i++)
+		if (!strcmp(ps->p[i].latest.uuid, uuid))
+			return &ps->p[i];
+	return NULL;
+}
+
+/* Pages/s swapped between the last two uploads; < 0 when unknown. */
+static double trace_swap_rate(const struct pair *p)
+{
+	const struct vm_stats *a = &p->prev.stats, *b = &p->latest.stats;
+	int64_t dt = p->latest.upload_time - p->prev.upload_time;
+
+	if (!p->has_prev || dt <= 0 || a->pswpin < 0 || a->pswpout < 0 ||
+	    b->pswpin < 0 || b->pswpout < 0)
+		return -1;
+	return (double)(b->pswpin + b->pswpout - a->pswpin - a->pswpout) /
+	       (double)dt;
+}
+
+static double swap_rate(const struct snapshot_sources *src,
+			const struct pair *p, const char **source)
+{
+	struct guest_sample g;
+	double r = -1;
+	int have;
+
+	if (src->stats) {
+		have = stats_vm_latest(src->stats, p->latest.uuid, NULL, &g);
+		r = stats_vm_swap_rate(src->stats, p->latest.uuid,
+				       SWAP_WINDOW_S);
+		if (isfinite(r)) {
+			*source = have & 2 ? "guest stats" : "libvirt";
+			return r;
+		}
+	}
+	r = trace_swap_rate(p);
+	*source = r >= 0 ? "traces" : "unknown";
+	return r;
+}
+
+static void unplanned(struct snapshot *s, const char *uuid, const char *name,
+		      const char *host, const char *why)
+{
+	json_array_append_new(s->unplanned, json_pack(
+		"{s:s,s:s,s:o,s:s}", "uuid", uuid, "name", name,
+		"host", host ? json_string(host) : json_null(), "why", why));
+}
+
+int snapshot_take(struct snapshot *s, const struct snapshot_sources *src,
+		  struct mb_err *err)
+{
+	struct pairs ps = { 0 };
+	size_t i, j, k, ndom = 0;
+	int algo = -1;
+
+	memset(s, 0, sizeof(*s));
+	s->unplanned = json_array();
+	if (inventory_snapshot(src->inv, &s->inv))
+		return mb_errf(err, "plan: out of memory");
+	if (catalogue_foreach(src->cat, NULL, collect_pairs, &ps, err))
+		goto fail;
+	for (i = 0; i < s->inv.nhosts; i++)
+		ndom += s->inv.hosts[i].ndomains;
+	s->hosts = calloc(s->inv.nhosts + 1, sizeof(*s->hosts));
+	s->plan_host = calloc(s->inv.nhosts + 1, sizeof(*s->plan_host));
+	s->vms = calloc(ndom + 1, sizeof(*s->vms));
+	s->versions = calloc(ndom + 1, sizeof(*s->versions));
+	s->swap_source = calloc(ndom + 1, sizeof(*s->swap_source));
+	s->pins = calloc(ndom + 1, sizeof(*s->pins));
+	if (!s->hosts || !s->plan_host || !s->vms || !s->versions ||
+	    !s->swap_source || !s->pins) {
+		mb_errf(err, "plan: out of memory");
+		goto fail;
+	}
+	for (i = 0; i < s->inv.nhosts; i++) {
+		s->plan_host[i] = -1;
+		if (!s->inv.hosts[i].up)
+			continue;
+		s->plan_host[i] = (int)s->nhosts;
+		s->hosts[s->nhosts++] = (struct plan_host){
+			s->inv.hosts[i].spec.name, s->inv.hosts[i].capacity_mb };
+	}
+	/* Domains, joined with their latest trace by uuid. */
+	for (i = 0; i < s->inv.nhosts; i++) {
+		struct inv_host_view *h = &s->inv.hosts[i];
+
+		for (j = 0; j < h->ndomains; j++) {
+			struct inv_domain *d = &h->domains[j];
+			const struct mb_digest_set *set = NULL;
+			const struct pair *p;
+			const char *why = NULL;
+			struct mb_err lerr;
+			struct plan_vm *v = &s->vms[s->nvms];
+
+			if (!inv_domain_running(d))
+				continue;
+			p = find_pair(&ps, d->uuid);
+			if (!p)
+				why = "no trace uploaded yet";
+			else if (!(set = set_cache_get(src->cache, src->store,
+						       &p->latest, d->name,
+						       &lerr)))
+				why = lerr.msg;
+			else if (algo >= 0 && set->algorithm != algo)
+				why = "its digests use another algorithm";
+			if (why) {
+				unplanned(s, d->uuid, d->name, h->spec.name,
+					  why);
+				continue;
+			}
+			algo = set->algorithm;
+			*v = (struct plan_vm){
+				.uuid = d->uuid, .name = d->name,
+				.memory_mb = d->memory_mb,
+				.host = s->plan_host[i], .set = set,
+				.swap_rate = swap_rate(src, p,
+						&s->swap_source[s->nvms]),
+			};
+			if (src->sched)
+				v->pinned = scheduler_pinned(src->sched,
+					d->uuid, ACTION_MIGRATE,
+					s->pins[s->nvms],
+					sizeof(s->pins[s->nvms]));
+			s->versions[s->nvms] = p->latest.version;
+			s->nvms++;
+		}
+	}
+	/* Traces of VMs no host runs. */
+	for (k = 0; k < ps.n; k++) {
+		bool found = false;
+
+		for (i = 0; i < s->inv.nhosts && !found; i++)
+			for (j = 0; j < s->inv.hosts[i].ndomains; j++)
+				if (!strcmp(s->inv.hosts[i].domains[j].uuid,
+					    ps.p[k].latest.uuid))
+					found = true;
+		if (!found)
+			unplanned(s, ps.p[k].latest.uuid, ps.p[k].latest.name,
+				  NULL, "no running domain has this uuid");
+	}
+	free(ps.p);
+	set_cache_sweep(src->cache);
+	return 0;
+fail:
+	free(ps.p);
+	snapshot_free(s);
+	return -1;
+}
+
+void snapshot_free(struct snapshot *s)
+{
+	inv_snapshot_free(&s->inv);
+	free(s->hosts);
+	free(s->plan_host);
+	free(s->vms);
+	free(s->versions);
+	free(s->swap_source);
+	free(s->pins);
+	json_decref(s->unplanned);
+	memset(s, 0, sizeof(*s));
+}
+
+json_t *snapshot_inputs_json(const struct snapshot *s)
+{
+	json_t *arr = json_array();
+	size_t i;
+
+	for (i = 0; i < s->nvms; i++) {
+		const struct plan_vm *v = &s->vms[i];
+
+		json_array_append_new(arr, json_pack(
+			"{s:s,s:s,s:s,s:I,s:f,s:o,s:s}", "uuid", v->uuid,
+			"name", v->name, "host", s->hosts[v->host].name,
+			"version", (json_int_t)s->versions[i],
+			"memory_mb", v->memory_mb, "swap_pages_per_s",
+			v->swap_rate < 0 ? json_null() :
+			json_real(v->swap_rate),
+			"swap_source", s->swap_source[i]));
+	}
+	return arr;
+}
