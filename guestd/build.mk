@@ -1,8 +1,9 @@
 # guestd/: mb-guestd, the guest daemon (scan with memtrace.ko, upload with
-# libcurl). Shares daemon/ (config files, logging) with mb-controld.
+# libcurl, statistics reports from a thread of their own). Shares daemon/
+# (config files, logging) with mb-controld.
 GUESTD_SRCS := $(wildcard guestd/*.c)
 GUESTD_OBJS := $(GUESTD_SRCS:%.c=$(BUILD)/%.o)
-GUESTD_LIBS := -lcurl -ljansson
+GUESTD_LIBS := -lcurl -ljansson -lpthread
 GUESTD := $(BUILD)/mb-guestd
 
 $(BUILD)/guestd/%.o: PART_CFLAGS += -Idaemon -Iguestd -Wno-format-truncation
@@ -12,7 +13,11 @@ $(GUESTD): $(GUESTD_OBJS) $(DAEMON_OBJS) $(LIBMB)
 
 PROGRAMS += $(GUESTD)
 
-# Unit tests of mb-guestd link its objects (everything but main.o).
+# Unit tests of mb-guestd link its objects (everything but main.o), and
+# libmicrohttpd for the HTTP server on loopback that receives the reports.
 $(BUILD)/tests/test_guestd_%: $(BUILD)/tests/unit/test_guestd_%.o $(filter-out $(BUILD)/guestd/main.o,$(GUESTD_OBJS)) $(DAEMON_OBJS) $(LIBMB)
 	@mkdir -p $(dir $@)
-	$(CC) $(MB_LDFLAGS) -o $@ $^ -lcmocka -lcurl -ljansson $(LIBMB_LIBS)
+	$(CC) $(MB_LDFLAGS) -o $@ $^ -lcmocka -lmicrohttpd $(GUESTD_LIBS) $(LIBMB_LIBS)
+
+# Fuzz target of the /proc parsers (tests/fuzz/fuzz_guestd_proc.c).
+FUZZ_SRCS_guestd_proc = guestd/procfs.c $(LIBMB_SRCS)

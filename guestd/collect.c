@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * collect.c - what one cycle of mb-guestd gathers: the VM's identity, its
- * memory statistics, and a trace from /dev/memtrace (loading the module
- * first when needed).
+ * collect.c - what mb-guestd gathers: the VM's identity, its memory
+ * statistics (read here, parsed by procfs.c), and a trace from
+ * /dev/memtrace (loading the module first when needed).
+ *
+ * Statistics are read by the trace cycle and by the report thread at the
+ * same time, so their reading keeps no state between calls.
  *
  * The trace is copied from the device into a memfd while the push parser
  * validates it: the guest keeps exactly one copy (in its page cache), the
@@ -11,6 +14,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,45 +29,141 @@
 #include "guestd.h"
 #include "log.h"
 
-static int read_field(const char *path, const char *key, size_t keylen,
-		      char sep, int64_t *out)
-{
-	char line[256];
-	FILE *f = fopen(path, "r");
+/* No statistics file is nearly this big; vmstat is a few KiB. */
+#define STATS_FILE_MAX (1 << 20)
 
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, key, keylen) && line[keylen] == sep) {
-			*out = strtoll(line + keylen + 1, NULL, 10);
-			break;
+/*
+ * The whole of a small /proc file, NUL-terminated, in a malloc'ed buffer.
+ * NULL with errno set when it cannot be read.
+ */
+static char *read_small_file(const char *path, size_t *len)
+{
+	size_t cap = 8192, used = 0;
+	char *buf = NULL, *grown;
+	ssize_t n;
+	int fd, saved;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	for (;;) {
+		if (!buf || used == cap - 1) {
+			if (buf)
+				cap *= 2;
+			if (cap > STATS_FILE_MAX) {
+				errno = EFBIG;
+				goto fail;
+			}
+			grown = realloc(buf, cap);
+			if (!grown)
+				goto fail;
+			buf = grown;
 		}
+		n = read(fd, buf + used, cap - 1 - used);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto fail;
+		if (n == 0)
+			break;
+		used += n;
 	}
-	fclose(f);
+	close(fd);
+	buf[used] = '\0';
+	*len = used;
+	return buf;
+fail:
+	saved = errno;
+	free(buf);
+	close(fd);
+	errno = saved;
+	return NULL;
+}
+
+/* The statistics files, and what reads each one's text. */
+enum stats_file { MEMINFO, VMSTAT, PRESSURE, UPTIME, BOOT_ID };
+
+static const char *const stats_files[] = {
+	[MEMINFO] = "meminfo",
+	[VMSTAT] = "vmstat",
+	[PRESSURE] = "pressure/memory",
+	[UPTIME] = "uptime",
+	[BOOT_ID] = "sys/kernel/random/boot_id",
+};
+
+static int parse_stats_file(enum stats_file which, const char *path,
+			    const char *text, size_t len, struct guest_stats *s,
+			    struct mb_err *err)
+{
+	const struct proc_counter meminfo[] = {
+		{ "MemTotal", ':', " kB", &s->mem_total_kb },
+		{ "MemAvailable", ':', " kB", &s->mem_available_kb },
+		{ "Committed_AS", ':', " kB", &s->committed_as_kb },
+		{ "SwapTotal", ':', " kB", &s->swap_total_kb },
+		{ "SwapFree", ':', " kB", &s->swap_free_kb },
+	};
+	const struct proc_counter vmstat[] = {
+		{ "pswpin", ' ', NULL, &s->pswpin },
+		{ "pswpout", ' ', NULL, &s->pswpout },
+		{ "pgmajfault", ' ', NULL, &s->pgmajfault },
+	};
+
+	switch (which) {
+	case MEMINFO:
+		return proc_parse_counters(path, text, len, meminfo,
+					   sizeof(meminfo) / sizeof(*meminfo),
+					   err);
+	case VMSTAT:
+		return proc_parse_counters(path, text, len, vmstat,
+					   sizeof(vmstat) / sizeof(*vmstat),
+					   err);
+	case PRESSURE:
+		return proc_parse_psi(path, text, len, &s->psi, err);
+	case UPTIME:
+		return proc_parse_uptime(path, text, len, &s->uptime_s, err);
+	case BOOT_ID:
+		return proc_parse_boot_id(path, text, len, s->boot_id, err);
+	}
 	return 0;
 }
 
 int collect_stats(const char *proc, struct guest_stats *s, struct mb_err *err)
 {
-	char meminfo[512], vmstat[512];
+	struct mb_err first = { "" }, this;
+	char path[PATH_MAX];
+	unsigned int i, problems = 0;
 
-	s->mem_total_kb = s->mem_available_kb = -1;
+	memset(s, 0, sizeof(*s));
+	s->mem_total_kb = s->mem_available_kb = s->committed_as_kb = -1;
 	s->swap_total_kb = s->swap_free_kb = -1;
-	s->pswpin = s->pswpout = -1;
-	snprintf(meminfo, sizeof(meminfo), "%s/meminfo", proc);
-	snprintf(vmstat, sizeof(vmstat), "%s/vmstat", proc);
-#define FIELD(path, key, sep, dst) \
-	read_field(path, key, sizeof(key) - 1, sep, dst)
-	if (FIELD(meminfo, "MemTotal", ':', &s->mem_total_kb) ||
-	    FIELD(meminfo, "MemAvailable", ':', &s->mem_available_kb) ||
-	    FIELD(meminfo, "SwapTotal", ':', &s->swap_total_kb) ||
-	    FIELD(meminfo, "SwapFree", ':', &s->swap_free_kb))
-		return mb_errf(err, "%s: %s", meminfo, strerror(errno));
-	if (FIELD(vmstat, "pswpin", ' ', &s->pswpin) ||
-	    FIELD(vmstat, "pswpout", ' ', &s->pswpout))
-		return mb_errf(err, "%s: %s", vmstat, strerror(errno));
-#undef FIELD
-	return 0;
+	s->pswpin = s->pswpout = s->pgmajfault = -1;
+	s->uptime_s = -1;
+	for (i = 0; i < sizeof(stats_files) / sizeof(*stats_files); i++) {
+		size_t len;
+		char *text;
+		int bad;
+
+		snprintf(path, sizeof(path), "%s/%s", proc, stats_files[i]);
+		text = read_small_file(path, &len);
+		if (!text) {
+			/* Absent: this kernel does not have it (PSI off). */
+			if (errno == ENOENT || errno == ENOTDIR ||
+			    errno == EOPNOTSUPP)
+				continue;
+			bad = mb_errf(&this, "%s: %s", path, strerror(errno));
+		} else {
+			bad = parse_stats_file(i, path, text, len, s, &this);
+			free(text);
+		}
+		if (bad && !problems++)
+			first = this;
+	}
+	if (!problems)
+		return 0;
+	if (problems > 1)
+		return mb_errf(err, "%s (and %u more problems)", first.msg,
+			       problems - 1);
+	return mb_errf(err, "%s", first.msg);
 }
 
 int collect_identity(const char *override, uint8_t uuid[MBT_UUID_LEN],
@@ -156,10 +256,6 @@ int collect_load_module(const char *device, const char *module,
 			       "module", device);
 	return 0;
 }
-
-struct scan_ctx {
-	const char *device;
-};
 
 int collect_scan(const char *device, struct scan *out, struct mb_err *err)
 {

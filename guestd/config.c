@@ -19,6 +19,8 @@ enum {
 	OPT_CA_FILE,
 	OPT_INTERVAL,
 	OPT_ONCE,
+	OPT_STATS_INTERVAL,
+	OPT_STATS_ONCE,
 	OPT_DEVICE,
 	OPT_MODULE,
 	OPT_VM_UUID,
@@ -39,6 +41,8 @@ static const struct option options[] = {
 	{ "ca-file", required_argument, NULL, OPT_CA_FILE },
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
 	{ "once", no_argument, NULL, OPT_ONCE },
+	{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
+	{ "stats-once", no_argument, NULL, OPT_STATS_ONCE },
 	{ "device", required_argument, NULL, OPT_DEVICE },
 	{ "module", required_argument, NULL, OPT_MODULE },
 	{ "vm-uuid", required_argument, NULL, OPT_VM_UUID },
@@ -59,8 +63,9 @@ static void usage(FILE *out)
 "usage: mb-guestd --server URL [options]\n"
 "\n"
 "Scan this VM's memory with memtrace.ko every --interval seconds and upload\n"
-"the trace and memory statistics to mb-controld. Every option can also be\n"
-"given in the config file, one per line, without the dashes.\n"
+"the trace and memory statistics to mb-controld; in between, report memory\n"
+"statistics every --stats-interval seconds. Every option can also be given\n"
+"in the config file, one per line, without the dashes.\n"
 "\n"
 "  -f, --config FILE         read options from FILE (flags override it)\n"
 "  -n, --check-config        check the configuration and exit\n"
@@ -68,7 +73,12 @@ static void usage(FILE *out)
 "      --token-file FILE     bearer token for this VM (first line)\n"
 "      --ca-file FILE        CA certificate(s) to verify an https server\n"
 "      --interval SECONDS    time between scans (default 120)\n"
-"      --once                one cycle, then exit with its status\n"
+"      --once                one cycle, then exit with its status (no\n"
+"                            statistics reports)\n"
+"      --stats-interval S    time between statistics reports (default 5,\n"
+"                            0: none)\n"
+"      --stats-once          send one statistics report, print it, exit with\n"
+"                            its status\n"
 "      --device PATH         read the trace from PATH (default /dev/memtrace)\n"
 "      --module FILE         memtrace.ko to load when the device is missing\n"
 "                            (default: modprobe memtrace)\n"
@@ -76,7 +86,8 @@ static void usage(FILE *out)
 "      --vm-name NAME        name sent with the trace (default: hostname)\n"
 "      --retries N           retries after a failed upload (default 5)\n"
 "      --retry-max-delay S   longest wait between retries (default 60)\n"
-"      --timeout SECONDS     limit for one upload (default 300)\n"
+"      --timeout SECONDS     limit for one upload (default 300); a report\n"
+"                            gets at most its interval\n"
 "      --syslog              log to syslog instead of stderr\n"
 "      --verbose             log every cycle\n"
 "  -h, --help                this text\n"
@@ -84,7 +95,9 @@ static void usage(FILE *out)
 "\n"
 "Exit status of --once: 0 stored, 2 usage, 3 no trace (module, device,\n"
 "invalid trace), 4 refused by controld, 5 controld unreachable after all\n"
-"retries, 6 another scan is running, 1 other failure.\n");
+"retries, 6 another scan is running, 1 other failure. Of --stats-once:\n"
+"0 accepted, 2 usage, 4 refused (404: controld has no stats route), 5\n"
+"unreachable or 5xx (one try), 1 other failure.\n");
 }
 
 static int set_str(char **dst, const char *arg)
@@ -123,6 +136,14 @@ static int apply(void *ctx, int val, const char *arg, struct mb_err *err)
 		return 0;
 	case OPT_ONCE:
 		c->once = true;
+		return 0;
+	case OPT_STATS_INTERVAL:
+		if (conf_parse_uint("stats-interval", arg, 0, 86400, &v, err))
+			return -1;
+		c->stats_interval = v;
+		return 0;
+	case OPT_STATS_ONCE:
+		c->stats_once = true;
 		return 0;
 	case OPT_DEVICE:
 		c->device_given = true;
@@ -180,6 +201,7 @@ int guestd_config_parse(struct guestd_config *c, int argc, char **argv,
 
 	memset(c, 0, sizeof(*c));
 	c->interval = 120;
+	c->stats_interval = 5;
 	c->device = strdup("/dev/memtrace");
 	c->retries = 5;
 	c->retry_max_delay = 60;
@@ -188,6 +210,9 @@ int guestd_config_parse(struct guestd_config *c, int argc, char **argv,
 	if (ret == 0 && !c->server)
 		return mb_errf(err, "no --server given (e.g. --server "
 			       "http://10.0.2.2:8080)");
+	if (ret == 0 && c->once && c->stats_once)
+		return mb_errf(err, "--once (a trace) and --stats-once (a "
+			       "statistics report) exclude each other");
 	return ret;
 }
 

@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * guestd.h - the parts of mb-guestd: settings (config.c), what a cycle
- * collects (collect.c: identity, memory statistics, the module, the scan)
- * and the upload (upload.c). main.c runs the cycles.
+ * guestd.h - the parts of mb-guestd: settings (config.c), what it collects
+ * (collect.c: identity, memory statistics, the module, the scan; procfs.c:
+ * the parsers of the /proc files), the requests to controld (upload.c:
+ * trace uploads and statistics reports) and the statistics reports
+ * between traces (report.c: the body, the pace, their thread). main.c
+ * runs the trace cycles.
  */
 #ifndef MB_GUESTD_H
 #define MB_GUESTD_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,14 +19,16 @@
 #include "mb_error.h"
 #include "mbt.h"
 
-/* Exit statuses of --once (documented in docs/mb-guestd.8). */
+/* Exit statuses of --once and --stats-once (docs/mb-guestd.8). */
 enum guestd_exit {
-	GUESTD_OK = 0,		/* trace stored; version printed */
+	GUESTD_OK = 0,		/* trace stored (version printed) or report
+				   accepted */
 	GUESTD_FAILED = 1,	/* unexpected local failure */
 	GUESTD_USAGE = 2,	/* bad flags or config file */
 	GUESTD_SCAN = 3,	/* no trace: module, device or trace invalid */
 	GUESTD_REJECTED = 4,	/* controld refused it (4xx); not retried */
-	GUESTD_UNREACHABLE = 5,	/* network errors or 5xx after all retries */
+	GUESTD_UNREACHABLE = 5,	/* network errors or 5xx (after all retries,
+				   for a trace) */
 	GUESTD_BUSY = 6,	/* another scan of the device is running */
 };
 
@@ -33,6 +40,8 @@ struct guestd_config {
 	char *ca_file;
 	unsigned int interval;		/* seconds between cycles */
 	bool once;
+	unsigned int stats_interval;	/* seconds between reports, 0: none */
+	bool stats_once;
 	char *device;
 	bool device_given;
 	char *module;			/* memtrace.ko to load, or NULL */
@@ -51,14 +60,78 @@ void guestd_config_free(struct guestd_config *c);
 
 /* ---- collect.c ---- */
 
-struct guest_stats {
-	int64_t mem_total_kb, mem_available_kb;
-	int64_t swap_total_kb, swap_free_kb;
-	int64_t pswpin, pswpout;	/* -1 = not found */
+/*
+ * One line of pressure/memory: the share of wall time (percent) in which
+ * some (or all) non-idle tasks were stalled waiting for memory, averaged
+ * over 10, 60 and 300 s, and the total stall time in microseconds.
+ */
+struct psi_line {
+	bool reported;
+	double avg10, avg60, avg300;
+	int64_t total_us;
 };
 
-/* Read /proc/meminfo and /proc/vmstat (under @proc, normally "/proc"). */
+struct psi_memory {
+	struct psi_line some, full;
+};
+
+/* Every field that is not reported is -1 (uptime < 0, boot_id ""). */
+struct guest_stats {
+	int64_t mem_total_kb, mem_available_kb, committed_as_kb;
+	int64_t swap_total_kb, swap_free_kb;
+	int64_t pswpin, pswpout, pgmajfault;
+	double uptime_s;
+	char boot_id[37];		/* changes at every boot */
+	struct psi_memory psi;
+};
+
+/*
+ * Read meminfo, vmstat, pressure/memory, uptime and
+ * sys/kernel/random/boot_id under @proc (normally "/proc"). A file that
+ * does not exist (no PSI in this kernel, or PSI off) or a field missing
+ * from a file is not reported. Returns 0, or -1 when a file could not be
+ * read or had a malformed line: @s is then filled all the same with every
+ * field that could be read, and @err names the first file (and line) and
+ * the reason.
+ */
 int collect_stats(const char *proc, struct guest_stats *s, struct mb_err *err);
+
+/* ---- procfs.c: the parsers, on text in memory (@len bytes) ---- */
+
+/* A field of meminfo ("MemTotal:   123 kB") or vmstat ("pswpin 17"). */
+struct proc_counter {
+	const char *key;
+	char separator;			/* ':' in meminfo, ' ' in vmstat */
+	const char *unit;		/* " kB", or NULL for none */
+	int64_t *value;			/* set to -1 when absent or bad */
+};
+
+/*
+ * Fill every @want[i].value from the lines of @text that carry its key
+ * (the first such line); other lines are ignored. Returns 0, or -1 when a
+ * line of a wanted key is malformed (that value stays -1, the others are
+ * filled): @err is "@name:line: 'line': expected ...".
+ */
+int proc_parse_counters(const char *name, const char *text, size_t len,
+			const struct proc_counter *want, size_t nwant,
+			struct mb_err *err);
+
+/*
+ * Parse pressure/memory: a "some" and a "full" line, each
+ * "avg10=P avg60=P avg300=P total=N". A line not given is not reported.
+ * Returns 0, or -1 for a line that is not one of these (or repeats one):
+ * that line is not reported, @err names @name and the line.
+ */
+int proc_parse_psi(const char *name, const char *text, size_t len,
+		   struct psi_memory *out, struct mb_err *err);
+
+/* Parse uptime ("UPTIME IDLE\n", seconds); *uptime_s = -1 when not. */
+int proc_parse_uptime(const char *name, const char *text, size_t len,
+		      double *uptime_s, struct mb_err *err);
+
+/* Parse boot_id (one uuid line) into lower-case text; "" when not. */
+int proc_parse_boot_id(const char *name, const char *text, size_t len,
+		       char boot_id[37], struct mb_err *err);
 
 /*
  * The VM's uuid: @override when given, else the SMBIOS system uuid from
@@ -105,10 +178,13 @@ struct upload_target {
 	const char *ca_file;
 	const char *uuid;
 	const char *name;
-	unsigned int timeout;
+	unsigned int timeout;		/* seconds for the whole request */
 	bool verbose;
+	const atomic_bool *cancel;	/* when it turns true, the request in
+					   flight ends at once; may be NULL */
 };
 
+/* curl_global_init(): once, before any thread starts. */
 int upload_global_init(struct mb_err *err);
 
 /*
@@ -118,5 +194,78 @@ int upload_global_init(struct mb_err *err);
  */
 int upload_once(const struct upload_target *t, const struct scan *s,
 		const struct guest_stats *stats, struct upload_result *res);
+
+/*
+ * POST the statistics report @json to {server}/v1/vms/{uuid}/stats once.
+ * Returns GUESTD_OK for any 2xx, else the same classes as upload_once()
+ * (a 404 is GUESTD_REJECTED with res->http_status 404), with @res filled.
+ */
+int upload_report(const struct upload_target *t, const char *json,
+		  struct upload_result *res);
+
+/* ---- report.c ---- */
+
+/*
+ * The body of a statistics report (docs/mb-guestd.8): a JSON object with
+ * "name" and every reported field of @s. Returns a malloc'ed string, or
+ * NULL when out of memory.
+ */
+char *report_body(const struct guest_stats *s, const char *name);
+
+/* After a 404 (a controld without the route), try every 10th interval. */
+#define REPORT_NO_ROUTE_EVERY 10
+
+enum report_outcome {
+	REPORT_SKIPPED,			/* no try this interval (the pace) */
+	REPORT_ACCEPTED,		/* 2xx */
+	REPORT_NO_ROUTE,		/* 404 */
+	REPORT_FAILED,			/* anything else */
+};
+
+/*
+ * Reports every @interval seconds, in a thread of their own so that they
+ * go on while a trace is scanned or uploaded. The log says the first
+ * failure (warning), later ones at debug level only, and the recovery.
+ */
+struct reporter {
+	struct upload_target target;
+	const char *proc;
+	unsigned int interval;
+	/* the pace and the log, kept by reporter_tick() */
+	enum report_outcome last;
+	bool no_route_warned;
+	unsigned int skip;		/* intervals left before the next try */
+	bool collect_failing;		/* the last collect_stats() failed */
+	uint64_t sent, accepted;
+	/* the thread */
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool running;
+	atomic_bool stop;
+};
+
+/*
+ * Set up @r to report to @t (copied; its strings must outlive @r) the
+ * statistics under @proc every @interval seconds (0: only report_once()).
+ * A report's time limit is the smaller of t->timeout and the interval
+ * (5 s when @interval is 0). Returns 0 or -1 (@err set).
+ */
+int reporter_init(struct reporter *r, const struct upload_target *t,
+		  const char *proc, unsigned int interval, struct mb_err *err);
+void reporter_release(struct reporter *r);
+
+/* One interval: send a report, or skip it when the pace says so. */
+enum report_outcome reporter_tick(struct reporter *r);
+
+/* Start the thread (all signals blocked in it) / stop and join it. */
+int reporter_start(struct reporter *r, struct mb_err *err);
+void reporter_stop(struct reporter *r);
+
+/*
+ * --stats-once: send one report, print its body on @out, log the answer.
+ * Returns GUESTD_OK, GUESTD_REJECTED, GUESTD_UNREACHABLE or GUESTD_FAILED.
+ */
+int report_once(struct reporter *r, FILE *out);
 
 #endif /* MB_GUESTD_H */

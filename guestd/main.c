@@ -4,14 +4,19 @@
  * make sure memtrace.ko is loaded, read one trace from /dev/memtrace,
  * collect memory statistics, and upload both to mb-controld, retrying
  * network errors and 5xx answers with exponential backoff and jitter.
+ * Meanwhile, every --stats-interval seconds, a second thread reports the
+ * memory statistics alone (report.c).
  *
- * Scans never overlap: cycles run one after another in this one thread,
+ * Scans never overlap: cycles run one after another in the main thread,
  * and the device is flock'ed during the read against other processes.
  * The trace lives in one memfd for the length of a cycle (about 1 MiB per
  * GiB of guest memory with 32-bit digests) and is freed before the next.
+ * SIGTERM and SIGINT reach only the main thread (the report thread blocks
+ * them), which stops the reports before it exits.
  *
- * Parts: config.c (options), collect.c (identity, statistics, module,
- * scan), upload.c (libcurl). This file runs the cycles.
+ * Parts: config.c (options), collect.c and procfs.c (identity,
+ * statistics, module, scan), upload.c (libcurl), report.c (statistics
+ * reports). This file runs the cycles.
  */
 #include <errno.h>
 #include <signal.h>
@@ -108,7 +113,7 @@ static int cycle(struct guestd *g)
 			 "controld will refuse it", got, g->uuid);
 	}
 	if (collect_stats("/proc", &stats, &err))
-		log_warn("memory statistics not sent: %s", err.msg);
+		log_warn("memory statistics incomplete: %s", err.msg);
 	log_msg(g->cfg.verbose ? LOG_INFO : LOG_DEBUG,
 		"scanned %llu pages (%llu bytes); uploading to %s",
 		(unsigned long long)scan.info.page_count,
@@ -145,9 +150,38 @@ static int cycle(struct guestd *g)
 	return ret;
 }
 
+/* --stats-once, or the report thread; false when reports are off. */
+static bool setup_reports(struct guestd *g, struct reporter *r)
+{
+	struct upload_target t = {
+		.server = g->cfg.server, .token = g->token,
+		.ca_file = g->cfg.ca_file, .uuid = g->uuid, .name = g->name,
+		.timeout = g->cfg.timeout, .verbose = g->cfg.verbose,
+	};
+	unsigned int interval = g->cfg.stats_once ? 0 : g->cfg.stats_interval;
+	struct mb_err err;
+
+	if (!g->cfg.stats_once && (g->cfg.once || !interval))
+		return false;
+	if (reporter_init(r, &t, "/proc", interval, &err)) {
+		log_err("%s", err.msg);
+		return false;
+	}
+	if (g->cfg.stats_once)
+		return true;
+	if (reporter_start(r, &err)) {
+		log_err("%s", err.msg);
+		reporter_release(r);
+		return false;
+	}
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	struct guestd g = { 0 };
+	struct reporter reports;
+	bool reporting = false;
 	struct sigaction sa = { .sa_handler = on_stop };
 	struct timespec start, end;
 	struct mb_err err;
@@ -192,12 +226,21 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	reporting = setup_reports(&g, &reports);
+	if (g.cfg.stats_once) {
+		status = reporting ? report_once(&reports, stdout) :
+			 GUESTD_FAILED;
+		goto out;
+	}
 	if (g.cfg.once) {
 		status = cycle(&g);
 		goto out;
 	}
 	log_info("vm %s (%s): uploading to %s every %u s", g.uuid, g.name,
 		 g.cfg.server, g.cfg.interval);
+	if (reporting)
+		log_info("statistics reports every %u s",
+			 g.cfg.stats_interval);
 	while (!stop_requested) {
 		uint64_t spent_ms;
 
@@ -211,6 +254,10 @@ int main(int argc, char **argv)
 	}
 	log_info("stopping");
 out:
+	if (reporting) {
+		reporter_stop(&reports);
+		reporter_release(&reports);
+	}
 	free(g.token);
 	guestd_config_free(&g.cfg);
 	return status;
