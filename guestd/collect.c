@@ -146,7 +146,7 @@ int collect_stats(const char *proc, struct guest_stats *s, struct mb_err *err)
 		snprintf(path, sizeof(path), "%s/%s", proc, stats_files[i]);
 		text = read_small_file(path, &len);
 		if (!text) {
-			/* Absent: this kernel does not have it (PSI off). */
+			/* Absent: not in this kernel (no PSI, or psi=0). */
 			if (errno == ENOENT || errno == ENOTDIR ||
 			    errno == EOPNOTSUPP)
 				continue;
