@@ -161,8 +161,8 @@ int collect_stats(const char *proc, struct guest_stats *s, struct mb_err *err)
 	if (!problems)
 		return 0;
 	if (problems > 1)
-		return mb_errf(err, "%s (and %u more problems)", first.msg,
-			       problems - 1);
+		return mb_errf(err, "%s (and problems in %u more file%s)",
+			       first.msg, problems - 1, problems > 2 ? "s" : "");
 	return mb_errf(err, "%s", first.msg);
 }
 

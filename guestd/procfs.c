@@ -78,6 +78,22 @@ static int bad_line(struct mb_err *err, int *problems, const char *name,
 	return -1;
 }
 
+/* The parser's result: 0, or -1 with the count of other bad lines added. */
+static int result(struct mb_err *err, int problems)
+{
+	size_t n;
+
+	if (!problems)
+		return 0;
+	if (problems > 1 && err) {
+		n = strlen(err->msg);
+		snprintf(err->msg + n, sizeof(err->msg) - n,
+			 " (and %d more malformed line%s)", problems - 1,
+			 problems > 2 ? "s" : "");
+	}
+	return -1;
+}
+
 static bool is_digit(char c)
 {
 	return c >= '0' && c <= '9';
@@ -180,7 +196,7 @@ int proc_parse_counters(const char *name, const char *text, size_t len,
 		bad_line(err, &problems, name, &l, w->unit ?
 			 "expected a count in kB" : "expected a count");
 	}
-	return problems ? -1 : 0;
+	return result(err, problems);
 }
 
 /* ---- pressure/memory ---- */
@@ -241,7 +257,7 @@ int proc_parse_psi(const char *name, const char *text, size_t len,
 		*dst = parsed;
 		dst->reported = true;
 	}
-	return problems ? -1 : 0;
+	return result(err, problems);
 }
 
 /* ---- uptime, boot_id ---- */
