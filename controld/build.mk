@@ -64,11 +64,16 @@ $(BUILD)/tests/test_config: $(BUILD)/tests/unit/test_config.o $(DAEMON_OBJS) $(L
 	$(CC) $(MB_LDFLAGS) -o $@ $^ -lcmocka $(LIBMB_LIBS)
 
 # Fuzz targets of the daemons' parsers (tests/fuzz/fuzz_daemon_conf.c,
-# fuzz_controld_tokens.c, fuzz_controld_hostspec.c); the .mbt and text readers are fuzzed by lib's.
+# fuzz_controld_tokens.c, fuzz_controld_hostspec.c, fuzz_controld_stats.c);
+# the .mbt and text readers are fuzzed by lib's.
 FUZZ_SRCS_daemon_conf = daemon/conf.c $(LIBMB_SRCS)
 FUZZ_SRCS_controld_tokens = controld/auth.c $(LIBMB_SRCS)
 FUZZ_LIBS_controld_tokens = -lpthread
 FUZZ_SRCS_controld_hostspec = controld/hostspec.c $(LIBMB_SRCS)
+# The guests' statistics report (POST /v1/vms/{uuid}/stats).
+FUZZ_SRCS_controld_stats = controld/stats.c controld/controldb.c controld/action.c daemon/log.c $(LIBMB_SRCS)
+FUZZ_CFLAGS_controld_stats = -Icontrold -Idaemon
+FUZZ_LIBS_controld_stats = -ljansson -lsqlite3 -lpthread
 
 # The same end-to-end tests against daemons built with ASan+UBSan: a memory
 # error or leak in a request path makes a daemon exit non-zero, which the

@@ -431,6 +431,12 @@ static const struct route routes[] = {
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
+const struct route *http_route_table(size_t *n)
+{
+	*n = NROUTES;
+	return routes;
+}
+
 static const char *arg(struct MHD_Connection *conn, const char *key)
 {
 	return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, key);

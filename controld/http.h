@@ -13,6 +13,7 @@
 #include "control.h"
 #include "mb_error.h"
 #include "metrics.h"
+#include "routes.h"
 #include "stats.h"
 #include "store.h"
 
@@ -34,6 +35,9 @@ struct http_server *http_start(const struct http_options *o,
 			       struct store *store, struct catalogue *cat,
 			       struct auth *auth, struct metrics *metrics,
 			       struct mb_err *err);
+
+/* The API's route table (for its unit test): @n routes. */
+const struct route *http_route_table(size_t *n);
 
 /* The port actually bound. */
 unsigned int http_port(const struct http_server *h);

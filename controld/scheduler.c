@@ -32,7 +32,7 @@
 struct entry {
 	struct action_job job;
 	struct scheduler *s;
-	time_t started;			/* monotonic seconds */
+	int64_t started;		/* monotonic ms */
 	bool worker;			/* false: adopted, not settled yet */
 	bool abort_sent;
 };
@@ -57,12 +57,12 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static time_t mono(void)
+static int64_t mono_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 struct scheduler *scheduler_new(const struct scheduler_options *o,
@@ -251,7 +251,7 @@ static int spawn(struct entry *e)
 	int rc;
 
 	e->worker = true;
-	e->started = mono();
+	e->started = mono_ms();
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	rc = pthread_create(&t, &attr, worker, e);
@@ -411,7 +411,7 @@ static void settle_adopted(struct scheduler *s)
 
 static void timeouts(struct scheduler *s)
 {
-	time_t now = mono();
+	int64_t now = mono_ms();
 	size_t i;
 
 	pthread_mutex_lock(&s->lock);
@@ -422,7 +422,7 @@ static void timeouts(struct scheduler *s)
 		struct action_job job;
 
 		if (!e->worker || e->abort_sent || !limit ||
-		    now - e->started < (time_t)limit)
+		    now - e->started < (int64_t)limit * 1000)
 			continue;
 		e->abort_sent = true;
 		__atomic_store_n(&e->job.abort_requested, 1, __ATOMIC_RELAXED);

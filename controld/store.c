@@ -400,20 +400,20 @@ static void quarantine(struct store *s, const char *uuid, const char *path,
 }
 
 static int reconcile_file(struct store *s, const char *uuid, const char *dir,
-			  uint64_t version)
+			  uint64_t version, struct mb_err *err)
 {
 	struct trace_record known, r;
 	struct mbt_info info;
 	uint8_t bin[MBT_UUID_LEN];
 	char path[4096], meta[4096];
-	struct mb_err err;
+	struct mb_err verr;
 	struct stat st;
 	int found;
 
 	snprintf(path, sizeof(path), "%s/%" PRIu64 ".mbt", dir, version);
 	if (stat(path, &st))
 		return 0;
-	found = catalogue_get(s->cat, uuid, version, &known, &err);
+	found = catalogue_get(s->cat, uuid, version, &known, err);
 	if (found < 0)
 		return -1;
 	if (found && known.size == (uint64_t)st.st_size) {
@@ -421,8 +421,8 @@ static int reconcile_file(struct store *s, const char *uuid, const char *dir,
 		return 0;
 	}
 	mb_uuid_parse(uuid, bin);
-	if (store_validate_file(path, bin, &info, &err)) {
-		log_err("%s", err.msg);
+	if (store_validate_file(path, bin, &info, &verr)) {
+		log_err("%s", verr.msg);
 		quarantine(s, uuid, path, version);
 		return 0;
 	}
@@ -431,24 +431,22 @@ static int reconcile_file(struct store *s, const char *uuid, const char *dir,
 	snprintf(r.source, sizeof(r.source), "http");
 	snprintf(meta, sizeof(meta), "%s/%" PRIu64 ".json", dir, version);
 	meta_read(meta, &r);
-	if (catalogue_add(s->cat, &r, &err)) {
-		log_err("%s", err.msg);
+	if (catalogue_add(s->cat, &r, err))
 		return -1;
-	}
 	__atomic_add_fetch(&s->bytes, st.st_size, __ATOMIC_RELAXED);
 	log_info("catalogue: added vm %s version %" PRIu64 " from the store",
 		 uuid, version);
 	return 0;
 }
 
-static int reconcile_vm(struct store *s, const char *uuid)
+static int reconcile_vm(struct store *s, const char *uuid,
+			struct mb_err *err)
 {
 	char dir[4096], path[4096];
 	struct version_list versions = { 0 };
 	uint64_t v, high = 0, cat_high;
 	struct dirent *de;
 	struct vm_slot *slot;
-	struct mb_err err;
 	size_t i, len;
 	DIR *d;
 	int ret = 0;
@@ -478,11 +476,11 @@ static int reconcile_vm(struct store *s, const char *uuid)
 	}
 	closedir(d);
 	for (i = 0; !ret && i < versions.n; i++)
-		ret = reconcile_file(s, uuid, dir, versions.v[i]);
+		ret = reconcile_file(s, uuid, dir, versions.v[i], err);
 	free(versions.v);
 	if (s->fsync)
 		fsync_path(dir);
-	if (catalogue_high_water(s->cat, uuid, &cat_high, &err))
+	if (ret || catalogue_high_water(s->cat, uuid, &cat_high, err))
 		return -1;
 	pthread_mutex_lock(&s->lock);
 	slot = slot_get(s, uuid, 0);
@@ -490,7 +488,7 @@ static int reconcile_vm(struct store *s, const char *uuid)
 		slot->high_water = high > cat_high ? high : cat_high;
 	pthread_mutex_unlock(&s->lock);
 	if (!slot)
-		return mb_errf(&err, "out of memory"), -1;
+		return mb_errf(err, "out of memory");
 	apply_retention(s, uuid);
 	return ret;
 }
@@ -530,10 +528,10 @@ static int reconcile(struct store *s, struct mb_err *err)
 				 de->d_name);
 			continue;
 		}
-		if (reconcile_vm(s, de->d_name)) {
+		if (reconcile_vm(s, de->d_name, err)) {
 			closedir(d);
-			return mb_errf(err, "reconciling vm %s failed",
-				       de->d_name);
+			return mb_err_prefix(err, "reconciling vm %s",
+					     de->d_name);
 		}
 	}
 	closedir(d);

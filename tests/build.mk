@@ -7,7 +7,8 @@
 #
 # Fuzz targets: every tests/fuzz/fuzz_<name>.c is a libFuzzer target built
 # by clang with ASan+UBSan from the sources listed in FUZZ_SRCS_<name>
-# (default: lib/*.c); its seed corpus is tests/fuzz/corpus/<name>/.
+# (default: lib/*.c), with FUZZ_CFLAGS_<name> and FUZZ_LIBS_<name> when it
+# needs more; its seed corpus is tests/fuzz/corpus/<name>/.
 UNIT_TEST_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_TESTS += $(UNIT_TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_TEST_LIBS += -lcmocka -ljansson -lpthread -lm
@@ -36,7 +37,7 @@ FUZZ_SRCS_DEFAULT = $(LIBMB_SRCS)
 
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIBMB_SRCS) $(HEUR_LIB_SRCS) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(or $(FUZZ_SRCS_$*),$(FUZZ_SRCS_DEFAULT)) $(LIBMB_LIBS) $(FUZZ_LIBS_$*)
+	clang $(FUZZ_CFLAGS) $(FUZZ_CFLAGS_$*) -o $@ $< $(or $(FUZZ_SRCS_$*),$(FUZZ_SRCS_DEFAULT)) $(LIBMB_LIBS) $(FUZZ_LIBS_$*)
 
 fuzzers: $(FUZZ_BINS)
 

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * test_controld_plan.c - mb-controld's planner (controld/plan.c and its policies) on
- * hand-made VMs whose sharing is known exactly, and the --host spec
- * parser (controld/inventory.c). Each VM has 256 pages (1 MiB) of
- * consecutive digests, so two VMs share exactly the overlap of their
- * ranges.
+ * test_controld_plan.c - mb-controld's planner (controld/plan.c and the
+ * policies it runs) on hand-made VMs whose sharing is known exactly, and
+ * the --host spec parser (controld/hostspec.c). Each VM has 256 pages
+ * (1 MiB) of consecutive digests, so two VMs share exactly the overlap of
+ * their ranges.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -213,6 +213,12 @@ static void test_host_spec(void **state)
 	assert_int_equal(inv_parse_host("a,qemu:///system,colour=red", &h,
 					&err), -1);
 	assert_non_null(strstr(err.msg, "colour"));
+	assert_int_equal(inv_parse_host("x,xen+ssh://x/system,balloon=xenctrl",
+					&h, &err), 0);
+	assert_true(h.xen_balloon);
+	assert_int_equal(inv_parse_host("a,qemu:///system,balloon=magic", &h,
+					&err), -1);
+	assert_non_null(strstr(err.msg, "libvirt or xenctrl"));
 }
 
 int main(void)
