@@ -807,10 +807,10 @@ static enum MHD_Result body_data(struct http_server *h,
 	if (req->route->body == BODY_STREAM)
 		return upload_data(req, data, size);
 	if (req->body_len + size > JSON_BODY_MAX) {
-		req->pending = MHD_HTTP_CONTENT_TOO_LARGE;
 		snprintf(req->message, sizeof(req->message), "the body is "
 			 "over the limit of %d bytes", JSON_BODY_MAX);
-		return respond_error(h, conn, req->pending, req->message);
+		pend(req, MHD_HTTP_CONTENT_TOO_LARGE, req->message);
+		return MHD_YES;
 	}
 	grown = realloc(req->body, req->body_len + size + 1);
 	if (!grown) {

@@ -13,6 +13,10 @@ int cmd_sharing(int argc, char **argv);
 int cmd_best_match(int argc, char **argv);
 int cmd_pack(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
+int cmd_actions(int argc, char **argv);
 int cmd_migrations(int argc, char **argv);
+int cmd_resize(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 
 #endif /* MB_CMD_H */

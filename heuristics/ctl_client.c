@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * ctl_client.c - how the mbuddy commands that talk to mb-controld (status,
- * plan, migrations) find it, authenticate and make one JSON request: the
+ * plan, actions, top) find it, authenticate and make one JSON request: the
  * options --url, --token, --token-file and --ca-file with their
  * environment defaults, and libcurl for the transfer.
  */
@@ -89,10 +89,17 @@ int ctl_client_option(struct ctl_client *cl, int opt, const char *arg)
 json_t *ctl_request(struct ctl_client *cl, const char *method,
 		    const char *path)
 {
+	return ctl_request_body(cl, method, path, NULL);
+}
+
+json_t *ctl_request_body(struct ctl_client *cl, const char *method,
+			 const char *path, const json_t *send)
+{
 	const char *url = cl->url ? cl->url : "http://127.0.0.1:8080";
 	char full[2048], authz[600], errbuf[CURL_ERROR_SIZE];
 	struct curl_slist *headers = NULL;
 	struct buffer body = { 0 };
+	char *payload = NULL;
 	json_t *j = NULL, *msg;
 	size_t len = strlen(url);
 	json_error_t je;
@@ -116,9 +123,14 @@ json_t *ctl_request(struct ctl_client *cl, const char *method,
 	errbuf[0] = '\0';
 	curl_easy_setopt(c, CURLOPT_URL, full);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	if (send) {
+		payload = json_dumps(send, JSON_COMPACT);
+		headers = curl_slist_append(headers,
+					    "Content-Type: application/json");
+	}
 	if (!strcmp(method, "POST")) {
 		curl_easy_setopt(c, CURLOPT_POST, 1L);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload ? payload : "");
 	}
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
@@ -131,6 +143,7 @@ json_t *ctl_request(struct ctl_client *cl, const char *method,
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	curl_slist_free_all(headers);
 	curl_easy_cleanup(c);
+	free(payload);
 	curl_global_cleanup();
 	if (rc != CURLE_OK) {
 		fprintf(stderr, "mbuddy %s: %s: %s\n", cl->cmd, full,

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * ctl_client.h - the mb-controld client shared by `mbuddy status`,
- * `mbuddy plan` and `mbuddy migrations`: common options and one JSON
- * request.
+ * `plan`, `actions` (and `migrations`, `resize`, `migrate`) and `top`:
+ * common options and one JSON request.
  */
 #ifndef MB_CTL_CLIENT_H
 #define MB_CTL_CLIENT_H
@@ -41,5 +41,9 @@ int ctl_client_option(struct ctl_client *cl, int opt, const char *arg);
  */
 json_t *ctl_request(struct ctl_client *cl, const char *method,
 		    const char *path);
+
+/* The same with @body (a JSON object, not consumed) as the request body. */
+json_t *ctl_request_body(struct ctl_client *cl, const char *method,
+			 const char *path, const json_t *body);
 
 #endif /* MB_CTL_CLIENT_H */

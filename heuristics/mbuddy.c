@@ -22,7 +22,11 @@ static const struct subcommand subcommands[] = {
 	{ "best-match", cmd_best_match, "place the VMs of a scenario on hosts" },
 	{ "pack", cmd_pack, "cluster experiment: VMs packed, first-fit vs buddies" },
 	{ "plan", cmd_plan, "mb-controld's colocation plan; --apply migrates" },
+	{ "actions", cmd_actions, "mb-controld's actions (migrations, resizes) and their state" },
 	{ "migrations", cmd_migrations, "mb-controld's live migrations and their state" },
+	{ "resize", cmd_resize, "ask mb-controld to resize a VM's memory (balloon)" },
+	{ "migrate", cmd_migrate, "ask mb-controld to live-migrate a VM to a host" },
+	{ "top", cmd_top, "live statistics of mb-controld's hosts and VMs" },
 };
 
 static void usage(FILE *out)
