@@ -19,5 +19,7 @@ $(BUILD)/tests/test_guestd_%: $(BUILD)/tests/unit/test_guestd_%.o $(filter-out $
 	@mkdir -p $(dir $@)
 	$(CC) $(MB_LDFLAGS) -o $@ $^ -lcmocka -lmicrohttpd $(GUESTD_LIBS) $(LIBMB_LIBS)
 
-# Fuzz target of the /proc parsers (tests/fuzz/fuzz_guestd_proc.c).
+# Fuzz target of the /proc parsers (tests/fuzz/fuzz_guestd_proc.c), rebuilt
+# when they change.
 FUZZ_SRCS_guestd_proc = guestd/procfs.c $(LIBMB_SRCS)
+build/fuzz/fuzz_guestd_proc: guestd/procfs.c guestd/guestd.h
