@@ -254,6 +254,14 @@ static void init_reporter(struct fixture *f, const char *server,
 				       &err), 0);
 }
 
+/* Set the fixture's reporter up again, for another server or interval. */
+static void reinit_reporter(struct fixture *f, const char *server,
+			    unsigned int interval)
+{
+	reporter_release(&f->reporter);
+	init_reporter(f, server, interval);
+}
+
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -490,8 +498,7 @@ static void test_unreachable_and_slow_servers(void **state)
 	char *log;
 
 	/* Nobody listens on port 1. */
-	reporter_release(&f->reporter);
-	init_reporter(f, "http://127.0.0.1:1", 5);
+	reinit_reporter(f, "http://127.0.0.1:1", 5);
 	capture_begin(&cap);
 	assert_int_equal(reporter_tick(&f->reporter), REPORT_FAILED);
 	log = capture_end(&cap);
@@ -499,8 +506,7 @@ static void test_unreachable_and_slow_servers(void **state)
 	free(log);
 
 	/* A server slower than the interval: the report ends at it. */
-	reporter_release(&f->reporter);
-	init_reporter(f, f->server.url, 1);
+	reinit_reporter(f, f->server.url, 1);
 	server_answer(&f->server, 202, "{}", 4000);
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	capture_begin(&cap);
@@ -511,7 +517,7 @@ static void test_unreachable_and_slow_servers(void **state)
 		fail_msg("a report with a 1 s interval took %.2f s", took);
 	assert_non_null(strstr(log, "timed out"));
 	free(log);
-	/* upload_report() alone keeps the caller's limit. */
+	/* A server that answers in time again: accepted. */
 	server_answer(&f->server, 202, "{}", 0);
 	assert_int_equal(upload_report(&f->reporter.target, "{}", &res),
 			 GUESTD_OK);
@@ -527,8 +533,7 @@ static void test_thread_reports_and_stops(void **state)
 	double took;
 
 	/* Every second, until stopped. */
-	reporter_release(&f->reporter);
-	init_reporter(f, f->server.url, 1);
+	reinit_reporter(f, f->server.url, 1);
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	assert_int_equal(reporter_start(&f->reporter, &err), 0);
 	for (i = 0; i < 60 && server_requests(&f->server) < 3; i++)
@@ -545,8 +550,7 @@ static void test_thread_reports_and_stops(void **state)
 		fail_msg("stopping between reports took %.2f s", took);
 
 	/* A stop while a report waits for its answer cuts it short. */
-	reporter_release(&f->reporter);
-	init_reporter(f, f->server.url, 30);
+	reinit_reporter(f, f->server.url, 30);
 	server_answer(&f->server, 202, "{}", 20000);
 	assert_int_equal(reporter_start(&f->reporter, &err), 0);
 	for (i = 0; i < 50 && server_requests(&f->server) < 4; i++)
