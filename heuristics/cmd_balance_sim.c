@@ -39,12 +39,16 @@ static const char balance_sim_usage[] =
 "  --faithful           the seed simulator's model exactly (16 frames, its\n"
 "                       misses and quirks; static, last-n, proportional)\n"
 "  --every N            steps between checkpoints (the seed's frequency of\n"
-"                       last-n; default 1 faithful, 1000 otherwise)\n"
+"                       last-n; default 1 faithful, 10000 otherwise)\n"
 "  --frames N           frames in all (default 16, or half the distinct\n"
 "                       pages of all VMs when some VM has more than 64)\n"
 "  --floor N            frames a VM keeps at least (default 2)\n"
 "  --balance-mode M     cagma (default) or proportional: the mode of\n"
 "                       mb-controld's balance code the cagma policy runs\n"
+"  --ws-window N        cagma: references a working set spans (default\n"
+"                       10 intervals)\n"
+"  --meb-decay X        meb: weight of the older intervals' stack distances\n"
+"                       at each checkpoint, 0 to 1 (default 0.9)\n"
 "  --limit N            simulate at most N references of each VM\n"
 "  --synth SPEC         add synthetic VMs whose working sets grow and\n"
 "                       shrink in phases: key=value,... of vms, accesses,\n"
@@ -385,6 +389,8 @@ int cmd_balance_sim(int argc, char **argv)
 		{ "floor", required_argument, NULL, 'l' },
 		{ "balance-mode", required_argument, NULL, 'm' },
 		{ "limit", required_argument, NULL, 'L' },
+		{ "ws-window", required_argument, NULL, 'W' },
+		{ "meb-decay", required_argument, NULL, 'D' },
 		{ "synth", required_argument, NULL, 'S' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "svg", required_argument, NULL, 's' },
@@ -438,6 +444,21 @@ int cmd_balance_sim(int argc, char **argv)
 			break;
 		case 'L':
 			if (parse_count("--limit", optarg, 1, &limit))
+				return EXIT_USAGE;
+			break;
+		case 'D': {
+			char *end;
+
+			cfg.meb_decay = strtod(optarg, &end);
+			if (!*optarg || *end || !(cfg.meb_decay >= 0 && cfg.meb_decay <= 1)) {
+				fprintf(stderr, "mbuddy balance-sim: --meb-decay: '%s' "
+					"is not a number from 0 to 1\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		}
+		case 'W':
+			if (parse_count("--ws-window", optarg, 1, &cfg.ws_window))
 				return EXIT_USAGE;
 			break;
 		case 'S':

@@ -60,7 +60,7 @@ void mb_sim_defaults(struct mb_sim_config *c)
 	c->policy = MB_SIM_STATIC;
 	c->balance_mode = MB_BALANCE_CAGMA;
 	c->interval_s = 10;
-	c->meb_decay = 0.5;
+	c->meb_decay = 0.9;
 }
 
 void mb_sim_result_free(struct mb_sim_result *res)
@@ -73,7 +73,7 @@ struct rvm {
 	const struct mb_sim_vm *in;
 	struct mb_lru lru;
 	uint8_t *seen;		/* page referenced before */
-	uint64_t win_acc, win_miss, win_refault, win_distinct;
+	uint64_t win_acc, win_miss, win_refault;
 	uint64_t cumulative;	/* misses so far */
 	uint64_t footprint;	/* distinct pages so far */
 	uint64_t *last_step;	/* cagma: step + 1 of the page's last reference */
@@ -168,8 +168,8 @@ static void policy_proportional(struct rsim *s, double *rem)
  * the most misses per frame gets that segment's frames, until none is
  * left or no segment saves anything. Frames no curve wants stay with the
  * VMs that hold them, then go round the VMs in turn. Afterwards the
- * histograms are weighted down by @decay, so that the next interval's
- * distances count as much as all the older ones together (at 0.5).
+ * histograms are weighted down by @decay: at 0.9 the curve remembers
+ * about ten intervals.
  */
 struct meb_scratch {
 	uint64_t **hull;	/* per VM: hull vertices (memory sizes) */
@@ -289,7 +289,24 @@ void mb_sim_cagma_params(uint64_t floor, double interval_s,
 	bp->fault_threshold = 1.0 / interval_s;
 }
 
+/*
+ * The working set of the last @window references, read off the LRU stack:
+ * the resident pages from the most recent down to the first one not
+ * referenced since (at most the VM's frames, as in a guest).
+ */
+static uint64_t working_set(const struct rvm *v, uint64_t steps, uint64_t window)
+{
+	uint64_t since = steps > window ? steps - window : 0, ws = 0;
+	uint32_t p;
+
+	for (p = v->lru.head; p != MB_LRU_NONE && v->last_step[p] > since;
+	     p = v->lru.link[p].next)
+		ws++;
+	return ws;
+}
+
 static int policy_cagma(struct rsim *s, const struct mb_sim_config *cfg,
+			uint64_t steps, uint64_t window,
 			struct mb_vm_observed *obs, struct mb_balance_vm *bv,
 			struct mb_balance_host *host, struct mb_err *err)
 {
@@ -301,7 +318,8 @@ static int policy_cagma(struct rsim *s, const struct mb_sim_config *cfg,
 	for (i = 0; i < s->n; i++) {
 		struct rvm *v = &s->vm[i];
 
-		mb_sim_cagma_observe(v->win_distinct, v->footprint, v->win_refault,
+		mb_sim_cagma_observe(working_set(v, steps, window), v->footprint,
+				     v->win_refault,
 				     v->win_acc, v->lru.capacity, cfg->interval_s,
 				     &obs[i]);
 		memset(&bv[i], 0, sizeof(bv[i]));
@@ -327,7 +345,7 @@ int mb_sim_run(const struct mb_sim_input *in, const struct mb_sim_config *cfg,
 	       struct mb_sim_result *res, struct mb_err *err)
 {
 	struct rsim s;
-	uint64_t steps = 0, every, t, share, distinct = 0;
+	uint64_t steps = 0, every, t, share, distinct = 0, ws_window;
 	uint64_t *scratch = NULL, *frames_now, *win_acc, *win_miss;
 	struct meb_scratch meb_s = { NULL, NULL, NULL, NULL, NULL };
 	struct mb_vm_observed *obs = NULL;
@@ -354,7 +372,8 @@ int mb_sim_run(const struct mb_sim_input *in, const struct mb_sim_config *cfg,
 	s.n = n;
 	s.frames = cfg->frames ? cfg->frames : small ? 16 : distinct / 2;
 	s.floor = cfg->floor ? cfg->floor : 2;
-	every = cfg->every ? cfg->every : 1000;
+	every = cfg->every ? cfg->every : 10000;
+	ws_window = cfg->ws_window ? cfg->ws_window : 10 * every;
 	if (n > s.frames)
 		return mb_errf(err, "%zu VMs but only %llu frames: every VM "
 			       "needs at least one", n, (unsigned long long)s.frames);
@@ -439,11 +458,8 @@ int mb_sim_run(const struct mb_sim_input *in, const struct mb_sim_config *cfg,
 					res->vms[i].cold_misses++;
 				}
 			}
-			if (cagma) {
-				if (v->last_step[page] <= t + 1 - v->win_acc)
-					v->win_distinct++;
+			if (cagma)
 				v->last_step[page] = t + 1;
-			}
 			if (meb) {
 				uint32_t d = mb_mrc_access(&v->mrc, page);
 
@@ -477,7 +493,8 @@ int mb_sim_run(const struct mb_sim_input *in, const struct mb_sim_config *cfg,
 				policy_meb(&s, cfg->meb_decay, &meb_s);
 				break;
 			case MB_SIM_CAGMA:
-				if (policy_cagma(&s, cfg, obs, bv, &host, err))
+				if (policy_cagma(&s, cfg, t + 1, ws_window, obs, bv,
+						 &host, err))
 					goto fail;
 				res->hotspots += host.hotspot;
 				break;
@@ -487,7 +504,7 @@ int mb_sim_run(const struct mb_sim_input *in, const struct mb_sim_config *cfg,
 		}
 		for (i = 0; i < n; i++) {
 			s.vm[i].win_acc = s.vm[i].win_miss = 0;
-			s.vm[i].win_refault = s.vm[i].win_distinct = 0;
+			s.vm[i].win_refault = 0;
 			frames_now[i] = s.vm[i].lru.capacity;
 		}
 		if (cfg->on_checkpoint) {

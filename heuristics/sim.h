@@ -65,11 +65,13 @@ struct mb_sim_config {
 	uint64_t frames;	/* frames in all; 0: 16 for .dat-sized inputs,
 				 * see mb_sim_run() */
 	uint64_t every;		/* steps between checkpoints; 0: 1 faithful,
-				 * 1000 real */
+				 * 10000 real */
 	uint64_t floor;		/* frames a VM keeps at least; 0: 2 */
 	enum mb_balance_mode balance_mode; /* of the cagma policy */
 	double interval_s;	/* seconds one interval stands for (cagma) [10] */
-	double meb_decay;	/* weight of older intervals' distances (meb) [0.5] */
+	uint64_t ws_window;	/* references the working set spans (cagma);
+				 * 0: 10 intervals */
+	double meb_decay;	/* weight of older intervals' distances (meb) [0.9] */
 	void (*on_checkpoint)(void *ctx, const struct mb_sim_checkpoint *cp);
 	void *ctx;
 };
@@ -142,12 +144,13 @@ int mb_seed_bonus_share(int missed, int total, int bonus);
 
 /*
  * What the cagma policy hands to balance.h (docs/balancing.md, "Units in
- * the simulator"). One frame stands for one MiB. From a VM's interval of
- * @accesses references, @distinct distinct pages and @refaults misses of
- * pages referenced before, with @footprint distinct pages since the start
- * and @frames frames: used = min(distinct, frames), Committed_AS =
- * footprint, swap-in = major-fault rate = refaults / interval_s, PSI some
- * = 100 * refaults / accesses, current = frames.
+ * the simulator"). One frame stands for one MiB. From a VM's working set
+ * @distinct (the distinct pages of its last ws_window references, read off
+ * its LRU stack), an interval of @accesses references with @refaults
+ * misses of pages referenced before, its @footprint distinct pages since
+ * the start and its @frames frames: used = min(distinct, frames),
+ * Committed_AS = footprint, swap-in = major-fault rate = refaults /
+ * interval_s, PSI some = 100 * refaults / accesses, current = frames.
  */
 void mb_sim_cagma_observe(uint64_t distinct, uint64_t footprint,
 			  uint64_t refaults, uint64_t accesses, uint64_t frames,

@@ -768,10 +768,10 @@ static void cagma_decides_as_balance_h_on_independent_inputs(void **state)
 		for (v = 0; v < CAGMA_VMS; v++) {
 			const uint32_t *r = in.vms[v].refs;
 			uint8_t *in_window = calloc(in.vms[v].pages, 1);
-			uint64_t distinct = 0, refaults = 0, wmiss = 0;
+			uint64_t distinct = 0, refaults = 0, wmiss = 0, end = t + every;
 			struct mb_vm_observed o;
 
-			for (k = t; k < t + every; k++) {
+			for (k = t; k < end; k++) {
 				if (!brute_access(&lru[v], r[k])) {
 					wmiss++;
 					if (seen[v][r[k]])
@@ -780,13 +780,17 @@ static void cagma_decides_as_balance_h_on_independent_inputs(void **state)
 						footprint[v]++;
 					seen[v][r[k]] = 1;
 				}
+			}
+			/* the working set: distinct pages of the last 10 intervals */
+			for (k = end > 10 * every ? end - 10 * every : 0; k < end; k++) {
 				distinct += !in_window[r[k]];
 				in_window[r[k]] = 1;
 			}
 			free(in_window);
 			misses[v] += wmiss;
-			/* the mapping of docs/balancing.md, "Units in the simulator" */
-			o.used_mib = (double)(distinct < lru[v].cap ? distinct : lru[v].cap);
+			/* the mapping of docs/balancing.md, "Units in the simulator":
+			 * memory in use is the working set, at most what is resident */
+			o.used_mib = (double)(distinct < lru[v].n ? distinct : lru[v].n);
 			o.committed_mib = (double)footprint[v];
 			o.swapin_rate = o.majfault_rate = (double)refaults / 10;
 			o.psi_some_avg10 = 100.0 * (double)refaults / (double)every;
