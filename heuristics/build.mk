@@ -66,3 +66,45 @@ CHECKS += check-heuristics
 # The scenario parser's fuzz target needs the heuristics library and jansson.
 FUZZ_SRCS_scenario = $(LIBMB_SRCS) $(HEUR_LIB_SRCS)
 FUZZ_LIBS_scenario = -ljansson -lpthread
+
+# ---- balance-sim: the memory-balancing simulator (docs/balancing.md) ----
+# sim_load.c reads .xz page traces through liblzma; everything that links
+# the heuristics sources directly needs it too.
+MBUDDY_LIBS += -llzma
+UNIT_TEST_LIBS += -llzma
+FUZZ_LIBS_scenario += -llzma
+# The .dat and page-trace readers' fuzz targets link the readers (and the
+# .dat one the simulators) without the file loader.
+FUZZ_SRCS_simdat = heuristics/sim_input.c heuristics/synth.c heuristics/sim.c \
+	heuristics/sim_faithful.c heuristics/lru.c heuristics/mrc.c \
+	heuristics/balance.c $(LIBMB_SRCS)
+FUZZ_LIBS_simdat = -lm
+FUZZ_SRCS_pagetrace = heuristics/sim_input.c heuristics/synth.c $(LIBMB_SRCS)
+FUZZ_LIBS_pagetrace = -lm
+
+# Speed of the O(1) LRU and of the stack-distance curves against seed-style
+# list versions, measured in the same run (ratios, never pass/fail).
+BENCH_BALANCE_SIM := $(BUILD)/bench/bench_balance_sim
+BENCH_SIM_TRACE ?= $(wildcard memtraces/lackey/*.pages.xz)
+
+$(BUILD)/bench/bench_balance_sim.o: PART_CFLAGS += -Iheuristics
+
+$(BENCH_BALANCE_SIM): $(BUILD)/bench/bench_balance_sim.o $(LIBHEUR) $(LIBMB)
+	$(CC) $(MB_LDFLAGS) -o $@ $< $(LIBHEUR) $(LIBMB) -llzma -lpthread -lm $(LIBMB_LIBS)
+
+.PHONY: bench-balance-sim check-balance-sim validate-balance-sim
+bench-balance-sim: $(BENCH_BALANCE_SIM)
+	@$(BENCH_BALANCE_SIM) $(BENCH_SIM_TRACE)
+
+BENCHES += bench-balance-sim
+
+# The CLI on the seed's files, the real traces (cut short) and synthetic
+# phases, in seconds; the full runs on every real trace are
+# validate-balance-sim (minutes, not part of make check).
+check-balance-sim: $(MBUDDY)
+	@MBUDDY=$(abspath $(MBUDDY)) tests/heuristics/balance_sim.sh
+
+validate-balance-sim: $(MBUDDY)
+	@MBUDDY=$(abspath $(MBUDDY)) tests/heuristics/balance_sim_validate.sh
+
+CHECKS += check-balance-sim
