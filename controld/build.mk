@@ -85,12 +85,15 @@ check-e2e-san: $(DEPS_STAMP)
 
 CHECKS += check-e2e-san
 
-# The control loop against real libvirt: two unprivileged session-mode
+# The controller against real libvirt: two unprivileged session-mode
 # libvirtd "hosts", three QEMU TCG guests with memtrace.ko and mb-guestd,
 # plans, a failed and a live migration, a controld restart
-# (tests/libvirt/cluster.sh; a few minutes).
+# (tests/libvirt/cluster.sh); then one host with two guests with balloons
+# for the live statistics and the resize action (controller.sh). A few
+# minutes each.
 .PHONY: check-libvirt
 check-libvirt: $(E2E_DEPS)
-	@BUILD=$(BUILD) tests/libvirt/cluster.sh
+	@rc=0; BUILD=$(BUILD) tests/libvirt/cluster.sh || rc=1; \
+	BUILD=$(BUILD) tests/libvirt/controller.sh || rc=1; exit $$rc
 
 CHECKS += check-libvirt

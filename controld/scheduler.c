@@ -34,6 +34,7 @@ struct entry {
 	struct scheduler *s;
 	int64_t started;		/* monotonic ms */
 	bool worker;			/* false: adopted, not settled yet */
+	bool resumed;			/* adopted, and run again */
 	bool abort_sent;
 };
 
@@ -231,6 +232,13 @@ static void *worker(void *arg)
 	if (!res.ok && !res.error[0])
 		snprintf(res.error, sizeof(res.error), "the %s did not "
 			 "complete", action_kind_noun(e->job.a.kind));
+	if (e->resumed) {
+		char note[ACTION_TEXT_LEN];
+
+		snprintf(note, sizeof(note), "run again after a controld "
+			 "restart%s%s", res.note[0] ? "; " : "", res.note);
+		memcpy(res.note, note, sizeof(note));
+	}
 	/*
 	 * Everything that touches @s happens before the entry is dropped:
 	 * once the list is empty, scheduler_stop() may free @s.
@@ -380,8 +388,7 @@ static void settle_adopted(struct scheduler *s)
 		}
 		e = s->entries[i];
 		if (!s->ops[e->job.a.kind]->resolve) {
-			snprintf(e->job.a.note, sizeof(e->job.a.note),
-				 "run again after a controld restart");
+			e->resumed = true;
 			spawn(e);
 			pthread_mutex_unlock(&s->lock);
 			continue;

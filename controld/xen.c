@@ -2,18 +2,17 @@
 /*
  * xen.c - a Xen domain's memory target through libxenctrl and xenstore.
  *
- * On hosts driven through libvirt's libxl driver (xen+ssh://, xen+tls://)
- * mb-controld needs none of this: inventory and migration go through
- * libvirt. This is the direct path for a controller running in dom0 of a
- * host libvirt does not manage: the maximum reservation is raised or
- * lowered with xc_domain_setmaxmem() first (the hypervisor refuses pages
- * above it), then the target is written to xenstore, where the guest's
- * balloon driver picks it up and inflates or deflates towards it.
- *
- * Linked only into its unit test for now (not into mb-controld, so the
- * daemon does not depend on the Xen libraries); this machine has no Xen
- * hypervisor, so everything up to xc_interface_open() is tested here and
- * the calls behind it are not.
+ * The resize action (resize.c) calls it for hosts given with
+ * balloon=xenctrl: a controller running in dom0 sets the target itself
+ * instead of asking libvirt. When a maximum is given, the maximum
+ * reservation is set with xc_domain_setmaxmem() first (the hypervisor
+ * refuses pages above it); then the target is written to xenstore, where
+ * the guest's balloon driver picks it up and inflates or deflates towards
+ * it; for an HVM guest the populate-on-demand target follows
+ * (xc_domain_set_pod_target), as the toolstack does, so that a guest
+ * started with less memory than its maximum is not given PoD pages beyond
+ * its target. This machine has no Xen hypervisor: everything up to
+ * xc_interface_open() is tested here, the calls behind it are not.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -51,6 +50,7 @@ int xen_set_memory_target(uint32_t domid, uint64_t target_kb, uint64_t max_kb,
 {
 	char path[64], value[32];
 	struct xs_handle *xs = NULL;
+	xc_dominfo_t info;
 	xc_interface *xch;
 	int ret = -1;
 
@@ -76,6 +76,15 @@ int xen_set_memory_target(uint32_t domid, uint64_t target_kb, uint64_t max_kb,
 	snprintf(value, sizeof(value), "%" PRIu64, target_kb);
 	if (!xs_write(xs, XBT_NULL, path, value, strlen(value))) {
 		mb_errf(err, "xen: writing %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (xc_domain_getinfo(xch, domid, 1, &info) == 1 &&
+	    info.domid == domid && info.hvm &&
+	    xc_domain_set_pod_target(xch, domid, target_kb / 4, NULL, NULL,
+				     NULL)) {
+		mb_errf(err, "xen: domain %" PRIu32 ": populate-on-demand "
+			"target %" PRIu64 " KiB: %s", domid, target_kb,
+			strerror(errno));
 		goto out;
 	}
 	ret = 0;

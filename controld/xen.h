@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * xen.h - direct balloon control of a Xen domain from dom0 (xen.c), for
- * hosts managed without libvirt. Untested on a real Xen host: see
- * docs/operations.md.
+ * xen.h - direct balloon control of a Xen domain from dom0 (xen.c): the
+ * resize action on hosts given with balloon=xenctrl. Untested on a real
+ * Xen host: see docs/operations.md.
  */
 #ifndef MB_CONTROLD_XEN_H
 #define MB_CONTROLD_XEN_H

@@ -67,7 +67,10 @@ lv_host_stop() {
 }
 
 # lv_images: kernel and the guest initramfs (memtrace.ko, mb-guestd with
-# its libraries, mbfill, /test.sh) in $LV, readable by the daemons.
+# its libraries, mbfill, virtio_balloon.ko, /test.sh) in $LV, readable by
+# the daemons. Kernel parameters /test.sh knows: mbport, mbint (mb-guestd's
+# --interval), mbfill=SEED:MIB, mbballoon=1 (load virtio_balloon),
+# mbburn=1 (keep a vCPU busy).
 lv_images() {
 	local img=$WORK/lvimg
 	mkdir -p "$img"
@@ -76,7 +79,9 @@ lv_images() {
 #!/bin/sh
 # Inside the guest; mbport, mbint, mbfill come from the kernel command line.
 echo "MB-UUID $(cat /sys/class/dmi/id/product_uuid)"
+[ -n "${mbballoon:-}" ] && insmod /virtio_balloon.ko
 [ -n "${mbfill:-}" ] && /bin/mbfill "${mbfill%%:*}" "${mbfill##*:}" &
+[ -n "${mbburn:-}" ] && (while :; do :; done) &
 sleep 2
 /bin/mb-guestd --server "http://10.0.2.2:$mbport" --module /memtrace.ko \
 	--interval "${mbint:-10}" --retries 1000 --retry-max-delay 2 --timeout 60 &
@@ -84,17 +89,22 @@ i=0
 while true; do i=$((i + 1)); echo "tick $i"; sleep 1; done
 T
 	chmod +x "$img/test.sh"
+	local kernel kver
+	kernel=$(ls /boot/vmlinuz-* | sort -V | tail -1)
+	kver=${kernel#/boot/vmlinuz-}
 	"$ROOT/tests/guest/mkinitrd.sh" "$LV/initrd.gz" "$ROOT/kmod/memtrace.ko:/memtrace.ko" \
 		"$BUILD/mb-guestd:/bin/mb-guestd" "$img/mbfill:/bin/mbfill" \
+		"/lib/modules/$kver/kernel/drivers/virtio/virtio_balloon.ko:/virtio_balloon.ko" \
 		"$img/test.sh:/test.sh" > "$WORK/mkinitrd.log" 2>&1 || return 1
-	cp "$(ls /boot/vmlinuz-* | sort -V | tail -1)" "$LV/vmlinuz"
+	cp "$kernel" "$LV/vmlinuz"
 	chmod 644 "$LV/vmlinuz" "$LV/initrd.gz"
 }
 
 # lv_domain HOST NAME UUID MIB FILL(SEED:MIB or "") PORT: create a transient
-# domain; its serial console goes to $LV/NAME.console (appended to by the
-# QEMU on whichever host runs it).
-# ($LV/cons is the daemons' — they run as nobody.)
+# domain; its serial console goes to $LV/cons/NAME.console (appended to by
+# the QEMU on whichever host runs it; $LV/cons is the daemons', they run
+# as nobody). With LV_BALLOON=1 the domain has a virtio balloon device;
+# LV_CMDLINE adds kernel parameters (mbballoon=1 mbburn=1 ...).
 lv_domain() {
 	local host=$1 name=$2 uuid=$3 mib=$4 fill=$5 port=$6 xml=$LV/$2.xml
 	cat > "$xml" <<XML
@@ -106,7 +116,7 @@ lv_domain() {
   <vcpu>1</vcpu>
   <os><type arch='x86_64' machine='pc'>hvm</type>
     <kernel>$LV/vmlinuz</kernel><initrd>$LV/initrd.gz</initrd>
-    <cmdline>console=ttyS0 loglevel=3 panic=-1 mbhost=$name mbport=$port mbint=${LV_GUESTD_INTERVAL:-8} ${fill:+mbfill=$fill}</cmdline></os>
+    <cmdline>console=ttyS0 loglevel=3 panic=-1 mbhost=$name mbport=$port mbint=${LV_GUESTD_INTERVAL:-8} ${fill:+mbfill=$fill} ${LV_CMDLINE:-}</cmdline></os>
   <cpu mode='custom' match='exact'><model fallback='allow'>qemu64</model></cpu>
   <on_poweroff>destroy</on_poweroff>
   <devices>
@@ -114,7 +124,7 @@ lv_domain() {
     <serial type='file'><source path='$LV/cons/$name.console' append='on'/><target port='0'/></serial>
     <console type='file'><source path='$LV/cons/$name.console' append='on'/><target type='serial' port='0'/></console>
     <interface type='user'><model type='virtio'/></interface>
-    <memballoon model='none'/>
+    <memballoon model='$([ "${LV_BALLOON:-}" = 1 ] && echo virtio || echo none)'/>
   </devices>
 </domain>
 XML
