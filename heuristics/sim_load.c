@@ -45,6 +45,8 @@ static bool enough(const struct loader *ld)
 static int dat_add(struct loader *ld, const void *data, size_t len,
 		   struct mb_err *err)
 {
+	if (!len)
+		return 0;
 	if (ld->dat_len + len > DAT_MAX)
 		return mb_errf(err, "a .dat file larger than %llu bytes",
 			       (unsigned long long)DAT_MAX);
