@@ -124,9 +124,10 @@ static enum MHD_Result respond_error_allow(struct http_server *h,
 					   unsigned int status,
 					   const char *msg, const char *allow)
 {
-	char *text = json_dumps(json_pack("{s:s}", "error", msg),
-				JSON_COMPACT | JSON_ENCODE_ANY);
+	json_t *body = json_pack("{s:s}", "error", msg);
+	char *text = json_dumps(body, JSON_COMPACT);
 
+	json_decref(body);
 	if (status >= 500 || h->verbose)
 		log_msg(status >= 500 ? LOG_ERR : LOG_INFO, "answer %u: %s",
 			status, msg);
