@@ -172,6 +172,13 @@ static const char *const palette[] = {
 	"#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
 };
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 static int write_svg(const char *path, const struct timeline *tl,
 		     const struct mb_sim_input *in, const struct mb_sim_result *r,
 		     const char *title)
@@ -185,12 +192,25 @@ static int write_svg(const char *path, const struct timeline *tl,
 
 	if (!f)
 		return -1;
-	for (k = 0; k < tl->count; k++)
-		for (i = 0; i < tl->vms; i++)
-			if (tl->s[k].accesses[i])
-				maxr = fmax(maxr, (double)tl->s[k].misses[i] /
-						  (double)tl->s[k].accesses[i]);
-	maxr = maxr <= 0 ? 1 : maxr > 0.5 ? 1 : ceil(maxr * 10) / 10;
+	/* the scale: the 95th percentile of the ratios, so that the cold
+	 * start does not flatten the rest; higher points are clipped */
+	{
+		double *all = malloc((tl->count * tl->vms + 1) * sizeof(double));
+		size_t m = 0;
+
+		for (k = 0; all && k < tl->count; k++)
+			for (i = 0; i < tl->vms; i++)
+				if (tl->s[k].accesses[i])
+					all[m++] = (double)tl->s[k].misses[i] /
+						   (double)tl->s[k].accesses[i];
+		if (m) {
+			qsort(all, m, sizeof(double), cmp_double);
+			maxr = all[(m - 1) * 95 / 100];
+		}
+		free(all);
+	}
+	maxr = maxr <= 0 ? 1 : maxr > 0.5 ? 1 : maxr > 0.05 ? ceil(maxr * 10) / 10 :
+	       maxr > 0.005 ? ceil(maxr * 100) / 100 : ceil(maxr * 1000) / 1000;
 	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
 		"height=\"%d\" font-family=\"sans-serif\" font-size=\"12\">\n",
 		W, H);
@@ -203,7 +223,7 @@ static int write_svg(const char *path, const struct timeline *tl,
 	fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
 		"fill=\"none\" stroke=\"#999\"/>\n", left, top1, plot_w, h1);
 	for (i = tl->vms; i-- > 0;) {
-		fprintf(f, "<polygon fill=\"%s\" fill-opacity=\"0.75\" "
+		fprintf(f, "<polygon fill=\"%s\" "
 			"stroke=\"none\" points=\"%d,%d", palette[i % 10], left,
 			top1 + h1);
 		for (k = 0; k < tl->count; k++) {
@@ -219,7 +239,7 @@ static int write_svg(const char *path, const struct timeline *tl,
 	}
 	/* panel 2: miss ratio of each interval */
 	fprintf(f, "<text x=\"%d\" y=\"%d\">miss ratio per interval (0 to "
-		"%.1f)</text>\n", left, top2 - 8, maxr);
+		"%g; higher values at the top edge)</text>\n", left, top2 - 8, maxr);
 	fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
 		"fill=\"none\" stroke=\"#999\"/>\n", left, top2, plot_w, h2);
 	for (i = 0; i < tl->vms; i++) {
@@ -232,7 +252,7 @@ static int write_svg(const char *path, const struct timeline *tl,
 
 			fprintf(f, "%s%.1f,%.1f", k ? " " : "",
 				left + plot_w * (double)tl->s[k].step / xmax,
-				top2 + h2 - h2 * ratio / maxr);
+				top2 + h2 - h2 * fmin(ratio / maxr, 1));
 		}
 		fprintf(f, "\"/>\n");
 	}
@@ -245,7 +265,7 @@ static int write_svg(const char *path, const struct timeline *tl,
 		fprintf(f, "<text x=\"%d\" y=\"%.0f\" text-anchor=\"end\">%.0f"
 			"</text>\n", left - 6, top1 + h1 - h1 * k / 4.0 + 4,
 			(double)r->frames * k / 4.0);
-		fprintf(f, "<text x=\"%d\" y=\"%.0f\" text-anchor=\"end\">%.2f"
+		fprintf(f, "<text x=\"%d\" y=\"%.0f\" text-anchor=\"end\">%g"
 			"</text>\n", left - 6, top2 + h2 - h2 * k / 4.0 + 4,
 			maxr * k / 4.0);
 	}
