@@ -335,7 +335,7 @@ const struct inv_host_spec *inventory_spec(struct inventory *inv, size_t i)
 	return &inv->hosts[i].spec;
 }
 
-virConnectPtr inventory_conn(struct inventory *inv, size_t i)
+virConnectPtr inventory_conn_if_up(struct inventory *inv, size_t i)
 {
 	virConnectPtr c = NULL;
 
@@ -345,6 +345,13 @@ virConnectPtr inventory_conn(struct inventory *inv, size_t i)
 		virConnectRef(c);
 	}
 	pthread_mutex_unlock(&inv->lock);
+	return c;
+}
+
+virConnectPtr inventory_conn(struct inventory *inv, size_t i)
+{
+	virConnectPtr c = inventory_conn_if_up(inv, i);
+
 	if (!c && i < inv->nhosts) {
 		/* Try once now rather than wait for the next refresh. */
 		c = virConnectOpen(inv->hosts[i].spec.uri);
@@ -357,19 +364,6 @@ virConnectPtr inventory_conn(struct inventory *inv, size_t i)
 			pthread_mutex_unlock(&inv->lock);
 		}
 	}
-	return c;
-}
-
-virConnectPtr inventory_conn_if_up(struct inventory *inv, size_t i)
-{
-	virConnectPtr c = NULL;
-
-	pthread_mutex_lock(&inv->lock);
-	if (i < inv->nhosts && inv->hosts[i].conn) {
-		c = inv->hosts[i].conn;
-		virConnectRef(c);
-	}
-	pthread_mutex_unlock(&inv->lock);
 	return c;
 }
 

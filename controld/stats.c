@@ -334,18 +334,36 @@ static int insert_at(void ***arr, size_t *n, size_t *cap, size_t pos,
 	return 0;
 }
 
-/* The VM entry of @uuid; created when @create. Lock held. */
-static struct vm_entry *vm_get(struct stats *s, const char *uuid,
-			       bool create)
+/* A table of entities sorted by key: VMs or hosts. */
+struct table {
+	void ***arr;
+	size_t *n, *cap;
+	void *(*make)(struct stats *s, const char *key);
+	void (*drop)(void *e);
+};
+
+/* The entity of @key in @t; created when @create. Lock held. */
+static void *entity_get(struct stats *s, const struct table *t,
+			const char *key, bool create)
 {
-	long i = search((void *const *)s->vms, s->nvms, uuid);
-	struct vm_entry *e;
+	long i = search(*t->arr, *t->n, key);
+	void *e;
 
 	if (i >= 0)
-		return s->vms[i];
-	if (!create)
+		return (*t->arr)[i];
+	if (!create || !(e = t->make(s, key)))
 		return NULL;
-	e = calloc(1, sizeof(*e));
+	if (insert_at(t->arr, t->n, t->cap, (size_t)(-i - 1), e)) {
+		t->drop(e);
+		return NULL;
+	}
+	return e;
+}
+
+static void *vm_make(struct stats *s, const char *uuid)
+{
+	struct vm_entry *e = calloc(1, sizeof(*e));
+
 	if (!e || ring_init(&e->bb, sizeof(struct vm_sample), s->cap) ||
 	    ring_init(&e->gb, sizeof(struct guest_sample), s->cap)) {
 		if (e)
@@ -353,36 +371,47 @@ static struct vm_entry *vm_get(struct stats *s, const char *uuid,
 		return NULL;
 	}
 	snprintf(e->uuid, sizeof(e->uuid), "%s", uuid);
-	if (insert_at((void ***)&s->vms, &s->nvms, &s->vms_cap,
-		      (size_t)(-i - 1), e)) {
-		vm_entry_free(e);
-		return NULL;
-	}
 	return e;
 }
 
-static struct host_entry *host_get(struct stats *s, const char *name,
-				   bool create)
+static void *host_make(struct stats *s, const char *name)
 {
-	long i = search((void *const *)s->hosts, s->nhosts, name);
-	struct host_entry *e;
+	struct host_entry *e = calloc(1, sizeof(*e));
 
-	if (i >= 0)
-		return s->hosts[i];
-	if (!create)
-		return NULL;
-	e = calloc(1, sizeof(*e));
 	if (!e || ring_init(&e->ring, sizeof(struct host_sample), s->cap)) {
 		free(e);
 		return NULL;
 	}
 	snprintf(e->name, sizeof(e->name), "%s", name);
-	if (insert_at((void ***)&s->hosts, &s->nhosts, &s->hosts_cap,
-		      (size_t)(-i - 1), e)) {
-		host_entry_free(e);
-		return NULL;
-	}
 	return e;
+}
+
+static void vm_drop(void *e)
+{
+	vm_entry_free(e);
+}
+
+static void host_drop(void *e)
+{
+	host_entry_free(e);
+}
+
+static struct vm_entry *vm_get(struct stats *s, const char *uuid,
+			       bool create)
+{
+	const struct table t = { (void ***)&s->vms, &s->nvms, &s->vms_cap,
+				 vm_make, vm_drop };
+
+	return entity_get(s, &t, uuid, create);
+}
+
+static struct host_entry *host_get(struct stats *s, const char *name,
+				   bool create)
+{
+	const struct table t = { (void ***)&s->hosts, &s->nhosts,
+				 &s->hosts_cap, host_make, host_drop };
+
+	return entity_get(s, &t, name, create);
 }
 
 /* ---- JSON of samples and minutes ---- */
