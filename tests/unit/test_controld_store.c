@@ -5,7 +5,8 @@
  * uploads leaving nothing behind, retention, and the reconcile pass at
  * open (leftover temporaries removed, unknown files catalogued, invalid
  * files quarantined, a lost or damaged catalogue rebuilt with the
- * statistics kept in the sidecar files).
+ * statistics kept in the sidecar files), and the digest set cache that
+ * plans read the store through.
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -20,6 +21,7 @@
 #include <cmocka.h>
 
 #include "catalogue.h"
+#include "snapshot.h"
 #include "store.h"
 
 #define UUID_A "6d62756c-7465-4000-8000-00000000000a"
@@ -429,6 +431,62 @@ static void test_open_trace(void **state)
 	free(t.data);
 }
 
+/*
+ * The plan input's digest set cache (controld/snapshot.c): a trace is
+ * parsed once per (uuid, version); a sweep drops the sets no plan asked
+ * for since the last one.
+ */
+static void test_set_cache(void **state)
+{
+	struct fixture *f = *state;
+	struct membuf t1 = make_trace(UUID_A, 300, 1);
+	struct membuf t2 = make_trace(UUID_A, 300, 2);
+	const struct mb_digest_set *s1, *s1b, *s2;
+	struct trace_record r1, r2, gone;
+	struct set_cache *c = set_cache_new();
+	uint64_t loads, hits, entries, v;
+	struct mb_err err;
+
+	assert_non_null(c);
+	assert_int_equal(upload(f, UUID_A, &t1, 4096, &v, &err), STORE_OK);
+	assert_int_equal(catalogue_get(f->cat, UUID_A, v, &r1, &err), 1);
+	s1 = set_cache_get(c, f->store, &r1, "a", &err);
+	assert_non_null(s1);
+	assert_int_equal(s1->pages, 300);
+	s1b = set_cache_get(c, f->store, &r1, "a", &err);
+	assert_ptr_equal(s1, s1b);
+	set_cache_counts(c, &loads, &hits, &entries);
+	assert_int_equal(loads, 1);
+	assert_int_equal(hits, 1);
+	/* A new version is read; the old one stays until a sweep. */
+	assert_int_equal(upload(f, UUID_A, &t2, 4096, &v, &err), STORE_OK);
+	assert_int_equal(catalogue_get(f->cat, UUID_A, v, &r2, &err), 1);
+	s2 = set_cache_get(c, f->store, &r2, "a", &err);
+	assert_non_null(s2);
+	set_cache_counts(c, &loads, &hits, &entries);
+	assert_int_equal(loads, 2);
+	assert_int_equal(entries, 2);
+	set_cache_sweep(c);		/* both were asked for */
+	set_cache_counts(c, &loads, &hits, &entries);
+	assert_int_equal(entries, 2);
+	s2 = set_cache_get(c, f->store, &r2, "a", &err);
+	set_cache_sweep(c);		/* version 1 was not */
+	set_cache_counts(c, &loads, &hits, &entries);
+	assert_int_equal(entries, 1);
+	assert_int_equal(loads, 2);
+	assert_int_equal(hits, 2);
+	/* A trace that is gone is an error naming it, and is not cached. */
+	gone = r2;
+	gone.version = 99;
+	assert_null(set_cache_get(c, f->store, &gone, "a", &err));
+	assert_non_null(strstr(err.msg, "has no version 99"));
+	set_cache_counts(c, &loads, &hits, &entries);
+	assert_int_equal(entries, 1);
+	set_cache_free(c);
+	free(t1.data);
+	free(t2.data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -446,6 +504,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reopen_reconciles, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_open_trace, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_set_cache, setup,
 						teardown),
 	};
 
