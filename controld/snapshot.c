@@ -214,18 +214,13 @@ static double trace_swap_rate(const struct pair *p)
 static double swap_rate(const struct snapshot_sources *src,
 			const struct pair *p, const char **source)
 {
-	struct guest_sample g;
-	double r = -1;
-	int have;
+	double r;
 
 	if (src->stats) {
-		have = stats_vm_latest(src->stats, p->latest.uuid, NULL, &g);
 		r = stats_vm_swap_rate(src->stats, p->latest.uuid,
-				       SWAP_WINDOW_S);
-		if (isfinite(r)) {
-			*source = have & 2 ? "guest stats" : "libvirt";
+				       SWAP_WINDOW_S, source);
+		if (isfinite(r))
 			return r;
-		}
 	}
 	r = trace_swap_rate(p);
 	*source = r >= 0 ? "traces" : "unknown";
@@ -249,8 +244,10 @@ int snapshot_take(struct snapshot *s, const struct snapshot_sources *src,
 
 	memset(s, 0, sizeof(*s));
 	s->unplanned = json_array();
-	if (inventory_snapshot(src->inv, &s->inv))
-		return mb_errf(err, "plan: out of memory");
+	if (inventory_snapshot(src->inv, &s->inv)) {
+		mb_errf(err, "plan: out of memory");
+		goto fail;
+	}
 	if (catalogue_foreach(src->cat, NULL, collect_pairs, &ps, err))
 		goto fail;
 	for (i = 0; i < s->inv.nhosts; i++)

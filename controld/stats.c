@@ -837,7 +837,8 @@ static double ring_swap(const struct ring *r, size_t in_off, size_t out_off,
 	return n ? sum / n : NAN;
 }
 
-double stats_vm_swap_rate(struct stats *s, const char *uuid, double seconds)
+double stats_vm_swap_rate(struct stats *s, const char *uuid, double seconds,
+			  const char **source)
 {
 	struct vm_entry *e;
 	double rate = NAN, since;
@@ -849,11 +850,16 @@ double stats_vm_swap_rate(struct stats *s, const char *uuid, double seconds)
 		rate = ring_swap(&e->gb, offsetof(struct guest_sample, swap_in),
 				 offsetof(struct guest_sample, swap_out),
 				 since);
-		if (!isfinite(rate))
+		if (source)
+			*source = "guest stats";
+		if (!isfinite(rate)) {
 			rate = ring_swap(&e->bb,
 					 offsetof(struct vm_sample, swap_in),
 					 offsetof(struct vm_sample, swap_out),
 					 since);
+			if (source)
+				*source = "libvirt";
+		}
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rate;

@@ -142,10 +142,11 @@ int stats_vm_latest(struct stats *s, const char *uuid, struct vm_sample *bb,
 /*
  * VM @uuid's swap traffic (pages/s, in + out) averaged over the last
  * @seconds, from the guest's reports, else from libvirt's balloon
- * statistics; NAN when neither has two readings in that time.
+ * statistics (*@source, when not NULL, says which: "guest stats" or
+ * "libvirt"); NAN when neither has a rate in that time.
  */
-double stats_vm_swap_rate(struct stats *s, const char *uuid,
-			  double seconds);
+double stats_vm_swap_rate(struct stats *s, const char *uuid, double seconds,
+			  const char **source);
 
 /*
  * GET /v1/vms/{uuid}/stats and GET /v1/hosts/{name}/stats: the samples

@@ -173,7 +173,13 @@ static void test_guest_reports(void **state)
 	stats_vm_latest(s, U, NULL, &g);
 	assert_true(fabs(g.swap_in - 100) < 1e-9);
 	assert_true(fabs(g.swap_out - 10) < 1e-9);
-	assert_true(fabs(stats_vm_swap_rate(s, U, 60) - 110) < 1e-9);
+	{
+		const char *from = NULL;
+
+		assert_true(fabs(stats_vm_swap_rate(s, U, 60, &from) - 110) <
+			    1e-9);
+		assert_string_equal(from, "guest stats");
+	}
 	/* Rebooted: smaller counters, another boot id. */
 	r = report(T0 + 10, "boot-2", 5, 0);
 	stats_add_guest(s, U, &r, &err);
