@@ -227,5 +227,18 @@ if "$MBUDDY" balance-sim --faithful --policy last-n - < "$seed/test1.dat" | grep
 	ok "reads stdin ('-'); the table's total row"
 else bad "stdin" "$("$MBUDDY" balance-sim --faithful --policy last-n - < "$seed/test1.dat" 2>&1)"; fi
 
+# ---- --help and the man page's section list the same options ----
+help_opts=$("$MBUDDY" balance-sim --help | grep -o -- '--[a-z][a-z-]*' | sort -u)
+man_opts=$(sed -n '/^\.SS "mbuddy balance-sim"/,/^\.S[SH] /p' "$here/docs/mbuddy.1" |
+	grep -o -- '\\-\\-[a-z][a-z\\-]*' | sed 's/\\//g' | sort -u)
+syn_opts=$(sed -n '/^\.B mbuddy balance-sim/,/^\.br/p' "$here/docs/mbuddy.1" |
+	grep -o -- '\\-\\-[a-z][a-z\\-]*' | sed 's/\\//g' | sort -u)
+missing=$(comm -23 <(printf '%s\n' "$help_opts" | grep -v -- '--help') <(printf '%s\n' "$man_opts"))
+if [ "$(printf '%s\n' "$help_opts" | grep -v -- '--help')" = "$syn_opts" ] && [ -z "$missing" ]; then
+	ok "--help, the man page's synopsis and its section name the same options"
+else
+	bad "--help vs docs/mbuddy.1" "help: $(echo $help_opts)" "synopsis: $(echo $syn_opts)" "not in the section: $(echo $missing)"
+fi
+
 echo "balance-sim: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
