@@ -345,7 +345,7 @@ int mb_sim_run(const struct mb_sim_input *in, const struct mb_sim_config *cfg,
 	       struct mb_sim_result *res, struct mb_err *err)
 {
 	struct rsim s;
-	uint64_t steps = 0, every, t, share, distinct = 0, ws_window;
+	uint64_t steps = 0, every, t, share, distinct = 0, ws_window, max_pages = 0;
 	uint64_t *scratch = NULL, *frames_now, *win_acc, *win_miss;
 	struct meb_scratch meb_s = { NULL, NULL, NULL, NULL, NULL };
 	struct mb_vm_observed *obs = NULL;
@@ -368,6 +368,8 @@ int mb_sim_run(const struct mb_sim_input *in, const struct mb_sim_config *cfg,
 			steps = in->vms[i].n;
 		distinct += in->vms[i].pages;
 		small &= in->vms[i].pages <= 64;
+		if (in->vms[i].pages > max_pages)
+			max_pages = in->vms[i].pages;
 	}
 	s.n = n;
 	s.frames = cfg->frames ? cfg->frames : small ? 16 : distinct / 2;
@@ -384,7 +386,8 @@ int mb_sim_run(const struct mb_sim_input *in, const struct mb_sim_config *cfg,
 			       (unsigned long long)(n * s.floor),
 			       (unsigned long long)s.frames);
 	s.max_per_vm = s.frames - (n - 1) * s.floor;
-	s.hist_len = s.max_per_vm;
+	/* no distance reaches a VM's page count: longer curves are flat */
+	s.hist_len = s.max_per_vm < max_pages + 1 ? s.max_per_vm : max_pages + 1;
 	s.vm = calloc(n, sizeof(*s.vm));
 	s.target = calloc(n, sizeof(*s.target));
 	scratch = calloc(5 * n, sizeof(*scratch));
