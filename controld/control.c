@@ -12,9 +12,10 @@
  * Plans are made one at a time (plan_lock), whether by the loop or by
  * POST /v1/plan: the digest set cache is theirs.
  *
- * A plan is stored as JSON in the control database, the form it is
- * served in; applying it reads the actions back and hands them to the
- * scheduler as structs.
+ * A plan is stored twice in the control database: its JSON record, the
+ * form it is served in, and its actions as typed rows. The planner hands
+ * the scheduler structs (plan_actions()): at once with --apply, or read
+ * back from those rows when an operator applies a plan later.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -127,7 +128,37 @@ static json_t *plan_json(struct control *c, const struct snapshot *s,
 			 "inputs", snapshot_inputs_json(s));
 }
 
-static json_t *make_plan(struct control *c, struct mb_err *err)
+/* The actions of @r as the scheduler takes them: typed, not JSON. */
+static struct action *plan_actions(const struct snapshot *s,
+				   const struct plan_result *r)
+{
+	struct action *acts = calloc(r->nactions + 1, sizeof(*acts));
+	size_t i;
+
+	for (i = 0; acts && i < r->nactions; i++) {
+		const struct plan_action *p = &r->actions[i];
+		const struct plan_vm *v = &s->vms[p->vm];
+		struct action *a = &acts[i];
+
+		a->kind = p->kind;
+		snprintf(a->uuid, sizeof(a->uuid), "%s", v->uuid);
+		snprintf(a->name, sizeof(a->name), "%s", v->name);
+		snprintf(a->src, sizeof(a->src), "%s", s->hosts[p->from].name);
+		snprintf(a->dst, sizeof(a->dst), "%s", s->hosts[p->to].name);
+		snprintf(a->policy, sizeof(a->policy), "%s", p->policy);
+		snprintf(a->reason, sizeof(a->reason), "%s", p->reason);
+		a->gain_mb = p->gain_mb;
+		a->target_mb = p->target_mb;
+	}
+	return acts;
+}
+
+/*
+ * Make a plan and store it; returns its JSON record, and in *@acts its
+ * *@nacts actions (the caller frees them) when @acts is not NULL.
+ */
+static json_t *make_plan(struct control *c, struct action **acts,
+			 size_t *nacts, struct mb_err *err)
 {
 	const struct snapshot_sources src = {
 		.inv = c->inv, .cat = c->cat, .store = c->store,
@@ -135,10 +166,12 @@ static json_t *make_plan(struct control *c, struct mb_err *err)
 	};
 	const struct plan_opts po = { c->o.min_gain_mb, c->o.max_moves,
 				      c->o.swap_threshold };
+	struct action *list = NULL;
 	struct plan_result res;
 	struct snapshot snap;
 	json_t *plan = NULL;
 	char *body = NULL;
+	size_t n = 0;
 	int64_t id;
 
 	if (snapshot_take(&snap, &src, err))
@@ -147,21 +180,33 @@ static json_t *make_plan(struct control *c, struct mb_err *err)
 			 &res, err))
 		goto out;
 	plan = plan_json(c, &snap, &res);
+	list = plan_actions(&snap, &res);
+	n = res.nactions;
 	plan_result_free(&res);
 	body = plan ? json_dumps(plan, JSON_COMPACT) : NULL;
-	if (!body) {
+	if (!body || !list) {
 		mb_errf(err, "plan: out of memory");
 		goto fail;
 	}
 	if (controldb_plan_add(c->db, json_integer_value(
-		json_object_get(plan, "created")), body, &id, err))
+		json_object_get(plan, "created")), body, list, n, &id, err))
 		goto fail;
 	json_object_set_new(plan, "id", json_integer(id));
+	if (acts) {
+		size_t i;
+
+		for (i = 0; i < n; i++)
+			list[i].plan_id = id;
+		*acts = list;
+		*nacts = n;
+		list = NULL;
+	}
 	goto out;
 fail:
 	json_decref(plan);
 	plan = NULL;
 out:
+	free(list);
 	free(body);
 	snapshot_free(&snap);
 	return plan;
@@ -207,7 +252,7 @@ json_t *control_plan_new(struct control *c, struct mb_err *err)
 
 	inventory_refresh(c->inv, false);
 	pthread_mutex_lock(&c->plan_lock);
-	p = make_plan(c, err);
+	p = make_plan(c, NULL, NULL, err);
 	if (p)
 		log_plan(c, p, false);
 	pthread_mutex_unlock(&c->plan_lock);
@@ -236,38 +281,6 @@ json_t *control_plan_latest(struct control *c, struct mb_err *err)
 	return p;
 }
 
-static const char *jstr(const json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s ? s : "";
-}
-
-/* One action of a stored plan (plans before "actions" had only moves). */
-static int action_from_plan(const json_t *m, int64_t plan_id,
-			    struct action *a)
-{
-	const char *kind = json_string_value(json_object_get(m, "action"));
-	int k = kind ? action_kind_parse(kind) : ACTION_MIGRATE;
-	const char *policy = json_string_value(json_object_get(m, "policy"));
-
-	if (k < 0 || !json_string_value(json_object_get(m, "uuid")))
-		return -1;
-	memset(a, 0, sizeof(*a));
-	a->plan_id = plan_id;
-	a->kind = k;
-	snprintf(a->uuid, sizeof(a->uuid), "%s", jstr(m, "uuid"));
-	snprintf(a->name, sizeof(a->name), "%s", jstr(m, "name"));
-	snprintf(a->src, sizeof(a->src), "%s", jstr(m, "from"));
-	snprintf(a->dst, sizeof(a->dst), "%s", jstr(m, "to"));
-	snprintf(a->reason, sizeof(a->reason), "%s", jstr(m, "reason"));
-	snprintf(a->policy, sizeof(a->policy), "%s", policy ? policy :
-		 !strcmp(jstr(m, "kind"), "hotspot") ? "hotspot" : "buddies");
-	a->gain_mb = json_number_value(json_object_get(m, "gain_mb"));
-	a->target_mb = json_number_value(json_object_get(m, "target_mb"));
-	return 0;
-}
-
 /* The queued action's record, or NULL. */
 static json_t *queued_json(struct control *c, int64_t id, bool legacy)
 {
@@ -279,65 +292,88 @@ static json_t *queued_json(struct control *c, int64_t id, bool legacy)
 	return action_json(&a, legacy);
 }
 
-json_t *control_plan_apply(struct control *c, int64_t id,
-			   enum control_status *st, struct mb_err *err)
+/*
+ * Queue a plan's actions; the pinned ones are skipped (and logged).
+ * Returns what was queued, or NULL with @err on a database error.
+ */
+static json_t *submit_all(struct control *c, int64_t plan_id,
+			  struct action *acts, size_t n, struct mb_err *err)
 {
-	json_t *plan, *list, *m, *all = json_array(), *migrations = json_array();
-	json_error_t je;
-	struct action a;
-	int64_t found;
-	char *body;
+	json_t *all = json_array(), *migrations = json_array();
 	size_t i;
 	int rc;
 
-	*st = CONTROL_OK;
-	rc = controldb_plan_get(c->db, id, &found, &body, err);
-	if (rc <= 0) {
-		*st = rc < 0 ? CONTROL_FAILED : CONTROL_NOT_FOUND;
-		if (!rc)
-			mb_errf(err, id ? "no plan %lld" : "no plan yet (POST "
-				"/v1/plan makes one)", (long long)id);
-		goto fail;
-	}
-	plan = json_loads(body, 0, &je);
-	free(body);
-	if (!plan) {
-		*st = CONTROL_FAILED;
-		mb_errf(err, "control.db: plan %lld: %s", (long long)found,
-			je.text);
-		goto fail;
-	}
-	list = json_object_get(plan, "actions");
-	if (!list)
-		list = json_object_get(plan, "moves");
-	json_array_foreach(list, i, m) {
+	for (i = 0; i < n; i++) {
 		struct mb_err serr;
 
-		if (action_from_plan(m, found, &a))
-			continue;
-		rc = scheduler_submit(c->sched, &a, &serr);
+		rc = scheduler_submit(c->sched, &acts[i], &serr);
 		if (rc > 0) {
-			log_info("plan %lld: %s", (long long)found, serr.msg);
+			log_info("plan %lld: %s", (long long)plan_id,
+				 serr.msg);
 			continue;
 		}
 		if (rc < 0) {
-			*st = CONTROL_FAILED;
 			mb_errf(err, "%s", serr.msg);
-			json_decref(plan);
-			goto fail;
+			json_decref(all);
+			json_decref(migrations);
+			return NULL;
 		}
-		json_array_append_new(all, queued_json(c, a.id, false));
-		if (a.kind == ACTION_MIGRATE)
+		json_array_append_new(all, queued_json(c, acts[i].id, false));
+		if (acts[i].kind == ACTION_MIGRATE)
 			json_array_append_new(migrations,
-					      queued_json(c, a.id, true));
+					      queued_json(c, acts[i].id, true));
 	}
-	json_decref(plan);
-	return json_pack("{s:I,s:o,s:o}", "plan", (json_int_t)found,
+	return json_pack("{s:I,s:o,s:o}", "plan", (json_int_t)plan_id,
 			 "migrations", migrations, "actions", all);
-fail:
-	json_decref(all);
-	json_decref(migrations);
-	return NULL;
+}
+
+struct action_list {
+	struct action *a;
+	size_t n;
+};
+
+static int collect_action(void *ctx, const struct action *a)
+{
+	struct action_list *l = ctx;
+	struct action *g = realloc(l->a, (l->n + 1) * sizeof(*g));
+
+	if (!g)
+		return -1;
+	l->a = g;
+	l->a[l->n++] = *a;
+	return 0;
+}
+
+json_t *control_plan_apply(struct control *c, int64_t id,
+			   enum control_status *st, struct mb_err *err)
+{
+	struct action_list l = { NULL, 0 };
+	json_t *queued = NULL;
+	int64_t found;
+	char *body;
+	int rc;
+
+	*st = CONTROL_FAILED;
+	rc = controldb_plan_get(c->db, id, &found, &body, err);
+	if (rc <= 0) {
+		if (!rc) {
+			*st = CONTROL_NOT_FOUND;
+			mb_errf(err, id ? "no plan %lld" : "no plan yet (POST "
+				"/v1/plan makes one)", (long long)id);
+		}
+		return NULL;
+	}
+	free(body);
+	rc = controldb_plan_actions(c->db, found, collect_action, &l, err);
+	if (rc > 0 || rc < 0) {
+		if (rc > 0)
+			mb_errf(err, "plan %lld: out of memory",
+				(long long)found);
+	} else if ((queued = submit_all(c, found, l.a, l.n, err))) {
+		*st = CONTROL_OK;
+	}
+	free(l.a);
+	return queued;
 }
 
 /* ---- actions an operator asks for ---- */
@@ -543,12 +579,13 @@ bool control_has_host(struct control *c, const char *name)
 
 static void plan_tick(struct control *c)
 {
-	enum control_status st;
+	struct action *acts = NULL;
 	struct mb_err err;
+	size_t n = 0;
 	json_t *p, *q;
 
 	pthread_mutex_lock(&c->plan_lock);
-	p = make_plan(c, &err);
+	p = make_plan(c, &acts, &n, &err);
 	if (p)
 		log_plan(c, p, true);
 	pthread_mutex_unlock(&c->plan_lock);
@@ -556,13 +593,15 @@ static void plan_tick(struct control *c)
 		log_err("plan: %s", err.msg);
 		return;
 	}
-	if (c->o.apply && json_array_size(json_object_get(p, "actions"))) {
-		q = control_plan_apply(c, json_integer_value(
-			json_object_get(p, "id")), &st, &err);
+	/* With --apply, the planner's structs go straight to the scheduler. */
+	if (c->o.apply && n) {
+		q = submit_all(c, json_integer_value(json_object_get(p, "id")),
+			       acts, n, &err);
 		if (!q)
 			log_err("apply: %s", err.msg);
 		json_decref(q);
 	}
+	free(acts);
 	json_decref(p);
 }
 

@@ -30,6 +30,11 @@ struct controldb {
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS plans (id INTEGER PRIMARY KEY,"
 	" created INTEGER NOT NULL, body TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS plan_actions (plan_id INTEGER NOT NULL,"
+	" seq INTEGER NOT NULL, kind TEXT NOT NULL, uuid TEXT NOT NULL,"
+	" name TEXT, src TEXT NOT NULL, dst TEXT NOT NULL, target_mb REAL,"
+	" from_mb REAL, policy TEXT, reason TEXT, gain_mb REAL,"
+	" PRIMARY KEY (plan_id, seq));"
 	"CREATE TABLE IF NOT EXISTS actions (id INTEGER PRIMARY KEY,"
 	" plan_id INTEGER, kind TEXT NOT NULL, uuid TEXT NOT NULL,"
 	" name TEXT, src TEXT NOT NULL, dst TEXT NOT NULL,"
@@ -44,8 +49,24 @@ static const char schema[] =
 	" PRIMARY KEY (kind, id, t));"
 	"CREATE INDEX IF NOT EXISTS stats_t ON stats(t);";
 
-/* Schema 1's migrations become migrate actions with the same ids. */
+/*
+ * Schema 1's migrations become migrate actions with the same ids, and its
+ * plans' moves (then only in the JSON body) their typed rows.
+ */
 static const char upgrade_v1[] =
+	"INSERT INTO plan_actions (plan_id, seq, kind, uuid, name, src, dst,"
+	" policy, reason, gain_mb)"
+	" SELECT plans.id, m.key, 'migrate', json_extract(m.value, '$.uuid'),"
+	" json_extract(m.value, '$.name'), json_extract(m.value, '$.from'),"
+	" json_extract(m.value, '$.to'),"
+	" CASE WHEN json_extract(m.value, '$.kind') = 'hotspot'"
+	" THEN 'hotspot' ELSE 'buddies' END,"
+	" json_extract(m.value, '$.reason'), json_extract(m.value, '$.gain_mb')"
+	" FROM plans, json_each(plans.body, '$.moves') AS m"
+	" WHERE json_valid(plans.body)"
+	" AND json_extract(m.value, '$.uuid') IS NOT NULL"
+	" AND json_extract(m.value, '$.from') IS NOT NULL"
+	" AND json_extract(m.value, '$.to') IS NOT NULL;"
 	"INSERT INTO actions (id, plan_id, kind, uuid, name, src, dst,"
 	" state, policy, reason, gain_mb, created, started_ms, finished_ms,"
 	" error, host, note)"
@@ -173,35 +194,139 @@ void controldb_close(struct controldb *c)
 
 /* ---- plans ---- */
 
+static void bind_text(sqlite3_stmt *st, int i, const char *s);
+static void copy_text(char *dst, size_t size, sqlite3_stmt *st, int i);
+
 int controldb_plan_add(struct controldb *c, int64_t created,
-		       const char *body, int64_t *id, struct mb_err *err)
+		       const char *body, const struct action *actions,
+		       size_t n, int64_t *id, struct mb_err *err)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
+	size_t i;
 	int ret = -1;
 
 	pthread_mutex_lock(&c->lock);
+	if (exec(c, "BEGIN", err, "begin"))
+		goto out;
 	st = prepare(c, "INSERT INTO plans (created, body) VALUES (?1, ?2)",
 		     err);
 	if (!st)
-		goto out;
+		goto rollback;
 	sqlite3_bind_int64(st, 1, created);
 	sqlite3_bind_text(st, 2, body, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		db_err(c, err, "store the plan");
-		goto out;
+		goto rollback;
 	}
 	*id = sqlite3_last_insert_rowid(c->db);
+	sqlite3_finalize(st);
+	st = prepare(c, "INSERT INTO plan_actions (plan_id, seq, kind, uuid,"
+		     " name, src, dst, target_mb, from_mb, policy, reason,"
+		     " gain_mb) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+		     " ?10, ?11, ?12)", err);
+	if (!st)
+		goto rollback;
+	for (i = 0; i < n; i++) {
+		const struct action *a = &actions[i];
+
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		sqlite3_bind_int64(st, 1, *id);
+		sqlite3_bind_int64(st, 2, (int64_t)i);
+		sqlite3_bind_text(st, 3, action_kind_name(a->kind), -1,
+				  SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, a->uuid, -1, SQLITE_STATIC);
+		bind_text(st, 5, a->name);
+		sqlite3_bind_text(st, 6, a->src, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 7, a->dst, -1, SQLITE_STATIC);
+		if (a->kind == ACTION_RESIZE) {
+			sqlite3_bind_double(st, 8, a->target_mb);
+			sqlite3_bind_double(st, 9, a->from_mb);
+		}
+		bind_text(st, 10, a->policy);
+		bind_text(st, 11, a->reason);
+		sqlite3_bind_double(st, 12, a->gain_mb);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			db_err(c, err, "store the plan's actions");
+			goto rollback;
+		}
+	}
 	sqlite3_finalize(st);
 	/* Plans are history, not state: keep the last ones. */
 	st = prepare(c, "DELETE FROM plans WHERE id <= ?1", err);
 	if (!st)
-		goto out;
+		goto rollback;
 	sqlite3_bind_int64(st, 1, *id - CONTROLDB_PLANS_KEPT);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		db_err(c, err, "drop old plans");
-		goto out;
+		goto rollback;
 	}
+	sqlite3_finalize(st);
+	st = prepare(c, "DELETE FROM plan_actions WHERE plan_id <= ?1", err);
+	if (!st)
+		goto rollback;
+	sqlite3_bind_int64(st, 1, *id - CONTROLDB_PLANS_KEPT);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		db_err(c, err, "drop old plans' actions");
+		goto rollback;
+	}
+	if (exec(c, "COMMIT", err, "commit"))
+		goto rollback;
 	ret = 0;
+	goto out;
+rollback:
+	exec(c, "ROLLBACK", NULL, "rollback");
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
+int controldb_plan_actions(struct controldb *c, int64_t plan_id,
+			   int (*fn)(void *ctx, const struct action *a),
+			   void *ctx, struct mb_err *err)
+{
+	sqlite3_stmt *st;
+	struct action a;
+	int ret = -1, rc, kind;
+
+	pthread_mutex_lock(&c->lock);
+	st = prepare(c, "SELECT kind, uuid, name, src, dst, target_mb,"
+		     " from_mb, policy, reason, gain_mb FROM plan_actions"
+		     " WHERE plan_id = ?1 ORDER BY seq", err);
+	if (!st)
+		goto out;
+	sqlite3_bind_int64(st, 1, plan_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&a, 0, sizeof(a));
+		kind = action_kind_parse((const char *)
+					 sqlite3_column_text(st, 0));
+		if (kind < 0) {
+			mb_errf(err, "%s: plan %lld has an action of an "
+				"unknown kind", c->path, (long long)plan_id);
+			goto out;
+		}
+		a.kind = kind;
+		a.plan_id = plan_id;
+		copy_text(a.uuid, sizeof(a.uuid), st, 1);
+		copy_text(a.name, sizeof(a.name), st, 2);
+		copy_text(a.src, sizeof(a.src), st, 3);
+		copy_text(a.dst, sizeof(a.dst), st, 4);
+		a.target_mb = sqlite3_column_double(st, 5);
+		a.from_mb = sqlite3_column_double(st, 6);
+		copy_text(a.policy, sizeof(a.policy), st, 7);
+		copy_text(a.reason, sizeof(a.reason), st, 8);
+		a.gain_mb = sqlite3_column_double(st, 9);
+		rc = fn(ctx, &a);
+		if (rc) {
+			ret = rc;
+			goto out;
+		}
+	}
+	if (rc == SQLITE_DONE)
+		ret = 0;
+	else
+		db_err(c, err, "read a plan's actions");
 out:
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&c->lock);

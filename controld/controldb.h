@@ -2,8 +2,9 @@
 /*
  * controldb.h - the control database, DATADIR/control.db (SQLite).
  *
- * What the controller has decided and done: plans, actions (migrations and
- * resizes) and the downsampled statistics. Apart from the trace catalogue,
+ * What the controller has decided and done: plans (each a JSON record and
+ * its proposed actions as typed rows), actions (migrations and resizes)
+ * and the downsampled statistics. Apart from the trace catalogue,
  * which can be rebuilt from the trace files; this history cannot, so back
  * it up with the data directory.
  *
@@ -13,9 +14,10 @@
  * All functions are thread-safe: one connection behind a mutex.
  *
  * Schema versions (PRAGMA user_version): 0/1 had a "migrations" table;
- * version 2 keeps every kind of action in "actions". Opening a version 1
- * database moves its migrations into "actions" (same ids), in one
- * transaction, and drops the old table.
+ * version 2 keeps every kind of action in "actions" and each plan's
+ * proposals in "plan_actions". Opening a version 1 database moves its
+ * migrations into "actions" (same ids) and its plans' moves into
+ * "plan_actions", in one transaction, and drops the old table.
  */
 #ifndef MB_CONTROLD_CONTROLDB_H
 #define MB_CONTROLD_CONTROLDB_H
@@ -35,9 +37,23 @@ void controldb_close(struct controldb *db);
 
 #define CONTROLDB_PLANS_KEPT 1000
 
-/* Store @body (JSON text) made at @created; *@id gets its id. */
+/*
+ * Store a plan made at @created: @body, its JSON record (what is served),
+ * and its @n proposed @actions as typed rows (what is applied; their
+ * state and ids are not used). *@id gets the plan's id.
+ */
 int controldb_plan_add(struct controldb *db, int64_t created,
-		       const char *body, int64_t *id, struct mb_err *err);
+		       const char *body, const struct action *actions,
+		       size_t n, int64_t *id, struct mb_err *err);
+
+/*
+ * Call @fn for each action plan @plan_id proposed, in order (a->plan_id
+ * set, a->id 0). A non-zero return from @fn stops the walk and is
+ * returned; @fn must not call back into @db.
+ */
+int controldb_plan_actions(struct controldb *db, int64_t plan_id,
+			   int (*fn)(void *ctx, const struct action *a),
+			   void *ctx, struct mb_err *err);
 
 /*
  * Plan @id (0: the latest). Returns 1 with *@body (malloc'ed, the

@@ -246,6 +246,21 @@ static int64_t submit(struct action a)
 	return a.id;
 }
 
+struct rows {
+	struct action *a;
+	size_t n;
+};
+
+static int collect(void *ctx, const struct action *a)
+{
+	struct rows *r = ctx;
+
+	r->a = realloc(r->a, (r->n + 1) * sizeof(*r->a));
+	assert_non_null(r->a);
+	r->a[r->n++] = *a;
+	return 0;
+}
+
 #define U1 "11111111-1111-4111-8111-111111111111"
 #define U2 "22222222-2222-4222-8222-222222222222"
 #define U3 "33333333-3333-4333-8333-333333333333"
@@ -579,7 +594,11 @@ static void test_upgrade_from_migrations(void **state)
 		" dst TEXT NOT NULL, state TEXT NOT NULL, reason TEXT,"
 		" gain_mb REAL, created INTEGER NOT NULL, started_ms INTEGER,"
 		" finished_ms INTEGER, error TEXT, host TEXT, note TEXT);"
-		"INSERT INTO plans VALUES (3, 100, '{}');"
+		"INSERT INTO plans VALUES (3, 100, '{\"moves\": [{\"uuid\":"
+		" \"" U1 "\", \"name\": \"g3\", \"from\": \"b\", \"to\": \"a\","
+		" \"gain_mb\": 96.8, \"kind\": \"consolidation\","
+		" \"reason\": \"consolidation (buddies): g3\"}]}');"
+		"INSERT INTO plans VALUES (4, 101, 'not json');"
 		"INSERT INTO migrations VALUES (7, 3, '" U1 "', 'g3', 'b',"
 		" 'a', 'done', 'consolidation (buddies): g3 shares', 96.8,"
 		" 100, 100000, 116700, NULL, 'a', NULL);"
@@ -601,6 +620,24 @@ static void test_upgrade_from_migrations(void **state)
 	assert_string_equal(a.policy, "hotspot");
 	assert_string_equal(a.error, "refused");
 	assert_string_equal(a.note, "a: running");
+	/* The old plan's moves became its typed actions. */
+	{
+		struct rows r = { 0 };
+
+		assert_int_equal(controldb_plan_actions(fx.db, 3, collect, &r,
+							&err), 0);
+		assert_int_equal(r.n, 1);
+		assert_string_equal(r.a[0].uuid, U1);
+		assert_string_equal(r.a[0].src, "b");
+		assert_string_equal(r.a[0].dst, "a");
+		assert_string_equal(r.a[0].policy, "buddies");
+		assert_int_equal(r.a[0].plan_id, 3);
+		free(r.a);
+		r.n = 0;
+		assert_int_equal(controldb_plan_actions(fx.db, 4, collect, &r,
+							&err), 0);
+		assert_int_equal(r.n, 0);
+	}
 	/* Opening again changes nothing. */
 	controldb_close(fx.db);
 	open_db();
@@ -616,19 +653,26 @@ static void test_upgrade_from_migrations(void **state)
 	assert_non_null(strstr(err.msg, "schema version 9"));
 }
 
-/* Plans: the latest, by id, and none. */
+/* Plans: the latest, by id, none; their actions as typed rows. */
 static void test_plans(void **state)
 {
+	struct action acts[2] = {
+		new_action(ACTION_MIGRATE, U1, "a", "b"),
+		new_action(ACTION_RESIZE, U2, "b", "b"),
+	};
+	struct rows r = { 0 };
 	struct mb_err err;
 	int64_t id, found;
 	char *body;
 
 	(void)state;
 	assert_int_equal(controldb_plan_get(fx.db, 0, &found, &body, &err), 0);
-	assert_int_equal(controldb_plan_add(fx.db, 5, "{\"a\":1}", &id, &err),
-			 0);
-	assert_int_equal(controldb_plan_add(fx.db, 6, "{\"a\":2}", &id, &err),
-			 0);
+	assert_int_equal(controldb_plan_add(fx.db, 5, "{\"a\":1}", NULL, 0,
+					    &id, &err), 0);
+	acts[1].from_mb = 1024;
+	snprintf(acts[1].reason, sizeof(acts[1].reason), "needs memory");
+	assert_int_equal(controldb_plan_add(fx.db, 6, "{\"a\":2}", acts, 2,
+					    &id, &err), 0);
 	assert_int_equal(controldb_plan_get(fx.db, 0, &found, &body, &err), 1);
 	assert_int_equal(found, id);
 	assert_string_equal(body, "{\"a\":2}");
@@ -639,6 +683,16 @@ static void test_plans(void **state)
 	free(body);
 	assert_int_equal(controldb_plan_get(fx.db, 999, &found, &body, &err),
 			 0);
+	assert_int_equal(controldb_plan_actions(fx.db, id, collect, &r, &err),
+			 0);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.a[0].kind, ACTION_MIGRATE);
+	assert_string_equal(r.a[0].dst, "b");
+	assert_int_equal(r.a[1].kind, ACTION_RESIZE);
+	assert_true(r.a[1].target_mb == 512 && r.a[1].from_mb == 1024);
+	assert_string_equal(r.a[1].reason, "needs memory");
+	assert_int_equal(r.a[1].plan_id, id);
+	free(r.a);
 }
 
 int main(void)
