@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "balance.h"
 #include "conf.h"
 #include "config.h"
 
@@ -51,6 +52,8 @@ enum {
 	OPT_STATS_INTERVAL,
 	OPT_STATS_WINDOW,
 	OPT_STATS_KEEP_DAYS,
+	OPT_BALANCE,
+	OPT_BALANCE_INTERVAL,
 };
 
 static const struct option options[] = {
@@ -90,6 +93,8 @@ static const struct option options[] = {
 	{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
 	{ "stats-window", required_argument, NULL, OPT_STATS_WINDOW },
 	{ "stats-keep-days", required_argument, NULL, OPT_STATS_KEEP_DAYS },
+	{ "balance", required_argument, NULL, OPT_BALANCE },
+	{ "balance-interval", required_argument, NULL, OPT_BALANCE_INTERVAL },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -147,6 +152,10 @@ void config_usage(FILE *out)
 "      --resize-timeout S    abort a resize whose balloon is not there after\n"
 "                            S s (default 120)\n"
 "      --resize-floor-mb N   never resize a VM below N MiB (default 256)\n"
+"      --balance MODE        balance memory through the balloons: cagma,\n"
+"                            proportional or off (default off;\n"
+"                            docs/balancing.md)\n"
+"      --balance-interval S  a balancing round every S s (default 10)\n"
 "\n"
 "Live statistics (docs/api.md, GET /v1/vms/{uuid}/stats):\n"
 "      --stats-interval S    libvirt statistics every S s (default 5;\n"
@@ -258,6 +267,19 @@ static int apply(void *ctx, int val, const char *arg, struct mb_err *err)
 	case OPT_APPLY:
 		c->apply = true;
 		return 0;
+	case OPT_BALANCE: {
+		enum mb_balance_mode m;
+
+		if (!strcmp(arg, "off")) {
+			c->balance = -1;
+			return 0;
+		}
+		if (mb_balance_mode_parse(arg, &m))
+			return mb_errf(err, "balance: '%s' is not cagma, "
+				       "proportional or off", arg);
+		c->balance = m;
+		return 0;
+	}
 	}
 	return apply_uint(c, val, arg, err);
 }
@@ -299,6 +321,8 @@ static int apply_uint(struct controld_config *c, int val, const char *arg,
 		  stats_window),
 		U(OPT_STATS_KEEP_DAYS, "stats-keep-days", 0, 36500,
 		  stats_keep_days),
+		U(OPT_BALANCE_INTERVAL, "balance-interval", 1, 86400,
+		  balance_interval),
 #undef U
 	};
 	unsigned long long v;
@@ -341,6 +365,8 @@ static void defaults(struct controld_config *c)
 	c->stats_interval = 5;
 	c->stats_window = 3600;
 	c->stats_keep_days = 7;
+	c->balance = -1;
+	c->balance_interval = 10;
 }
 
 int config_parse(struct controld_config *c, int argc, char **argv,
@@ -370,6 +396,9 @@ int config_validate(const struct controld_config *c, struct mb_err *err)
 			       "contradict each other");
 	if (!c->tls_cert != !c->tls_key)
 		return mb_errf(err, "--tls-cert and --tls-key go together");
+	if (c->balance >= 0 && !c->nhosts)
+		return mb_errf(err, "--balance needs the hosts whose VMs it "
+			       "balances (--host)");
 	if (c->legacy_enabled && c->legacy_port && c->legacy_port == c->port)
 		return mb_errf(err, "--legacy-port %u is the HTTP port",
 			       c->legacy_port);

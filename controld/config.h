@@ -48,6 +48,8 @@ struct controld_config {
 	unsigned int max_resizes;	/* at once */
 	unsigned int resize_timeout;	/* seconds for the balloon to get there */
 	unsigned int resize_floor_mb;	/* no VM is resized below this */
+	int balance;			/* enum mb_balance_mode, -1 = off */
+	unsigned int balance_interval;	/* seconds */
 	/* Live statistics (stats.c, collect.c). */
 	unsigned int stats_interval;	/* seconds; 0 = no libvirt collection */
 	unsigned int stats_window;	/* seconds kept in memory */

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "action_kinds.h"
+#include "balancer.h"
 #include "collect.h"
 #include "control.h"
 #include "inventory.h"
@@ -48,6 +49,7 @@ struct control {
 	struct scheduler *sched;
 	struct collector *collector;
 	struct set_cache *cache;
+	struct balancer *balancer;	/* NULL: --balance off */
 	pthread_mutex_t plan_lock;	/* one plan at a time; last_moves */
 	pthread_t thread;
 	bool stop;
@@ -163,6 +165,7 @@ static json_t *make_plan(struct control *c, struct action **acts,
 	const struct snapshot_sources src = {
 		.inv = c->inv, .cat = c->cat, .store = c->store,
 		.cache = c->cache, .sched = c->sched, .stats = c->stats,
+		.balancer = c->balancer,
 	};
 	const struct plan_opts po = { c->o.min_gain_mb, c->o.max_moves,
 				      c->o.swap_threshold };
@@ -570,6 +573,21 @@ void control_annotate_vms(struct control *c, json_t *vms)
 	inventory_annotate_vms(c->inv, vms);
 }
 
+bool control_pressure(struct control *c, const char *uuid)
+{
+	if (!c->balancer)
+		return false;
+	balancer_pressure(c->balancer, uuid);
+	return true;
+}
+
+json_t *control_balance_json(struct control *c)
+{
+	if (!c->balancer)
+		return json_pack("{s:s}", "mode", "off");
+	return balancer_json(c->balancer);
+}
+
 bool control_has_host(struct control *c, const char *name)
 {
 	return inventory_host_index(c->inv, name) >= 0;
@@ -691,18 +709,31 @@ struct control *control_start(const struct control_options *o,
 	    !(c->collector = collector_new(c->inv, stats, o->stats_interval,
 					   err)))
 		goto fail;
+	if (o->balance >= 0) {
+		struct balancer_options bo = {
+			.mode = o->balance, .interval = o->balance_interval,
+			.apply = o->apply, .floor_mb = o->resize_floor_mb,
+			.stats_interval = o->stats_interval,
+		};
+
+		c->balancer = balancer_new(&bo, c->inv, stats, c->sched, err);
+		if (!c->balancer || balancer_start(c->balancer, err))
+			goto fail;
+	}
 	if (pthread_create(&c->thread, NULL, loop, c)) {
 		mb_errf(err, "control: cannot start its thread");
 		goto fail;
 	}
 	log_info("controller: %u host%s, inventory every %u s, statistics %s, "
-		 "policies %s, %s, %s", o->nhosts, o->nhosts == 1 ? "" : "s",
-		 o->inventory_interval, o->stats_interval ? "on" : "off",
-		 plan_policy_order(),
+		 "balance %s, policies %s, %s, %s", o->nhosts,
+		 o->nhosts == 1 ? "" : "s", o->inventory_interval,
+		 o->stats_interval ? "on" : "off", o->balance >= 0 ?
+		 mb_balance_mode_name(o->balance) : "off", plan_policy_order(),
 		 o->plan_interval ? "plans on a timer" : "plans on request",
 		 o->apply ? "applying plans (--apply)" : "dry run");
 	return c;
 fail:
+	balancer_free(c->balancer);
 	collector_free(c->collector);
 	set_cache_free(c->cache);
 	scheduler_free(c->sched);
@@ -735,6 +766,7 @@ void control_stop(struct control *c)
 	 * stay "running" to be settled at the next start, and the shared
 	 * state is left to them.
 	 */
+	balancer_free(c->balancer);
 	if (!scheduler_stop(c->sched))
 		return;
 	collector_free(c->collector);

@@ -10,6 +10,9 @@
  *   plan.c        the policies (policy_*.c), in order, proposing actions
  *   scheduler.c   the queue and state machine of actions: migrate.c and
  *                 resize.c carry them out
+ *   balancer.c    --balance: every --balance-interval, and at once on a
+ *                 guest's pressure report, the balance policy's resizes
+ *                 (policy_balance.c)
  *   controldb.c   plans and actions, DATADIR/control.db
  * Started only when hosts are configured.
  */
@@ -44,6 +47,8 @@ struct control_options {
 	double resize_floor_mb;
 	unsigned int retry_after;
 	double swap_threshold;
+	int balance;			/* enum mb_balance_mode, -1 = off */
+	unsigned int balance_interval;
 };
 
 /* How a request went, for the API to turn into a status. */
@@ -100,6 +105,16 @@ json_t *control_action_submit(struct control *c, const json_t *req,
  */
 json_t *control_actions_json(struct control *c, int kind, bool legacy,
 			     struct mb_err *err);
+
+/*
+ * VM @uuid reported memory pressure (POST /v1/vms/{uuid}/pressure): with
+ * balancing on, its host is balanced now. Returns false when balancing is
+ * off.
+ */
+bool control_pressure(struct control *c, const char *uuid);
+
+/* GET /v1/balance: the balancer's last decisions ({"mode": "off"} when off). */
+json_t *control_balance_json(struct control *c);
 
 /* Prometheus lines: actions by kind and state, the digest set cache. */
 void control_metrics(struct control *c, FILE *out);

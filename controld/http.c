@@ -395,6 +395,8 @@ enum handler {
 	H_MIGRATIONS,
 	H_ACTIONS,
 	H_ACTION_NEW,
+	H_PRESSURE,
+	H_BALANCE,
 };
 
 /* The API, docs/api.md. */
@@ -428,6 +430,10 @@ static const struct route routes[] = {
 	  "read" },
 	{ "POST", "/v1/actions", ROLE_ADMIN, BODY_JSON, true, H_ACTION_NEW,
 	  "act" },
+	{ "POST", "/v1/vms/{uuid}/pressure", ROLE_VM, BODY_JSON, true,
+	  H_PRESSURE, "report memory pressure for this vm" },
+	{ "GET", "/v1/balance", ROLE_ADMIN, BODY_NONE, true, H_BALANCE,
+	  "read" },
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -550,9 +556,13 @@ static enum MHD_Result get_stats(struct http_server *h,
 	return respond(h, conn, MHD_HTTP_OK, j);
 }
 
+/*
+ * POST /v1/vms/{uuid}/stats and /pressure: the same report; a pressure
+ * report is kept as a sample too, then handed to the balancer.
+ */
 static enum MHD_Result post_vm_stats(struct http_server *h,
 				     struct MHD_Connection *conn,
-				     struct request *req)
+				     struct request *req, bool pressure)
 {
 	struct guest_report r;
 	struct timespec ts;
@@ -568,8 +578,14 @@ static enum MHD_Result post_vm_stats(struct http_server *h,
 	if (stats_add_guest(h->stats, req->uuid_text, &r, &err))
 		return respond_error(h, conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
 				     err.msg);
+	if (!pressure)
+		return respond(h, conn, MHD_HTTP_ACCEPTED, json_pack(
+			"{s:s,s:f}", "uuid", req->uuid_text, "received", r.t));
+	log_info("vm %s reports memory pressure%s%s", req->uuid_text,
+		 r.trigger[0] ? ": " : "", r.trigger);
 	return respond(h, conn, MHD_HTTP_ACCEPTED, json_pack(
-		"{s:s,s:f}", "uuid", req->uuid_text, "received", r.t));
+		"{s:s,s:f,s:b}", "uuid", req->uuid_text, "received", r.t,
+		"balancing", control_pressure(h->control, req->uuid_text)));
 }
 
 static void metrics_extra(void *ctx, FILE *out)
@@ -688,7 +704,12 @@ static enum MHD_Result dispatch(struct http_server *h,
 	case H_TRACE_BYTES:
 		return get_trace_bytes(h, conn, req);
 	case H_VM_STATS_POST:
-		return post_vm_stats(h, conn, req);
+		return post_vm_stats(h, conn, req, false);
+	case H_PRESSURE:
+		return post_vm_stats(h, conn, req, true);
+	case H_BALANCE:
+		return respond(h, conn, MHD_HTTP_OK,
+			       control_balance_json(h->control));
 	case H_VM_STATS:
 		return get_stats(h, conn, req, false);
 	case H_HOST_STATS:

@@ -209,6 +209,8 @@ int main(int argc, char **argv)
 			.resize_floor_mb = cfg.resize_floor_mb,
 			.retry_after = cfg.retry_after,
 			.swap_threshold = cfg.swap_threshold,
+			.balance = cfg.balance,
+			.balance_interval = cfg.balance_interval,
 		};
 
 		control = control_start(&co, cdb, stats, store, cat, &err);

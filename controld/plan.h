@@ -19,12 +19,14 @@
 struct plan_host {
 	const char *name;
 	double capacity_mb;		/* usable memory */
+	double cma_sum_mb;		/* balancing: its VMs' CMAs, 0 = unknown */
 };
 
 struct plan_vm {
 	const char *uuid;
 	const char *name;
-	double memory_mb;		/* configured memory */
+	double memory_mb;		/* configured memory, or with balancing
+					 * its balanced target */
 	int host;			/* current host index */
 	const struct mb_digest_set *set;
 	double swap_rate;		/* pages/s in+out, < 0 = unknown */

@@ -4,8 +4,11 @@
  * Buddies, VEE 2009, section 4.3).
  *
  * A host is a hotspot when its VMs use more memory than its capacity
- * (counting the pages merging saves), or when one of its guests swaps
- * more than --swap-threshold pages/s. For each hotspot, in host order,
+ * (counting the pages merging saves), when one of its guests swaps more
+ * than --swap-threshold pages/s, or, with balancing on, when its VMs'
+ * critical memory amounts add up to more than its capacity (the balancer
+ * never takes a VM below its CMA to avoid a migration: it is this
+ * policy's job). For each hotspot, in host order,
  * the policy proposes moving away the one VM whose move to another host
  * where it fits saves the most (or costs the least: relieving the host
  * comes first, so no minimum gain applies). Pinned VMs never move.
@@ -34,7 +37,8 @@ static int hotspot_propose(struct plan_work *w, struct mb_err *err)
 				rate = w->vms[v].swap_rate;
 				hot_vm = w->vms[v].name;
 			}
-		if (use <= cap + PLAN_EPS && !hot_vm)
+		if (use <= cap + PLAN_EPS && !hot_vm &&
+		    w->hosts[h].cma_sum_mb <= cap + PLAN_EPS)
 			continue;
 		for (v = 0; v < w->nvms; v++) {
 			if (w->cur[v] != (int)h || w->vms[v].pinned)
@@ -61,11 +65,17 @@ static int hotspot_propose(struct plan_work *w, struct mb_err *err)
 				 "of its %.0f MiB; %s shares the most on %s",
 				 w->hosts[h].name, use, cap, w->vms[bv].name,
 				 w->hosts[bd].name);
-		else
+		else if (hot_vm)
 			snprintf(why, sizeof(why), "hotspot: %s swaps %.0f "
 				 "pages/s on %s; %s shares the most on %s",
 				 hot_vm, rate, w->hosts[h].name,
 				 w->vms[bv].name, w->hosts[bd].name);
+		else
+			snprintf(why, sizeof(why), "memory hotspot: the CMAs "
+				 "on %s add up to %.0f of its %.0f MiB; %s "
+				 "shares the most on %s", w->hosts[h].name,
+				 w->hosts[h].cma_sum_mb, cap, w->vms[bv].name,
+				 w->hosts[bd].name);
 		if (plan_propose_move(w, (size_t)bv, bd, best, true, why, err))
 			return -1;
 	}

@@ -479,7 +479,7 @@ static bool blocked(struct scheduler *s, const struct action_job *job)
 	return false;
 }
 
-static void start_queued(struct scheduler *s)
+void scheduler_start_queued(struct scheduler *s)
 {
 	struct rows rows = { 0 };
 	struct mb_err err;
@@ -530,7 +530,7 @@ void scheduler_tick(struct scheduler *s)
 {
 	settle_adopted(s);
 	timeouts(s);
-	start_queued(s);
+	scheduler_start_queued(s);
 }
 
 /* ---- submitting, pinning ---- */

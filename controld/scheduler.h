@@ -107,6 +107,12 @@ int scheduler_recover(struct scheduler *s, struct mb_err *err);
 void scheduler_tick(struct scheduler *s);
 
 /*
+ * Only start what can start now, from any thread (the balancer calls it
+ * after queueing, not to wait for the next tick).
+ */
+void scheduler_start_queued(struct scheduler *s);
+
+/*
  * Queue @a as planned (a->state, a->id and a->created are set here).
  * Refused, with @err saying why, when the VM is pinned for this kind
  * (scheduler_pinned()). Returns 0, 1 when pinned, -1 on a database error.

@@ -268,8 +268,14 @@ int snapshot_take(struct snapshot *s, const struct snapshot_sources *src,
 		if (!s->inv.hosts[i].up)
 			continue;
 		s->plan_host[i] = (int)s->nhosts;
-		s->hosts[s->nhosts++] = (struct plan_host){
-			s->inv.hosts[i].spec.name, s->inv.hosts[i].capacity_mb };
+		s->hosts[s->nhosts] = (struct plan_host){
+			s->inv.hosts[i].spec.name, s->inv.hosts[i].capacity_mb,
+			0 };
+		if (src->balancer)
+			balancer_host_cma(src->balancer,
+					  s->inv.hosts[i].spec.name,
+					  &s->hosts[s->nhosts].cma_sum_mb);
+		s->nhosts++;
 	}
 	/* Domains, joined with their latest trace by uuid. */
 	for (i = 0; i < s->inv.nhosts; i++) {
@@ -307,6 +313,9 @@ int snapshot_take(struct snapshot *s, const struct snapshot_sources *src,
 				.swap_rate = swap_rate(src, p,
 						&s->swap_source[s->nvms]),
 			};
+			if (src->balancer)
+				balancer_vm_target(src->balancer, d->uuid,
+						   &v->memory_mb);
 			if (src->sched)
 				v->pinned = scheduler_pinned(src->sched,
 					d->uuid, ACTION_MIGRATE,

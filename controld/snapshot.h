@@ -19,6 +19,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "balancer.h"
 #include "catalogue.h"
 #include "inventory.h"
 #include "plan.h"
@@ -66,8 +67,10 @@ struct snapshot {
 };
 
 /*
- * What snapshot_take() needs. @sched and @stats may be NULL (no pins, swap
- * rates from the traces only).
+ * What snapshot_take() needs. @sched, @stats and @balancer may be NULL
+ * (no pins; swap rates from the traces only; VMs counted at their
+ * configured memory). With a balancer, a VM counts as its balanced target
+ * and a host carries the sum of its VMs' CMAs.
  */
 struct snapshot_sources {
 	struct inventory *inv;
@@ -76,6 +79,7 @@ struct snapshot_sources {
 	struct set_cache *cache;
 	struct scheduler *sched;
 	struct stats *stats;
+	struct balancer *balancer;
 };
 
 int snapshot_take(struct snapshot *s, const struct snapshot_sources *src,

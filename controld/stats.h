@@ -67,6 +67,7 @@ struct guest_report {
 	int64_t pswpin, pswpout, pgmajfault;	/* counters, pages */
 	double psi_some[3], psi_full[3];	/* avg10, avg60, avg300, % */
 	int64_t psi_some_total_us, psi_full_total_us;
+	char trigger[64];		/* pressure reports: what fired */
 };
 
 struct vm_sample {

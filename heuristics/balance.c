@@ -83,6 +83,27 @@ uint64_t mb_cma(const struct mb_vm_observed *o, const struct mb_cma_params *p,
 	return (uint64_t)ceil(cma - 1e-9);
 }
 
+static double nonneg(double v)
+{
+	return v > 0 ? v : 0;	/* NaN and negatives count as 0 */
+}
+
+void mb_balance_vm_prepare(struct mb_balance_vm *bv,
+			   const struct mb_vm_observed *o,
+			   const struct mb_cma_params *cp, uint64_t floor_mib,
+			   uint64_t max_mib, uint64_t recent_misses,
+			   struct mb_cma_parts *parts)
+{
+	memset(bv, 0, sizeof(*bv));
+	bv->cma_mib = mb_cma(o, cp, parts);
+	bv->floor_mib = floor_mib;
+	bv->max_mib = max_mib;
+	bv->current_mib = (uint64_t)llround(nonneg(o->current_mib));
+	bv->fault_rate = fmax(nonneg(o->swapin_rate), nonneg(o->majfault_rate));
+	bv->psi_some_avg10 = nonneg(o->psi_some_avg10);
+	bv->recent_misses = recent_misses;
+}
+
 const char *mb_balance_mode_name(enum mb_balance_mode mode)
 {
 	return mode == MB_BALANCE_PROPORTIONAL ? "proportional" : "cagma";

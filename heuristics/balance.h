@@ -145,6 +145,19 @@ struct mb_balance_host {
 void mb_balance_defaults(struct mb_balance_params *p);
 
 /*
+ * Fill the in fields of @bv from what is observed of the VM: its CMA
+ * (mb_cma() with @cp; its terms in @parts when not NULL), @floor_mib and
+ * @max_mib, current_mib = o->current_mib, fault_rate = the larger of the
+ * swap-in and major-fault rates, the PSI, and @recent_misses. The out
+ * fields are cleared. Both callers of this header build their VMs so.
+ */
+void mb_balance_vm_prepare(struct mb_balance_vm *bv,
+			   const struct mb_vm_observed *o,
+			   const struct mb_cma_params *cp, uint64_t floor_mib,
+			   uint64_t max_mib, uint64_t recent_misses,
+			   struct mb_cma_parts *parts);
+
+/*
  * Decide the next size of each of the @n VMs of @host (the rules are in
  * docs/balancing.md, "Allocation on a host"):
  *   - every VM is meant to hold at least min(CMA, max), within its floor;

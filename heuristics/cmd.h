@@ -18,6 +18,7 @@ int cmd_migrations(int argc, char **argv);
 int cmd_resize(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_top(int argc, char **argv);
+int cmd_balance(int argc, char **argv);
 int cmd_balance_sim(int argc, char **argv);
 
 #endif /* MB_CMD_H */

@@ -27,6 +27,7 @@ static const struct subcommand subcommands[] = {
 	{ "resize", cmd_resize, "ask mb-controld to resize a VM's memory (balloon)" },
 	{ "migrate", cmd_migrate, "ask mb-controld to live-migrate a VM to a host" },
 	{ "top", cmd_top, "live statistics of mb-controld's hosts and VMs" },
+	{ "balance", cmd_balance, "mb-controld's memory balancing: CMA, target, decision per VM" },
 	{ "balance-sim", cmd_balance_sim, "simulate memory balancing between VMs (LRU, policies)" },
 };
 

@@ -322,14 +322,8 @@ static int policy_cagma(struct rsim *s, const struct mb_sim_config *cfg,
 				     v->win_refault,
 				     v->win_acc, v->lru.capacity, cfg->interval_s,
 				     &obs[i]);
-		memset(&bv[i], 0, sizeof(bv[i]));
-		bv[i].cma_mib = mb_cma(&obs[i], &cp, NULL);
-		bv[i].floor_mib = s->floor;
-		bv[i].max_mib = s->max_per_vm;
-		bv[i].current_mib = v->lru.capacity;
-		bv[i].fault_rate = fmax(obs[i].swapin_rate, obs[i].majfault_rate);
-		bv[i].psi_some_avg10 = obs[i].psi_some_avg10;
-		bv[i].recent_misses = v->win_miss;
+		mb_balance_vm_prepare(&bv[i], &obs[i], &cp, s->floor,
+				      s->max_per_vm, v->win_miss, NULL);
 	}
 	host->capacity_mib = s->frames;
 	host->reserve_mib = 0;
