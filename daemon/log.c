@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * log.c - one line per message, written with a single write(2) so that
- * lines from several threads never interleave.
+ * lines from several threads never interleave. Messages carry text from
+ * clients (URLs, VM names), so control characters in them are escaped
+ * (textsafe.h): a newline in a name cannot forge a second line.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,6 +11,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "textsafe.h"
 
 static const char *log_prog = "mb";
 static int log_syslog;
@@ -32,24 +35,24 @@ void log_set_level(int level)
 
 void log_msg(int level, const char *fmt, ...)
 {
-	char line[1024];
+	char msg[1024], line[1024];
 	va_list ap;
 	int n;
 
 	if (level > log_level)
 		return;
 	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
 	if (log_syslog) {
-		vsyslog(level, fmt, ap);
-		va_end(ap);
+		mb_escape_text(line, sizeof(line), msg, strlen(msg));
+		syslog(level, "%s", line);
 		return;
 	}
 	n = snprintf(line, sizeof(line), "%s: ", log_prog);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		n = 0;
-	vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
-	va_end(ap);
-	n = strlen(line);
+	n += mb_escape_text(line + n, sizeof(line) - n - 1, msg, strlen(msg));
 	line[n++] = '\n';
 	if (write(STDERR_FILENO, line, n) < 0)
 		return;
