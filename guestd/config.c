@@ -31,6 +31,8 @@ enum {
 	OPT_SYSLOG,
 	OPT_VERBOSE,
 	OPT_VERSION,
+	OPT_PRESSURE_TRIGGER,
+	OPT_PRESSURE_SWAPIN,
 };
 
 static const struct option options[] = {
@@ -43,6 +45,8 @@ static const struct option options[] = {
 	{ "once", no_argument, NULL, OPT_ONCE },
 	{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
 	{ "stats-once", no_argument, NULL, OPT_STATS_ONCE },
+	{ "pressure-trigger", required_argument, NULL, OPT_PRESSURE_TRIGGER },
+	{ "pressure-swapin", required_argument, NULL, OPT_PRESSURE_SWAPIN },
 	{ "device", required_argument, NULL, OPT_DEVICE },
 	{ "module", required_argument, NULL, OPT_MODULE },
 	{ "vm-uuid", required_argument, NULL, OPT_VM_UUID },
@@ -79,6 +83,11 @@ static void usage(FILE *out)
 "                            0: none)\n"
 "      --stats-once          send one statistics report, print it, exit with\n"
 "                            its status\n"
+"      --pressure-trigger T  report memory pressure at once when this PSI\n"
+"                            trigger of /proc/pressure/memory fires\n"
+"                            (default \"some 100000 1000000\"; off: none)\n"
+"      --pressure-swapin N   report it too at N pages/s swapped in (default\n"
+"                            64; 0: not)\n"
 "      --device PATH         read the trace from PATH (default /dev/memtrace)\n"
 "      --module FILE         memtrace.ko to load when the device is missing\n"
 "                            (default: modprobe memtrace)\n"
@@ -145,6 +154,16 @@ static int apply(void *ctx, int val, const char *arg, struct mb_err *err)
 	case OPT_STATS_ONCE:
 		c->stats_once = true;
 		return 0;
+	case OPT_PRESSURE_TRIGGER:
+		if (strcmp(arg, "off") && pressure_trigger_check(arg, err))
+			return -1;
+		return set_str(&c->pressure_trigger, arg);
+	case OPT_PRESSURE_SWAPIN:
+		if (conf_parse_uint("pressure-swapin", arg, 0, 1 << 30, &v,
+				    err))
+			return -1;
+		c->pressure_swapin = v;
+		return 0;
 	case OPT_DEVICE:
 		c->device_given = true;
 		return set_str(&c->device, arg);
@@ -202,6 +221,8 @@ int guestd_config_parse(struct guestd_config *c, int argc, char **argv,
 	memset(c, 0, sizeof(*c));
 	c->interval = 120;
 	c->stats_interval = 5;
+	c->pressure_trigger = strdup("some 100000 1000000");
+	c->pressure_swapin = 64;
 	c->device = strdup("/dev/memtrace");
 	c->retries = 5;
 	c->retry_max_delay = 60;
@@ -225,4 +246,5 @@ void guestd_config_free(struct guestd_config *c)
 	free(c->module);
 	free(c->vm_uuid);
 	free(c->vm_name);
+	free(c->pressure_trigger);
 }

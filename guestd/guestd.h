@@ -42,6 +42,8 @@ struct guestd_config {
 	bool once;
 	unsigned int stats_interval;	/* seconds between reports, 0: none */
 	bool stats_once;
+	char *pressure_trigger;		/* PSI trigger line, or "off" */
+	unsigned int pressure_swapin;	/* pages/s of swap-in that count */
 	char *device;
 	bool device_given;
 	char *module;			/* memtrace.ko to load, or NULL */
@@ -203,6 +205,10 @@ int upload_once(const struct upload_target *t, const struct scan *s,
 int upload_report(const struct upload_target *t, const char *json,
 		  struct upload_result *res);
 
+/* The same to {server}/v1/vms/{uuid}/@route ("stats", "pressure"). */
+int upload_json(const struct upload_target *t, const char *route,
+		const char *json, struct upload_result *res);
+
 /* ---- report.c ---- */
 
 /*
@@ -267,5 +273,52 @@ void reporter_stop(struct reporter *r);
  * Returns GUESTD_OK, GUESTD_REJECTED, GUESTD_UNREACHABLE or GUESTD_FAILED.
  */
 int report_once(struct reporter *r, FILE *out);
+
+/* ---- pressure.c ---- */
+
+/*
+ * The emergency path: a thread that waits on a PSI trigger of
+ * <proc>/pressure/memory (poll(2), POLLPRI) and checks pswpin every
+ * second, and on either sends POST /v1/vms/{uuid}/pressure at once: the
+ * statistics report body plus "trigger" (what fired). At most one report
+ * per PRESSURE_MIN_GAP_MS.
+ */
+#define PRESSURE_MIN_GAP_MS 2000
+
+struct pressure_watch {
+	struct upload_target target;
+	const char *proc;
+	char trigger[64];		/* "some 100000 1000000" */
+	unsigned int swapin_pages;	/* pages/s of swap-in that count */
+	int fd;				/* the trigger, -1 none */
+	int64_t last_pswpin;
+	uint64_t fired, sent;
+	pthread_t thread;
+	bool running;
+	atomic_bool stop;
+};
+
+/*
+ * Set up @w: register the trigger @trigger (a PSI trigger line: "some|full
+ * STALL_US WINDOW_US") on <@proc>/pressure/memory. A kernel that refuses
+ * it (no PSI, no triggers) leaves only the pswpin check, with a warning.
+ * Returns 0, or -1 with @err for a malformed @trigger.
+ */
+int pressure_init(struct pressure_watch *w, const struct upload_target *t,
+		  const char *proc, const char *trigger,
+		  unsigned int swapin_pages, struct mb_err *err);
+int pressure_start(struct pressure_watch *w, struct mb_err *err);
+void pressure_stop(struct pressure_watch *w);
+
+/* Check a trigger line's syntax: 0, or -1 with @err saying what is wrong. */
+int pressure_trigger_check(const char *trigger, struct mb_err *err);
+
+/*
+ * Whether swap-in from @before to @now pages over @ms milliseconds is
+ * pressure: at least @pages_per_s pages/s (a counter that went backwards
+ * is not).
+ */
+bool pressure_swapin(int64_t before, int64_t now, unsigned int ms,
+		     unsigned int pages_per_s);
 
 #endif /* MB_GUESTD_H */

@@ -177,11 +177,38 @@ static bool setup_reports(struct guestd *g, struct reporter *r)
 	return true;
 }
 
+/* The emergency path's watch, unless --pressure-trigger off (or --once). */
+static bool setup_pressure(struct guestd *g, struct pressure_watch *w)
+{
+	struct upload_target t = {
+		.server = g->cfg.server, .token = g->token,
+		.ca_file = g->cfg.ca_file, .uuid = g->uuid, .name = g->name,
+		.timeout = g->cfg.timeout, .verbose = g->cfg.verbose,
+	};
+	struct mb_err err;
+
+	if (g->cfg.once || g->cfg.stats_once ||
+	    !strcmp(g->cfg.pressure_trigger, "off"))
+		return false;
+	if (pressure_init(w, &t, "/proc", g->cfg.pressure_trigger,
+			  g->cfg.pressure_swapin, &err) ||
+	    pressure_start(w, &err)) {
+		log_err("%s", err.msg);
+		pressure_stop(w);
+		return false;
+	}
+	log_info("memory pressure reported at once (trigger '%s'%s)",
+		 g->cfg.pressure_trigger, w->fd < 0 ? ", not available: "
+		 "pswpin only" : "");
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	struct guestd g = { 0 };
 	struct reporter reports;
-	bool reporting = false;
+	struct pressure_watch pressure;
+	bool reporting = false, watching = false;
 	struct sigaction sa = { .sa_handler = on_stop };
 	struct timespec start, end;
 	struct mb_err err;
@@ -241,6 +268,7 @@ int main(int argc, char **argv)
 	if (reporting)
 		log_info("statistics reports every %u s",
 			 g.cfg.stats_interval);
+	watching = setup_pressure(&g, &pressure);
 	while (!stop_requested) {
 		uint64_t spent_ms;
 
@@ -254,6 +282,8 @@ int main(int argc, char **argv)
 	}
 	log_info("stopping");
 out:
+	if (watching)
+		pressure_stop(&pressure);
 	if (reporting) {
 		reporter_stop(&reports);
 		reporter_release(&reports);

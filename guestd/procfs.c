@@ -307,3 +307,24 @@ int proc_parse_boot_id(const char *name, const char *text, size_t len,
 	}
 	return bad_line(err, &problems, name, &l, "expected a uuid");
 }
+
+/* The PSI trigger line of --pressure-trigger (guestd.h, pressure.c). */
+int pressure_trigger_check(const char *trigger, struct mb_err *err)
+{
+	char kind[8], extra;
+	unsigned long long stall, window;
+
+	if (!trigger || strlen(trigger) >= 64 ||
+	    sscanf(trigger, "%7s %llu %llu %c", kind, &stall, &window,
+		   &extra) != 3 ||
+	    (strcmp(kind, "some") && strcmp(kind, "full")))
+		return mb_errf(err, "pressure trigger '%.64s' is not \"some|"
+			       "full STALL_US WINDOW_US\"", trigger ? trigger :
+			       "");
+	/* The kernel's bounds: a window of 0.5 s to 10 s, stall within it. */
+	if (window < 500000 || window > 10000000 || !stall || stall > window)
+		return mb_errf(err, "pressure trigger '%s': the window must be "
+			       "500000..10000000 us and the stall 1..window",
+			       trigger);
+	return 0;
+}

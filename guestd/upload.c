@@ -265,8 +265,14 @@ int upload_once(const struct upload_target *t, const struct scan *s,
 int upload_report(const struct upload_target *t, const char *json,
 		  struct upload_result *res)
 {
+	return upload_json(t, "stats", json, res);
+}
+
+int upload_json(const struct upload_target *t, const char *route,
+		const char *json, struct upload_result *res)
+{
 	struct request rq = {
-		.route = "stats",
+		.route = route,
 		.content_type = "application/json",
 		.data = json,
 		.len = strlen(json),

@@ -5,7 +5,8 @@
  * arbitrary bytes in a buffer of exactly their size, without a NUL at the
  * end. None may crash or read past the end; whatever they report must be
  * in range (PSI averages are percentages, counts are never negative but
- * for -1, "not reported"); a refusal must name the file and a line.
+ * for -1, "not reported"); a refusal must name the file and a line. The
+ * --pressure-trigger check gets the bytes as a string.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -72,6 +73,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ret = proc_parse_boot_id("boot_id", text, size, s.boot_id, &err);
 	check_message(ret, &err, "boot_id");
 	if (s.boot_id[0] && strlen(s.boot_id) != 36)
+		abort();
+	free(text);
+	text = malloc(size + 1);
+	if (!text)
+		return 0;
+	memcpy(text, data, size);
+	text[size] = '\0';
+	ret = pressure_trigger_check(text, &err);
+	if ((ret != 0 && ret != -1) ||
+	    (ret == 0 && strncmp(text, "some ", 5) && strncmp(text, "full ", 5)))
 		abort();
 	free(text);
 	return 0;

@@ -475,6 +475,32 @@ static void test_report_body(void **state)
 	remove_proc(&p);
 }
 
+/* --pressure-trigger's syntax and the swap-in rule of the emergency path. */
+static void test_pressure_rules(void **state)
+{
+	struct mb_err err;
+
+	(void)state;
+	assert_int_equal(pressure_trigger_check("some 100000 1000000", &err), 0);
+	assert_int_equal(pressure_trigger_check("full 150000 2000000", &err), 0);
+	assert_int_equal(pressure_trigger_check("most 1 1000000", &err), -1);
+	assert_non_null(strstr(err.msg, "is not \"some|full"));
+	assert_int_equal(pressure_trigger_check("some 100000", &err), -1);
+	assert_int_equal(pressure_trigger_check("some 1 2 3", &err), -1);
+	assert_int_equal(pressure_trigger_check("some 100 200", &err), -1);
+	assert_non_null(strstr(err.msg, "500000..10000000"));
+	assert_int_equal(pressure_trigger_check("some 2000000 1000000", &err),
+			 -1);
+	assert_int_equal(pressure_trigger_check(NULL, &err), -1);
+	/* 64 pages/s: 64 pages in a second is pressure, 63 is not. */
+	assert_true(pressure_swapin(1000, 1064, 1000, 64));
+	assert_false(pressure_swapin(1000, 1063, 1000, 64));
+	assert_true(pressure_swapin(0, 128, 2000, 64));
+	assert_false(pressure_swapin(1000, 10, 1000, 64));	/* reset */
+	assert_false(pressure_swapin(-1, 500, 1000, 64));	/* unknown */
+	assert_false(pressure_swapin(0, 1 << 20, 1000, 0));	/* off */
+}
+
 static void test_identity(void **state)
 {
 	uint8_t uuid[MBT_UUID_LEN];
@@ -570,6 +596,7 @@ int main(void)
 		cmocka_unit_test(test_malformed_counters),
 		cmocka_unit_test(test_uptime_and_boot_id),
 		cmocka_unit_test(test_report_body),
+		cmocka_unit_test(test_pressure_rules),
 		cmocka_unit_test(test_identity),
 		cmocka_unit_test(test_scan),
 	};
