@@ -45,6 +45,7 @@ struct vm_state {
 	bool fixed;
 	char fixed_why[ACTION_TEXT_LEN];
 	bool emergency;			/* the last decision answered pressure */
+	double pressure_at;		/* its last pressure report, seconds */
 	double decided;			/* when, seconds */
 	int64_t action;			/* the resize queued, 0 none */
 	char note[ACTION_TEXT_LEN];	/* dry run, pinned, queue error */
@@ -386,7 +387,8 @@ static void *balancer_thread(void *arg)
 {
 	struct balancer *b = arg;
 	struct timespec until;
-	double next = now_s();
+	/* The first round after one interval: the statistics need time. */
+	double next = now_s() + b->o.interval;
 
 	for (;;) {
 		bool urgent, due;
@@ -440,9 +442,13 @@ void balancer_free(struct balancer *b)
 
 void balancer_pressure(struct balancer *b, const char *uuid)
 {
+	struct vm_state *v;
 	size_t i;
 
 	pthread_mutex_lock(&b->lock);
+	v = vm_state(b, uuid, true);
+	if (v)
+		v->pressure_at = now_s();
 	for (i = 0; i < b->npressure; i++)
 		if (!strcmp(b->pressure[i], uuid))
 			break;
@@ -513,7 +519,7 @@ static json_t *vm_json(const struct vm_state *v)
 	const struct mb_cma_parts *p = &v->out.parts;
 
 	return json_pack("{s:s,s:s,s:s,s:s,s:I,s:{s:f,s:f,s:f,s:f,s:f},s:I,"
-			 "s:I,s:f,s:o,s:o,s:f,s:b,s:o,"
+			 "s:I,s:f,s:o,s:o,s:f,s:b,s:o,s:o,"
 			 "s:{s:f,s:s,s:I,s:s,s:b,s:o,s:o}}",
 		"uuid", v->uuid, "name", v->name, "host", v->host,
 		"observed_from", v->source ? v->source : "libvirt",
@@ -530,6 +536,8 @@ static json_t *vm_json(const struct vm_state *v)
 		"floor_mb", (double)bv->floor_mib,
 		"needy", bv->needy,
 		"fixed", v->fixed ? json_string(v->fixed_why) : json_null(),
+		"pressure_at", v->pressure_at > 0 ? json_real(v->pressure_at) :
+		json_null(),
 		"decision", "t", v->decided, "action", action_word(bv->action),
 		"target_mb", (json_int_t)bv->target_mib,
 		"reason", bv->reason, "emergency", v->emergency,

@@ -51,7 +51,7 @@ check_eq "the admin token may report for any VM" 202 "$(post "$U2" "$ADMIN_TOKEN
 check_eq "a VM token may not read statistics: 403" 403 \
 	"$(curl -s -o "$WORK/body" -w '%{http_code}' -H "Authorization: Bearer $TOK" "$CD_URL/v1/vms/$U/stats")"
 # Bad input: a clear error, nothing stored.
-before=$(admin_get "/v1/vms/$U/stats" "$WORK/b.json"; jget "$WORK/b.json" 'len(j["guest"])')
+before=$(admin_get "/v1/vms/$U/stats" "$WORK/b.json" >/dev/null; jget "$WORK/b.json" 'len(j["guest"])')
 check_eq "a body that is not JSON: 400" 400 "$(post "$U" "$TOK" 'nonsense')"
 check_contains "... saying so" "not JSON" "$(cat "$WORK/body")"
 check_eq "a negative counter: 400" 400 "$(post "$U" "$TOK" '{"pswpin":-3}')"
@@ -62,7 +62,7 @@ head -c 70000 /dev/zero | tr '\0' ' ' > "$WORK/big.json"
 check_eq "a body over 64 KiB: 413" 413 "$(curl -s -o "$WORK/body" -w '%{http_code}' -X POST \
 	-H "Authorization: Bearer $TOK" --data-binary @"$WORK/big.json" "$CD_URL/v1/vms/$U/stats")"
 check_eq "... and nothing of it was kept" "$before" \
-	"$(admin_get "/v1/vms/$U/stats" "$WORK/b.json"; jget "$WORK/b.json" 'len(j["guest"])')"
+	"$(admin_get "/v1/vms/$U/stats" "$WORK/b.json" >/dev/null; jget "$WORK/b.json" 'len(j["guest"])')"
 check_eq "statistics of a VM never seen: 404" 404 "$(admin_get "/v1/vms/$(new_uuid)/stats" "$WORK/body")"
 
 # mb-guestd itself, one report.
@@ -92,4 +92,34 @@ check_contains "/metrics counts the 413 answer" 'mb_controld_errors_total{status
 check_contains "/metrics has the guest's gauges" "mb_controld_guest_mem_total_bytes{vm=\"$U\"" "$m"
 stop_controld TERM
 check_eq "controld stops cleanly" 0 "$CD_STATUS"
+
+# The pressure route, with a controller whose one host is down (the route
+# needs --host; tests/libvirt/balance.sh drives it against a real host).
+start_controld "$WORK/data2" --host "x,qemu+unix:///session?socket=$WORK/no-such-socket,capacity=1024" \
+	--balance cagma --stats-interval 0 || exit 1
+pressure() {	# pressure UUID TOKEN BODY
+	curl -s -o "$WORK/body" -w '%{http_code}' -X POST -H "Authorization: Bearer $2" \
+		-H 'Content-Type: application/json' --data-binary "$3" "$CD_URL/v1/vms/$1/pressure"
+}
+check_eq "a VM reports memory pressure for itself (202)" 202 \
+	"$(pressure "$U" "$TOK" '{"trigger":"psi some 100000 1000000","pswpin":5}')"
+check_eq "... and the balancer takes it" True "$(jget "$WORK/body" 'j["balancing"]')"
+check_contains "... logged with what fired" "reports memory pressure: psi some 100000 1000000" "$(cat "$CD_LOG")"
+check_eq "another VM's token may not report pressure for it (403)" 403 "$(pressure "$U" "$TOK2" '{}')"
+check_contains "... saying so" "may not report memory pressure for this vm" "$(cat "$WORK/body")"
+check_eq "a pressure report with a bad field: 400" 400 "$(pressure "$U" "$TOK" '{"trigger":7}')"
+check_contains "... naming it" "'trigger' must be a string" "$(cat "$WORK/body")"
+check_eq "the report is kept as a sample too" 1 \
+	"$(admin_get "/v1/vms/$U/stats" "$WORK/p.json" >/dev/null; jget "$WORK/p.json" 'len(j["guest"])')"
+admin_get /v1/balance "$WORK/bal.json" >/dev/null
+check_eq "GET /v1/balance: cagma, a dry run, no round yet on a host that is down" "cagma False 0" \
+	"$(jget "$WORK/bal.json" '"%s %s %d" % (j["mode"], j["apply"], len(j["hosts"]))')"
+"$MBUDDY" balance --url "$CD_URL" --token "$ADMIN_TOKEN" > "$WORK/bal.txt"
+check_contains "mbuddy balance says the mode and the dry run" "balance cagma every 10 s, dry run" "$(cat "$WORK/bal.txt")"
+stop_controld TERM
+check_eq "... and that controller stops cleanly" 0 "$CD_STATUS"
+out=$("$CONTROLD" --insecure-no-auth --datadir "$WORK/d3" --balance cagma -n 2>&1)
+check_contains "--balance without hosts is refused" "--balance needs the hosts" "$out"
+out=$("$CONTROLD" --insecure-no-auth --datadir "$WORK/d3" --balance magic -n 2>&1)
+check_contains "--balance with an unknown mode names it" "'magic' is not cagma, proportional or off" "$out"
 finish

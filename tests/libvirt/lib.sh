@@ -70,16 +70,29 @@ lv_host_stop() {
 # its libraries, mbfill, virtio_balloon.ko, /test.sh) in $LV, readable by
 # the daemons. Kernel parameters /test.sh knows: mbport, mbint (mb-guestd's
 # --interval), mbfill=SEED:MIB, mbballoon=1 (load virtio_balloon),
-# mbburn=1 (keep a vCPU busy).
+# mbburn=1 (keep a vCPU busy), mbswap=1 (swap on the virtio disk vda, see
+# LV_SWAP_MB), mbwork=PHASES with mbgo=PORT (run mbwork PHASES once
+# http://10.0.2.2:PORT/go answers: lv_go PORT starts it).
 lv_images() {
 	local img=$WORK/lvimg
 	mkdir -p "$img"
 	cc -O2 -o "$img/mbfill" "$ROOT/tests/libvirt/fill.c" || return 1
+	cc -O2 -Wall -Werror -o "$img/mbwork" "$ROOT/tests/libvirt/work.c" || return 1
 	cat > "$img/test.sh" <<'T'
 #!/bin/sh
 # Inside the guest; mbport, mbint, mbfill come from the kernel command line.
 echo "MB-UUID $(cat /sys/class/dmi/id/product_uuid)"
 [ -n "${mbballoon:-}" ] && insmod /virtio_balloon.ko
+if [ -n "${mbswap:-}" ]; then
+	insmod /virtio_blk.ko
+	for i in 1 2 3 4 5 6 7 8 9 10; do [ -b /dev/vda ] && break; sleep 0.2; done
+	mkswap /dev/vda >/dev/null && swapon /dev/vda && echo "MB-SWAP on"
+fi
+if [ -n "${mbwork:-}" ]; then
+	(until wget -q -O /tmp/go "http://10.0.2.2:$mbgo/go" 2>/dev/null; do sleep 0.5; done
+	 echo "MB-GO"; /bin/mbwork "$mbwork"
+	 echo "MB-VMSTAT $(grep -E '^(pswpin|pswpout|pgmajfault) ' /proc/vmstat | tr '\n' ' ')") &
+fi
 [ -n "${mbfill:-}" ] && /bin/mbfill "${mbfill%%:*}" "${mbfill##*:}" &
 [ -n "${mbburn:-}" ] && (while :; do :; done) &
 sleep 2
@@ -94,7 +107,9 @@ T
 	kver=${kernel#/boot/vmlinuz-}
 	"$ROOT/tests/guest/mkinitrd.sh" "$LV/initrd.gz" "$ROOT/kmod/memtrace.ko:/memtrace.ko" \
 		"$BUILD/mb-guestd:/bin/mb-guestd" "$img/mbfill:/bin/mbfill" \
+		"$img/mbwork:/bin/mbwork" \
 		"/lib/modules/$kver/kernel/drivers/virtio/virtio_balloon.ko:/virtio_balloon.ko" \
+		"/lib/modules/$kver/kernel/drivers/block/virtio_blk.ko:/virtio_blk.ko" \
 		"$img/test.sh:/test.sh" > "$WORK/mkinitrd.log" 2>&1 || return 1
 	cp "$kernel" "$LV/vmlinuz"
 	chmod 644 "$LV/vmlinuz" "$LV/initrd.gz"
@@ -104,9 +119,16 @@ T
 # domain; its serial console goes to $LV/cons/NAME.console (appended to by
 # the QEMU on whichever host runs it; $LV/cons is the daemons', they run
 # as nobody). With LV_BALLOON=1 the domain has a virtio balloon device;
-# LV_CMDLINE adds kernel parameters (mbballoon=1 mbburn=1 ...).
+# with LV_SWAP_MB=N a raw N MiB disk image as virtio disk vda (for
+# mbswap=1); LV_CMDLINE adds kernel parameters (mbballoon=1 mbburn=1 ...).
 lv_domain() {
-	local host=$1 name=$2 uuid=$3 mib=$4 fill=$5 port=$6 xml=$LV/$2.xml
+	local host=$1 name=$2 uuid=$3 mib=$4 fill=$5 port=$6 xml=$LV/$2.xml disk=""
+	if [ -n "${LV_SWAP_MB:-}" ]; then
+		rm -f "$LV/$name.swap"
+		truncate -s "${LV_SWAP_MB}M" "$LV/$name.swap"
+		chown nobody:nogroup "$LV/$name.swap"
+		disk="<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='$LV/$name.swap'/><target dev='vda' bus='virtio'/></disk>"
+	fi
 	cat > "$xml" <<XML
 <domain type='qemu'>
   <name>$name</name>
@@ -121,6 +143,7 @@ lv_domain() {
   <on_poweroff>destroy</on_poweroff>
   <devices>
     <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    $disk
     <serial type='file'><source path='$LV/cons/$name.console' append='on'/><target port='0'/></serial>
     <console type='file'><source path='$LV/cons/$name.console' append='on'/><target type='serial' port='0'/></console>
     <interface type='user'><model type='virtio'/></interface>
@@ -132,6 +155,17 @@ XML
 	LV_DOMAINS+=("$name")
 	lv_virsh "$host" create "$xml" >/dev/null
 }
+
+# lv_go_server PORT: serve $LV/go-dir on 127.0.0.1:PORT (a guest's mbgo
+# polls it); lv_go makes /go answer. Stopped by lv_cleanup.
+LV_GO_PID=
+lv_go_server() {
+	mkdir -p "$LV/go-dir"
+	python3 -m http.server "$1" --bind 127.0.0.1 --directory "$LV/go-dir" \
+		> "$LV/go-server.log" 2>&1 &
+	LV_GO_PID=$!
+}
+lv_go() { echo go > "$LV/go-dir/go"; }
 
 # lv_where NAME: the hosts on which domain NAME is running.
 lv_where() {
@@ -146,6 +180,7 @@ lv_where() {
 
 lv_cleanup() {
 	local h n pid
+	[ -n "$LV_GO_PID" ] && kill "$LV_GO_PID" 2>/dev/null
 	for h in "${LV_HOSTS[@]}"; do
 		# A stopped daemon is restarted so it can destroy its domains.
 		[ -f "$LV/$h/pid" ] || lv_host_start "$h" >/dev/null 2>&1
