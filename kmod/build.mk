@@ -14,14 +14,15 @@ KMOD_STYLE_FILES := kmod/memtrace_main.c $(KMOD_SHARED)
 # The guest test program is static (busybox initramfs, no libc inside), so
 # it is built outside $(BUILD) and never with the sanitizers.
 GUEST_TOOL := build/guest/mtguest
-GUEST_TOOL_SRCS := tests/guest/mtguest.c lib/digest.c lib/superfasthash.c
+GUEST_TOOL_SRCS := tests/guest/mtguest.c lib/digest.c lib/superfasthash.c \
+		   lib/digest_avx2.c lib/digest_avx512.c
 
 kmod: $(KMOD_KO)
 
 $(KMOD_KO): kmod/memtrace_main.c kmod/Kbuild kmod/Makefile $(KMOD_SHARED) | $(DEPS_STAMP)
 	@$(MAKE) --no-print-directory -C kmod
 
-$(GUEST_TOOL): $(GUEST_TOOL_SRCS) lib/digest.h $(KMOD_SHARED) | $(DEPS_STAMP)
+$(GUEST_TOOL): $(GUEST_TOOL_SRCS) lib/digest.h lib/digest_simd.h lib/digest_simd_body.h $(KMOD_SHARED) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) -static -O2 -std=gnu11 $(WARN) -D_GNU_SOURCE -Ilib -o $@ $(GUEST_TOOL_SRCS) -lxxhash
 

@@ -5,11 +5,16 @@
  * Each row needs a function digest_<name>(buf, len) here (and one in
  * kmod/memtrace_main.c); the table, the look-up by id and the list of names
  * are generated from the rows, so nothing else changes when one is added.
+ *
+ * The multi-buffer variants are the rows of digest_simd.h, bound here to
+ * the algorithms' rows by name; which one runs is decided per call from
+ * the CPU's features, read once.
  */
 #include <string.h>
 #include <xxhash.h>
 
 #include "digest.h"
+#include "digest_simd.h"
 #include "superfasthash.h"
 
 static uint64_t digest_superfast(const void *buf, size_t len)
@@ -35,9 +40,9 @@ static uint64_t digest_xxh64(const void *buf, size_t len)
 #include "mbt_algorithms.h"
 #undef MBT_ALGORITHM
 
-/* Row numbers, for the look-up by id below. */
+/* Row numbers, for the look-up by id below and the variants' table. */
 enum {
-#define MBT_ALGORITHM(NAME, name, id, size) ROW_##NAME,
+#define MBT_ALGORITHM(NAME, name, id, size) ROW_##name,
 #include "mbt_algorithms.h"
 #undef MBT_ALGORITHM
 	ROW_COUNT
@@ -45,7 +50,7 @@ enum {
 
 const struct mb_algo_info mb_algos[] = {
 #define MBT_ALGORITHM(NAME, name, id, size) \
-	[ROW_##NAME] = { MB_ALGO_##NAME, #name, size, digest_##name },
+	[ROW_##name] = { MB_ALGO_##NAME, #name, size, digest_##name },
 #include "mbt_algorithms.h"
 #undef MBT_ALGORITHM
 };
@@ -57,7 +62,7 @@ const struct mb_algo_info *mb_algo_find(int algo)
 {
 	switch (algo) {
 #define MBT_ALGORITHM(NAME, name, id, size) \
-	case MB_ALGO_##NAME: return &mb_algos[ROW_##NAME];
+	case MB_ALGO_##NAME: return &mb_algos[ROW_##name];
 #include "mbt_algorithms.h"
 #undef MBT_ALGORITHM
 	}
@@ -106,4 +111,147 @@ uint64_t mb_digest(int algo, const void *buf, size_t len)
 	const struct mb_algo_info *a = mb_algo_find(algo);
 
 	return a ? a->digest(buf, len) : 0;
+}
+
+/* ---- batches ---- */
+
+/* A multi-buffer variant of one algorithm; lanes == 0: none. */
+struct variant {
+	unsigned int lanes;
+	mb_simd_fn *fn;
+};
+
+/* digest_simd.h names instruction sets as its functions do. */
+enum { ISA_avx2 = MB_IMPL_AVX2, ISA_avx512 = MB_IMPL_AVX512 };
+
+/*
+ * By implementation and algorithm row. A variant of an algorithm the table
+ * lacks does not compile (no ROW_ constant), nor does a repeated one
+ * (-Woverride-init).
+ */
+static const struct variant variants[MB_IMPL_COUNT][ROW_COUNT] = {
+#define MB_SIMD_VARIANT(name, isa, n)					\
+	[ISA_##isa][ROW_##name] = { (n), mb_simd_##name##_##isa },
+	MB_SIMD_VARIANT_ROWS
+#undef MB_SIMD_VARIANT
+};
+
+static const char *const impl_names[MB_IMPL_COUNT] = {
+	[MB_IMPL_SCALAR] = "scalar",
+	[MB_IMPL_AVX2] = "avx2",
+	[MB_IMPL_AVX512] = "avx512",
+};
+
+const char *mb_impl_name(int impl)
+{
+	return impl >= 0 && impl < MB_IMPL_COUNT ? impl_names[impl] : "unknown";
+}
+
+int mb_impl_parse(const char *name)
+{
+	int i;
+
+	for (i = 0; name && i < MB_IMPL_COUNT; i++)
+		if (!strcmp(name, impl_names[i]))
+			return i;
+	return -1;
+}
+
+/* One bit per usable implementation, computed once (any thread may). */
+static unsigned int usable_mask(void)
+{
+	static unsigned int mask;	/* 0: not computed yet */
+	unsigned int m = __atomic_load_n(&mask, __ATOMIC_RELAXED);
+
+	if (m)
+		return m;
+	m = 1U << MB_IMPL_SCALAR;
+#ifdef __x86_64__
+	/* libgcc's checks include the OS enabling the register state. */
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx2"))
+		m |= 1U << MB_IMPL_AVX2;
+	if (__builtin_cpu_supports("avx512f") &&
+	    __builtin_cpu_supports("avx512bw") &&
+	    __builtin_cpu_supports("avx512dq") &&
+	    __builtin_cpu_supports("avx512vl"))
+		m |= 1U << MB_IMPL_AVX512;
+#endif
+	__atomic_store_n(&mask, m, __ATOMIC_RELAXED);
+	return m;
+}
+
+bool mb_impl_usable(int impl)
+{
+	return impl >= 0 && impl < MB_IMPL_COUNT &&
+	       (usable_mask() >> impl & 1);
+}
+
+/* Row of @algo, or -1. */
+static int row_of(int algo)
+{
+	const struct mb_algo_info *a = mb_algo_find(algo);
+
+	return a ? (int)(a - mb_algos) : -1;
+}
+
+unsigned int mb_impl_lanes(int algo, int impl)
+{
+	int row = row_of(algo);
+
+	if (row < 0 || impl < 0 || impl >= MB_IMPL_COUNT)
+		return 0;
+	return impl == MB_IMPL_SCALAR ? 1 : variants[impl][row].lanes;
+}
+
+int mb_impl_best(int algo)
+{
+	int row = row_of(algo), impl;
+
+	for (impl = MB_IMPL_COUNT - 1; row >= 0 && impl > MB_IMPL_SCALAR;
+	     impl--)
+		if (variants[impl][row].lanes && mb_impl_usable(impl))
+			return impl;
+	return MB_IMPL_SCALAR;
+}
+
+static void batch(int row, int impl, const void *const bufs[], size_t n,
+		  size_t len, uint64_t digests[])
+{
+	const struct variant *v = &variants[impl][row];
+	size_t i, k;
+
+	if (impl == MB_IMPL_SCALAR || !v->lanes) {
+		for (i = 0; i < n; i++)
+			digests[i] = mb_algos[row].digest(bufs[i], len);
+		return;
+	}
+	for (i = 0; i < n; i += k) {
+		k = n - i < v->lanes ? n - i : v->lanes;
+		v->fn(bufs + i, (unsigned int)k, len, digests + i);
+	}
+}
+
+int mb_digest_batch(int algo, int impl, const void *const bufs[], size_t n,
+		    size_t len, uint64_t digests[])
+{
+	int row = row_of(algo);
+
+	if (row < 0 || !mb_impl_usable(impl))
+		return -1;
+	batch(row, impl, bufs, n, len, digests);
+	return 0;
+}
+
+void mb_digest_pages(int algo, const void *const pages[], size_t n,
+		     uint64_t digests[])
+{
+	int row = row_of(algo);
+
+	if (row < 0) {
+		if (n)
+			memset(digests, 0, n * sizeof(*digests));
+		return;
+	}
+	batch(row, mb_impl_best(algo), pages, n, MBT_PAGE_SIZE, digests);
 }

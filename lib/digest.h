@@ -6,10 +6,13 @@
  *
  * The algorithms are the rows of mbt_algorithms.h; mb_algos[] binds each
  * row to its user-space function, and everything below is a look-up in it.
+ * Batches of buffers (mb_digest_pages(), mb_digest_batch()) also run the
+ * multi-buffer SIMD variants of digest_simd.h, which give the same digests.
  */
 #ifndef MB_DIGEST_H
 #define MB_DIGEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -61,5 +64,67 @@ static inline uint64_t mb_digest_page(int algo, const void *page)
 {
 	return mb_digest(algo, page, MBT_PAGE_SIZE);
 }
+
+/* ---- many buffers at once ---- */
+
+/*
+ * The implementations of every algorithm: its scalar function in
+ * mb_algos[] (the reference, and the fallback on any CPU), and its
+ * multi-buffer SIMD variants (digest_simd.h), which digest one buffer per
+ * vector lane and give the same digests bit for bit.
+ */
+enum mb_impl {
+	MB_IMPL_SCALAR,
+	MB_IMPL_AVX2,		/* AVX2 */
+	MB_IMPL_AVX512,		/* AVX-512 F, BW, DQ and VL */
+	MB_IMPL_COUNT
+};
+
+/* "scalar", "avx2", "avx512"; "unknown" for anything else. */
+const char *mb_impl_name(int impl);
+
+/* The implementation named @name, or -1 (also for NULL). */
+int mb_impl_parse(const char *name);
+
+/*
+ * Can this CPU run @impl (its instructions, and the OS saving their
+ * registers)? Always for MB_IMPL_SCALAR; false for an unknown @impl.
+ */
+bool mb_impl_usable(int impl);
+
+/*
+ * Buffers one call of @algo's @impl variant digests at once: 1 for
+ * MB_IMPL_SCALAR, 4 to 16 for a SIMD variant, 0 when @algo has no variant
+ * for @impl (its batches then run the scalar code) or either is unknown.
+ * Says what the code has, not whether this CPU can run it.
+ */
+unsigned int mb_impl_lanes(int algo, int impl);
+
+/*
+ * The implementation mb_digest_pages() uses for @algo on this CPU: its
+ * widest usable variant, else MB_IMPL_SCALAR (also for an unknown @algo).
+ */
+int mb_impl_best(int algo);
+
+/*
+ * Digests of @n buffers of @len bytes each with implementation @impl:
+ * @digests[i] = mb_digest(@algo, @bufs[i], @len) for every i < @n, as
+ * many per call of the variant as it has lanes (the last call may be
+ * short). When @algo has no variant for @impl, its scalar code runs.
+ * Returns 0, or -1 (and writes nothing) when @algo or @impl is unknown or
+ * this CPU cannot run @impl. For tests and benchmarks; programs call
+ * mb_digest_pages().
+ */
+int mb_digest_batch(int algo, int impl, const void *const bufs[], size_t n,
+		    size_t len, uint64_t digests[]);
+
+/*
+ * Digests of @n 4096-byte pages: @digests[i] = mb_digest_page(@algo,
+ * @pages[i]), computed by the fastest implementation this CPU runs
+ * (mb_impl_best()). An unknown @algo gives 0 for every page, like
+ * mb_digest(). The pages need no alignment and may repeat.
+ */
+void mb_digest_pages(int algo, const void *const pages[], size_t n,
+		     uint64_t digests[]);
 
 #endif /* MB_DIGEST_H */

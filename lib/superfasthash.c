@@ -16,13 +16,16 @@ static inline uint32_t sfh_get16(const unsigned char *p)
 
 uint32_t mb_superfasthash(const void *data, size_t len)
 {
+	if (!data || len == 0)
+		return 0;
+	return mb_superfasthash_resume((uint32_t)len, data, len);
+}
+
+uint32_t mb_superfasthash_resume(uint32_t hash, const void *data, size_t len)
+{
 	const unsigned char *p = data;
-	uint32_t hash = (uint32_t)len;
 	uint32_t tmp;
 	size_t rem, blocks;
-
-	if (!p || len == 0)
-		return 0;
 
 	rem = len & 3;
 	for (blocks = len >> 2; blocks > 0; blocks--, p += 4) {

@@ -26,4 +26,13 @@
  */
 uint32_t mb_superfasthash(const void *data, size_t len);
 
+/*
+ * mb_superfasthash_resume - the rest of a SuperFastHash whose state is
+ * @hash after some whole 4-byte blocks: consumes the @len bytes at @data
+ * (blocks, tail, avalanche) and returns the digest. The multi-buffer
+ * variants (digest_simd.h) hash the bulk of each buffer in a vector lane and
+ * finish it here; mb_superfasthash(d, n) is mb_superfasthash_resume(n, d, n).
+ */
+uint32_t mb_superfasthash_resume(uint32_t hash, const void *data, size_t len);
+
 #endif /* MB_SUPERFASTHASH_H */

@@ -11,6 +11,11 @@ LENGTH and one hex digest per algorithm, in that order. The vectors are
 rebuilt identically by tests/unit/test_digest.c, which requires every
 algorithm of lib/ to be here: a new one needs its reference implementation
 in ALGORITHMS below.
+
+With --records FILE, digests the records of FILE instead (each a 4-byte
+little-endian length and that many bytes; tests/unit/test_digest_batch.c
+writes random ones): the same first line, then one line per record with
+its length and one hex digest per algorithm.
 """
 import struct
 import sys
@@ -176,8 +181,26 @@ def vectors():
         yield 'short%d' % n, bytes((0x80 + 37 * i) & 0xFF for i in range(n))
 
 
+def records(path):
+    with open(path, 'rb') as f:
+        raw = f.read()
+    i = 0
+    while i < len(raw):
+        n = struct.unpack_from('<I', raw, i)[0]
+        if i + 4 + n > len(raw):
+            sys.exit('digests.py: %s: record at byte %d is truncated' % (path, i))
+        yield raw[i + 4:i + 4 + n]
+        i += 4 + n
+
+
 def main():
     print('algorithms ' + ' '.join(name for name, _ in ALGORITHMS))
+    if len(sys.argv) == 3 and sys.argv[1] == '--records':
+        for data in records(sys.argv[2]):
+            print('%d %s' % (len(data), ' '.join('%x' % fn(data) for _, fn in ALGORITHMS)))
+        return 0
+    if len(sys.argv) != 1:
+        sys.exit('usage: digests.py [--records FILE]')
     for name, data in vectors():
         print('%s %d %s' % (name, len(data),
                             ' '.join('%x' % fn(data) for _, fn in ALGORITHMS)))

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * digest_simd.h - multi-buffer SIMD variants of the page digests.
+ *
+ * SuperFastHash, xxh32 and xxh64 are sequential within a buffer, but
+ * buffers are independent: a variant digests several buffers at once, one
+ * per lane of a vector register (8 x 32-bit lanes with AVX2, 16 with
+ * AVX-512; 4 and 8 x 64-bit lanes for xxh64), and gives exactly the digests
+ * of the scalar code. They are implementations of the rows of
+ * mbt_algorithms.h, not new algorithms.
+ *
+ * Shared, like superfasthash.c, by user space (lib/digest.c binds them to
+ * its table and picks one from the CPU's features) and memtrace.ko (which
+ * calls them between kernel_fpu_begin() and kernel_fpu_end()). The code is
+ * written once, in digest_simd_body.h, over a vector width; digest_avx2.c
+ * and digest_avx512.c instantiate it and enable their instruction set for
+ * their own functions only, so no build flag is needed and the rest of a
+ * program stays generic. Callers must check that the CPU (and the OS, for
+ * the register state) supports the instruction set first.
+ */
+#ifndef MB_DIGEST_SIMD_H
+#define MB_DIGEST_SIMD_H
+
+#ifdef __KERNEL__
+#include <linux/types.h>
+#else
+#include <stddef.h>
+#include <stdint.h>
+#endif
+
+/* The widest variant has this many lanes: a batch of at most that many. */
+#define MB_SIMD_LANES_MAX	16
+
+/*
+ * Every variant, one row each: MB_SIMD_VARIANT(name, isa, lanes), where
+ * name is the algorithm's row in mbt_algorithms.h, isa the instruction set
+ * (avx2: AVX2; avx512: AVX-512 F, BW, DQ and VL) and lanes the buffers one
+ * call digests. The function of a row is mb_simd_<name>_<isa>(). An
+ * algorithm without a row is digested by its scalar code alone, and so is
+ * every algorithm on other architectures than x86-64.
+ */
+#ifdef __x86_64__
+#define MB_SIMD_VARIANT_ROWS						\
+	MB_SIMD_VARIANT(superfast, avx2, 8)				\
+	MB_SIMD_VARIANT(xxh32, avx2, 8)					\
+	MB_SIMD_VARIANT(xxh64, avx2, 4)					\
+	MB_SIMD_VARIANT(superfast, avx512, 16)				\
+	MB_SIMD_VARIANT(xxh32, avx512, 16)				\
+	MB_SIMD_VARIANT(xxh64, avx512, 8)
+#else
+#define MB_SIMD_VARIANT_ROWS
+#endif
+
+/*
+ * mb_simd_<name>_<isa> - digests of @n buffers of @len bytes each:
+ * @out[i] is the digest of @bufs[i], widened to 64 bits, for i < @n, where
+ * 1 <= @n <= the row's lanes (a shorter batch costs as much as a full one).
+ * @len may be anything, 0 included; the buffers need no alignment.
+ */
+typedef void mb_simd_fn(const void *const bufs[], unsigned int n,
+			size_t len, uint64_t out[]);
+
+#define MB_SIMD_VARIANT(name, isa, lanes) mb_simd_fn mb_simd_##name##_##isa;
+MB_SIMD_VARIANT_ROWS
+#undef MB_SIMD_VARIANT
+
+#endif /* MB_DIGEST_SIMD_H */
