@@ -585,8 +585,9 @@ static int trace_hash(int argc, char **argv)
 		fprintf(stderr, "mbuddy: %s: %s\n", image, err.msg);
 		return EXIT_FAIL;
 	}
-	fprintf(stderr, "%s: %" PRIu64 " pages hashed with %s in %.2f s\n",
-		out, info.page_count, mb_algo_name(algo),
+	fprintf(stderr, "%s: %" PRIu64 " pages hashed with %s (%s) in %.2f "
+		"s\n", out, info.page_count, mb_algo_name(algo),
+		mb_impl_name(mb_impl_best(algo)),
 		(double)(t1.tv_sec - t0.tv_sec) +
 		(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	return 0;

@@ -219,15 +219,19 @@ int mb_hash_image(int fd, const struct mbt_info *info, const char *out,
 	size_t buf_len = (size_t)per_chunk * MBT_PAGE_SIZE;
 	uint8_t *buf = malloc(buf_len);
 	uint64_t *digests = malloc(per_chunk * sizeof(*digests));
+	const void **pages = malloc(per_chunk * sizeof(*pages));
 	struct mb_atomic_file af = { 0 };
 	struct mbt_writer w = { 0 };
 	uint64_t done = 0;
+	uint32_t i;
 	int ret = -1;
 
-	if (!buf || !digests) {
+	if (!buf || !digests || !pages) {
 		mb_errf(err, "out of memory");
 		goto out;
 	}
+	for (i = 0; i < per_chunk; i++)
+		pages[i] = buf + (size_t)i * MBT_PAGE_SIZE;
 	if (mb_atomic_open(&af, out, 0644, err) < 0)
 		goto out;
 	if (mbt_writer_begin(&w, info, mbt_sink_stdio, af.f, err) < 0)
@@ -236,7 +240,6 @@ int mb_hash_image(int fd, const struct mbt_info *info, const char *out,
 		uint64_t left = info->page_count - done;
 		uint32_t n = left < per_chunk ? (uint32_t)left : per_chunk;
 		size_t want = (size_t)n * MBT_PAGE_SIZE, have = 0;
-		uint32_t i;
 
 		while (have < want) {
 			ssize_t r = read(fd, buf + have, want - have);
@@ -260,9 +263,8 @@ int mb_hash_image(int fd, const struct mbt_info *info, const char *out,
 			goto out;
 		}
 		memset(buf + have, 0, want - have);
-		for (i = 0; i < n; i++)
-			digests[i] = mb_digest_page(info->algorithm,
-						    buf + (size_t)i * MBT_PAGE_SIZE);
+		/* The fastest implementation the CPU runs, same digests. */
+		mb_digest_pages(info->algorithm, pages, n, digests);
 		if (mbt_writer_chunk(&w, done, n, NULL, digests, err) < 0)
 			goto out;
 		done += n;
@@ -278,5 +280,6 @@ out:
 		mb_atomic_abort(&af);
 	free(buf);
 	free(digests);
+	free(pages);
 	return ret;
 }
