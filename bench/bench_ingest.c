@@ -376,7 +376,7 @@ int main(int argc, char **argv)
 	jobs = calloc(n_clients, sizeof(*jobs));
 	snprintf(tokens, sizeof(tokens), "%s/tokens", dir);
 	f = fopen(tokens, "w");
-	if (!clients || !lat || !jobs || !f)
+	if (!clients || !lat || !jobs || !f || fchmod(fileno(f), 0600))
 		return 1;
 	for (i = 0; i < n_clients; i++) {
 		struct client *c = &clients[i];

@@ -13,8 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "auth.h"
+#include "log.h"
 #include "mbt.h"
 
 #define TOKEN_MAX 256
@@ -119,6 +121,25 @@ int auth_load_text(struct auth *a, const char *name, const char *text,
 	return 0;
 }
 
+int auth_secret_file_ok(int fd, const char *path, const char *what,
+			struct mb_err *err)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return mb_errf(err, "%s %s: %s", what, path, strerror(errno));
+	if (st.st_mode & (S_IROTH | S_IWOTH))
+		return mb_errf(err, "%s %s is %s by every user (mode %04o): "
+			       "refusing it; chmod 0600 it, or 0640 with "
+			       "the daemon's group", what, path,
+			       st.st_mode & S_IWOTH ? "writable" : "readable",
+			       (unsigned int)(st.st_mode & 07777));
+	if (st.st_mode & S_IWGRP)
+		log_warn("%s %s is writable by its group (mode %04o)", what,
+			 path, (unsigned int)(st.st_mode & 07777));
+	return 0;
+}
+
 int auth_reload(struct auth *a, struct mb_err *err)
 {
 	char *buf;
@@ -132,6 +153,10 @@ int auth_reload(struct auth *a, struct mb_err *err)
 	if (!f)
 		return mb_errf(err, "tokens file %s: %s", a->path,
 			       strerror(errno));
+	if (auth_secret_file_ok(fileno(f), a->path, "tokens file", err)) {
+		fclose(f);
+		return -1;
+	}
 	buf = malloc(1 << 20);
 	if (!buf) {
 		fclose(f);

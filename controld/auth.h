@@ -48,6 +48,16 @@ int auth_load_text(struct auth *a, const char *name, const char *text,
 enum auth_result auth_check(struct auth *a, const char *header,
 			    const uint8_t *vm);
 
+/*
+ * Refuse a secret (the tokens file, a TLS private key) that other users
+ * may read or write: 0 when the file open as @fd is fine, -1 with @err
+ * naming @path, its mode and the fix. A group-writable secret is allowed
+ * with a warning in the log; group-readable is the usual way to hand a
+ * root-owned secret to the daemon's own group (0640 root:mb-controld).
+ */
+int auth_secret_file_ok(int fd, const char *path, const char *what,
+			struct mb_err *err);
+
 /* Number of entries in force. */
 unsigned int auth_count(struct auth *a);
 

@@ -67,7 +67,8 @@ $(BUILD)/tests/test_config: $(BUILD)/tests/unit/test_config.o $(DAEMON_OBJS) $(L
 # fuzz_controld_tokens.c, fuzz_controld_hostspec.c, fuzz_controld_stats.c);
 # the .mbt and text readers are fuzzed by lib's.
 FUZZ_SRCS_daemon_conf = daemon/conf.c $(LIBMB_SRCS)
-FUZZ_SRCS_controld_tokens = controld/auth.c $(LIBMB_SRCS)
+FUZZ_SRCS_controld_tokens = controld/auth.c daemon/log.c $(LIBMB_SRCS)
+FUZZ_CFLAGS_controld_tokens = -Idaemon
 FUZZ_LIBS_controld_tokens = -lpthread
 FUZZ_SRCS_controld_hostspec = controld/hostspec.c $(LIBMB_SRCS)
 # The guests' statistics report (POST /v1/vms/{uuid}/stats).

@@ -21,6 +21,7 @@
 #include <sqlite3.h>
 
 #include "catalogue.h"
+#include "controldb.h"
 
 #define CATALOGUE_SCHEMA_VERSION 1
 
@@ -147,14 +148,14 @@ struct catalogue *catalogue_open(const char *path, bool *fresh,
 	*fresh = !probe;
 	if (probe)
 		fclose(probe);
-	if (open_db(c, err))
+	if (db_file_private(path, err) || open_db(c, err))
 		goto fail;
 	if (!*fresh && !looks_healthy(c)) {
 		sqlite3_close(c->db);
 		c->db = NULL;
 		move_aside(path);
 		*fresh = true;
-		if (open_db(c, err))
+		if (db_file_private(path, err) || open_db(c, err))
 			goto fail;
 	}
 	if (exec(c, "PRAGMA journal_mode=WAL", err) ||

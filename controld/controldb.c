@@ -10,10 +10,14 @@
  * WAL journal, synchronous=FULL: unlike the catalogue, a lost row here is
  * not found again anywhere.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -154,6 +158,30 @@ rollback:
 	return -1;
 }
 
+int db_file_private(const char *path, struct mb_err *err)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm" };
+	char name[4096];
+	struct stat st;
+	size_t i;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return mb_errf(err, "database %s: %s", path, strerror(errno));
+	close(fd);
+	for (i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "%s%s", path, suffixes[i]);
+		if (lstat(name, &st) || !S_ISREG(st.st_mode) ||
+		    !(st.st_mode & 077))
+			continue;
+		if (chmod(name, st.st_mode & 0700))
+			return mb_errf(err, "database %s: chmod: %s", name,
+				       strerror(errno));
+	}
+	return 0;
+}
+
 struct controldb *controldb_open(const char *path, struct mb_err *err)
 {
 	struct controldb *c = calloc(1, sizeof(*c));
@@ -164,6 +192,8 @@ struct controldb *controldb_open(const char *path, struct mb_err *err)
 		return NULL;
 	}
 	pthread_mutex_init(&c->lock, NULL);
+	if (db_file_private(path, err))
+		goto fail;
 	if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE |
 			    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK) {

@@ -33,6 +33,16 @@ struct controldb;
 struct controldb *controldb_open(const char *path, struct mb_err *err);
 void controldb_close(struct controldb *db);
 
+/*
+ * Make the SQLite database @path and its -wal and -shm files readable by
+ * their owner only: create @path with mode 0600 when it does not exist
+ * (SQLite gives the journal files the database's mode) and take group
+ * and other permissions off the files that do. Both databases (this one
+ * and the trace catalogue) hold VM names, statistics and plans. 0 or -1
+ * with @err.
+ */
+int db_file_private(const char *path, struct mb_err *err);
+
 /* ---- plans: JSON bodies, the last CONTROLDB_PLANS_KEPT kept ---- */
 
 #define CONTROLDB_PLANS_KEPT 1000

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "auth.h"
 #include "catalogue.h"
@@ -39,7 +40,8 @@
 #include "stats.h"
 #include "store.h"
 
-static char *read_pem(const char *path, struct mb_err *err)
+/* A PEM file; a @secret one (a private key) must not be world-readable. */
+static char *read_pem(const char *path, bool secret, struct mb_err *err)
 {
 	FILE *f = fopen(path, "r");
 	char *buf;
@@ -47,6 +49,10 @@ static char *read_pem(const char *path, struct mb_err *err)
 
 	if (!f) {
 		mb_errf(err, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (secret && auth_secret_file_ok(fileno(f), path, "TLS key", err)) {
+		fclose(f);
 		return NULL;
 	}
 	buf = malloc(1 << 20);
@@ -102,9 +108,11 @@ int main(int argc, char **argv)
 	struct mb_err err;
 	sigset_t sigs;
 	bool fresh;
-	int sig, ret, status = 1;
+	int sig, ret, status = 1, lock_fd = -1;
 
 	log_init("mb-controld");
+	/* Traces, databases and the lock are the daemon's own (0600/0750). */
+	umask(027);
 	ret = config_parse(&cfg, argc, argv, &err);
 	if (ret) {
 		if (ret < 0)
@@ -117,8 +125,8 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return 2;
 	}
-	if (cfg.tls_cert && (!(cert = read_pem(cfg.tls_cert, &err)) ||
-			     !(key = read_pem(cfg.tls_key, &err)))) {
+	if (cfg.tls_cert && (!(cert = read_pem(cfg.tls_cert, false, &err)) ||
+			     !(key = read_pem(cfg.tls_key, true, &err)))) {
 		log_err("%s", err.msg);
 		goto out;
 	}
@@ -154,6 +162,11 @@ int main(int argc, char **argv)
 
 	if (mkdir(cfg.datadir, 0750) && errno != EEXIST) {
 		log_err("data directory %s: %s", cfg.datadir, strerror(errno));
+		goto out;
+	}
+	lock_fd = store_lock_datadir(cfg.datadir, &err);
+	if (lock_fd < 0) {
+		log_err("%s", err.msg);
 		goto out;
 	}
 	if (asprintf(&dbpath, "%s/catalogue.db", cfg.datadir) < 0)
@@ -296,5 +309,7 @@ out:
 	free(cert);
 	free(key);
 	config_free(&cfg);
+	if (lock_fd >= 0)
+		close(lock_fd);
 	return status;
 }

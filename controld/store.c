@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -536,6 +537,37 @@ static int reconcile(struct store *s, struct mb_err *err)
 	}
 	closedir(d);
 	return 0;
+}
+
+int store_lock_datadir(const char *datadir, struct mb_err *err)
+{
+	char path[4096], pid[32];
+	ssize_t n;
+	int fd, len;
+
+	snprintf(path, sizeof(path), "%s/lock", datadir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return mb_errf(err, "lock file %s: %s", path, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		int e = errno;
+
+		n = pread(fd, pid, sizeof(pid) - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		close(fd);
+		if (e == EWOULDBLOCK)
+			return mb_errf(err, "data directory %s is in use by "
+				       "another mb-controld (pid %s, holding "
+				       "%s): refusing to start", datadir,
+				       pid[0] ? pid : "unknown", path);
+		return mb_errf(err, "lock file %s: %s", path, strerror(e));
+	}
+	len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) || pwrite(fd, pid, len, 0) != len)
+		log_warn("lock file %s: cannot write the pid: %s", path,
+			 strerror(errno));
+	return fd;
 }
 
 struct store *store_open(const struct store_options *o, struct catalogue *cat,

@@ -50,6 +50,16 @@ struct store;
 struct store_upload;
 
 /*
+ * Take the data directory @datadir for this process: an exclusive flock on
+ * DATADIR/lock, which holds the owner's pid. Two daemons on one data
+ * directory would hand out the same version numbers and overwrite each
+ * other's acknowledged traces, so the second one must not start. Returns
+ * the lock's descriptor (keep it open for the process's life; it is
+ * O_CLOEXEC), or -1 with @err naming the holder's pid when it is taken.
+ */
+int store_lock_datadir(const char *datadir, struct mb_err *err);
+
+/*
  * Open the store at o->datadir (created if missing) and reconcile @cat
  * with the files. The store keeps using @cat, which must outlive it.
  */

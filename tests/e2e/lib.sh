@@ -98,8 +98,11 @@ real_traces() {
 	ls "$ROOT"/memtraces/*.mbt 2>/dev/null | sort
 }
 
-# add_token UUID|admin TOKEN: append to $WORK/tokens.
-add_token() { printf '%s %s\n' "$1" "$2" >> "$WORK/tokens"; }
+# add_token UUID|admin TOKEN [TENANT]: append to $WORK/tokens (mode 0600:
+# mb-controld refuses a tokens file other users can read).
+add_token() {
+	(umask 077; printf '%s %s%s\n' "$1" "$2" "${3:+ tenant=$3}" >> "$WORK/tokens")
+}
 
 # start_controld DATADIR [ARGS...]: start mb-controld; sets CD_PID, CD_PORT,
 # CD_LEGACY_PORT, CD_URL, CD_LOG. Uses $WORK/tokens unless ARGS say otherwise.
