@@ -16,7 +16,10 @@
  *   - else libvirt's balloon statistics: in use = balloon - usable,
  *     swap-in and major-fault rates, no Committed_AS, no PSI;
  *   - its size is libvirt's balloon (else the inventory's current memory).
- * A sample is fresh when younger than three statistics intervals.
+ * A sample is fresh when younger than three statistics intervals. A VM
+ * whose last action ended less than two statistics intervals ago is held
+ * at its size, its samples may not show the change yet, unless it
+ * reported pressure.
  *
  * The state kept per VM (CMA, target, last decision and why) is what GET
  * /v1/balance serves and what plans count a VM's memory as; it is dropped
@@ -234,6 +237,8 @@ static void balance_host(struct balancer *b, const struct inv_host_view *h,
 	struct balance_out_vm *out = calloc(h->ndomains + 1, sizeof(*out));
 	size_t *vs = calloc(h->ndomains + 1, sizeof(*vs));	/* into b->vms */
 	struct balance_in_host ih = { h->spec.name, h->capacity_mb, 0, in };
+	unsigned int settle = 2 * (b->o.stats_interval ? b->o.stats_interval :
+				   5) + 1;
 	struct mb_err err;
 	size_t i, n = 0;
 
@@ -261,6 +266,17 @@ static void balance_host(struct balancer *b, const struct inv_host_view *h,
 		v->emergency = took_pressure(b, d->uuid);
 		why = scheduler_pinned(b->sched, d->uuid, ACTION_RESIZE,
 				       v->fixed_why, sizeof(v->fixed_why));
+		/*
+		 * Until the statistics have sampled it since, a VM's last
+		 * action may not show: its size stays as it is, unless it
+		 * reported pressure (growing it cannot wait).
+		 */
+		if (!why && !v->emergency &&
+		    scheduler_recently_ended(b->sched, d->uuid, settle)) {
+			snprintf(v->fixed_why, sizeof(v->fixed_why), "its last "
+				 "action ended less than %u s ago", settle);
+			why = v->fixed_why;
+		}
 		v->fixed = why != NULL;
 		v->seen = true;
 		in[n] = (struct balance_in_vm){

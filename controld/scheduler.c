@@ -567,6 +567,17 @@ const char *scheduler_pinned(struct scheduler *s, const char *uuid,
 	return buf;
 }
 
+bool scheduler_recently_ended(struct scheduler *s, const char *uuid,
+			      unsigned int seconds)
+{
+	struct action last;
+	struct mb_err err;
+
+	return controldb_action_last(s->db, uuid, -1, &last, &err) == 1 &&
+	       !action_unfinished(last.state) &&
+	       last.finished_ms + (int64_t)seconds * 1000 > now_ms();
+}
+
 int scheduler_submit(struct scheduler *s, struct action *a,
 		     struct mb_err *err)
 {

@@ -128,6 +128,13 @@ int scheduler_submit(struct scheduler *s, struct action *a,
 const char *scheduler_pinned(struct scheduler *s, const char *uuid,
 			     enum action_kind kind, char *buf, size_t size);
 
+/*
+ * Whether an action of VM @uuid ended less than @seconds ago (its effect
+ * may not show in the statistics yet).
+ */
+bool scheduler_recently_ended(struct scheduler *s, const char *uuid,
+			      unsigned int seconds);
+
 /* Whether any action is planned or running. */
 bool scheduler_busy(struct scheduler *s);
 

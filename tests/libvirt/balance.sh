@@ -10,9 +10,10 @@
 #    the balancer grows it at once: the resize must be recorded, done, and
 #    started within 1 s of the report.
 # 2. The experiment (docs/balancing.md, "The experiment with real
-#    guests"). Guests a and b (320 MiB each) share a host of HOST_MB; a
-#    runs working sets of SMALL, then LARGE, then SMALL MiB, b the reverse,
-#    PASSES writes of every page each. Three runs, each with fresh guests
+#    guests"). Guests a and b (VM_MB each) share a host of HOST_MB; a runs
+#    working sets of SMALL, then LARGE, then SMALL MiB, b the reverse,
+#    PASSES writes of every page each, the phases in step (a phase starts
+#    when both guests are done with the one before). Three runs, each with fresh guests
 #    started at HOST_MB / 2 each: static (nothing moves), proportional and
 #    cagma (--balance MODE --apply). Measured per run: pages swapped in and
 #    out and major faults (the guests' /proc/vmstat at the end), the
@@ -27,9 +28,10 @@
 
 FULL=no
 [ "${1:-}" = --full ] && FULL=yes
-HOST_MB=${HOST_MB:-460}
-SMALL=${SMALL:-40}
-LARGE=${LARGE:-230}
+HOST_MB=${HOST_MB:-540}
+VM_MB=${VM_MB:-384}
+SMALL=${SMALL:-32}
+LARGE=${LARGE:-240}
 if [ $FULL = yes ]; then PASSES=${PASSES:-12}; RUNS=${RUNS:-"static proportional cagma"}
 else PASSES=${PASSES:-6}; RUNS=${RUNS:-"static cagma"}; fi
 
@@ -122,21 +124,23 @@ declare -A SWAP FAULTS DONE CHANGES MOVED
 for run in $RUNS; do
 	rm -rf "$LV/go-dir"; mkdir -p "$LV/go-dir"
 	rm -f "$LV/cons/a.console" "$LV/cons/b.console"
+	: > "$LV/go-server.log"
 	rm -rf "$WORK/data"
 	if [ "$run" = static ]; then start_cd --port "$PORT" || exit 1
 	else start_cd --port "$PORT" --balance "$run" --balance-interval 5 --apply || exit 1; fi
 	LV_BALLOON=1 LV_SWAP_MB=256 LV_GUESTD_INTERVAL=3600 \
 		LV_CMDLINE="mbballoon=1 mbswap=1 mbgo=$GO_PORT mbwork=$SMALL:$PASSES,$LARGE:$PASSES,$SMALL:$PASSES" \
-		lv_domain a a $A 320 "" "$PORT" &&
+		lv_domain a a $A $VM_MB "" "$PORT" &&
 	LV_BALLOON=1 LV_SWAP_MB=256 LV_GUESTD_INTERVAL=3600 \
 		LV_CMDLINE="mbballoon=1 mbswap=1 mbgo=$GO_PORT mbwork=$LARGE:$PASSES,$SMALL:$PASSES,$LARGE:$PASSES" \
-		lv_domain a b $B 320 "" "$PORT" || { fail "$run: guests a and b are created" created "see libvirtd.log"; finish; }
+		lv_domain a b $B $VM_MB "" "$PORT" || { fail "$run: guests a and b are created" created "see libvirtd.log"; finish; }
 	booted a b
 	# Both start at HOST_MB / 2; in the static run they stay there.
 	"$MBUDDY" resize a $half --wait 30 >/dev/null 2>&1
 	"$MBUDDY" resize b $half --wait 30 >/dev/null 2>&1
 	before=$(curl -s "$CD_URL/v1/actions" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["actions"]))')
 	lv_go
+	lv_phases 3 a b
 	for _ in $(seq 1800); do
 		[ "$(grep -ac 'MB-VMSTAT' "$LV/cons/a.console" "$LV/cons/b.console" | awk -F: '{ s += $2 } END { print s }')" -ge 2 ] && break
 		sleep 1

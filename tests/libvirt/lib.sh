@@ -72,7 +72,9 @@ lv_host_stop() {
 # --interval), mbfill=SEED:MIB, mbballoon=1 (load virtio_balloon),
 # mbburn=1 (keep a vCPU busy), mbswap=1 (swap on the virtio disk vda, see
 # LV_SWAP_MB), mbwork=PHASES with mbgo=PORT (run mbwork PHASES once
-# http://10.0.2.2:PORT/go answers: lv_go PORT starts it).
+# http://10.0.2.2:PORT/go answers: lv_go PORT starts it; phase k > 1
+# waits for /phase-k, each phase ends by fetching /done-NAME-k: lv_phases
+# keeps several guests in step).
 lv_images() {
 	local img=$WORK/lvimg
 	mkdir -p "$img"
@@ -90,7 +92,10 @@ if [ -n "${mbswap:-}" ]; then
 fi
 if [ -n "${mbwork:-}" ]; then
 	(until wget -q -O /tmp/go "http://10.0.2.2:$mbgo/go" 2>/dev/null; do sleep 0.5; done
-	 echo "MB-GO"; /bin/mbwork "$mbwork"
+	 echo "MB-GO"
+	 MBWORK_BARRIER="until wget -q -O /dev/null http://10.0.2.2:$mbgo/phase-%d 2>/dev/null; do sleep 0.2; done" \
+	 MBWORK_DONE="wget -q -O /dev/null http://10.0.2.2:$mbgo/done-$mbhost-%d 2>/dev/null; true" \
+	 /bin/mbwork "$mbwork"
 	 echo "MB-VMSTAT $(grep -E '^(pswpin|pswpout|pgmajfault) ' /proc/vmstat | tr '\n' ' ')") &
 fi
 [ -n "${mbfill:-}" ] && /bin/mbfill "${mbfill%%:*}" "${mbfill##*:}" &
@@ -162,10 +167,27 @@ LV_GO_PID=
 lv_go_server() {
 	mkdir -p "$LV/go-dir"
 	python3 -m http.server "$1" --bind 127.0.0.1 --directory "$LV/go-dir" \
-		> "$LV/go-server.log" 2>&1 &
+		>> "$LV/go-server.log" 2>&1 &
 	LV_GO_PID=$!
 }
 lv_go() { echo go > "$LV/go-dir/go"; }
+# lv_phases N NAME...: let phase k + 1 start once every NAME fetched
+# /done-NAME-k, for k < N; returns when all have done phase N.
+lv_phases() {
+	local n=$1 k name all _
+	shift
+	for k in $(seq "$n"); do
+		for _ in $(seq 7200); do
+			all=yes
+			for name in "$@"; do
+				grep -q "GET /done-$name-$k " "$LV/go-server.log" || all=no
+			done
+			[ $all = yes ] && break
+			sleep 0.25
+		done
+		[ "$k" -lt "$n" ] && echo go > "$LV/go-dir/phase-$((k + 1))"
+	done
+}
 
 # lv_where NAME: the hosts on which domain NAME is running.
 lv_where() {

@@ -14,6 +14,11 @@
  *	MBWORK done 5120 ms
  *
  * Times are the guest's own monotonic clock: durations only.
+ *
+ * Phases of several guests are kept in step by two shell commands from
+ * the environment, each with "%d" standing for the phase number:
+ * MBWORK_BARRIER runs before every phase but the first (it returns when
+ * the phase may start), MBWORK_DONE after every phase (to say so).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -25,6 +30,20 @@
 
 #define PAGE 4096
 #define MAX_MIB 65536
+
+/* Run @fmt with its first "%d" replaced by @phase. */
+static void run_hook(const char *fmt, size_t phase)
+{
+	char cmd[1024];
+	const char *at;
+
+	if (!fmt || !(at = strstr(fmt, "%d")))
+		return;
+	snprintf(cmd, sizeof(cmd), "%.*s%zu%s", (int)(at - fmt), fmt, phase,
+		 at + 2);
+	if (system(cmd) == -1)
+		perror("mbwork: system");
+}
 
 static int64_t now_ms(void)
 {
@@ -70,6 +89,8 @@ int main(int argc, char **argv)
 				"positive number\n", tok);
 			return 2;
 		}
+		if (phase)
+			run_hook(getenv("MBWORK_BARRIER"), phase + 1);
 		bytes = (size_t)mib << 20;
 		if (bytes < have)	/* shrink: give the rest back */
 			madvise(mem + bytes, have - bytes, MADV_DONTNEED);
@@ -81,7 +102,9 @@ int main(int argc, char **argv)
 		printf("MBWORK phase %zu ws %lu MiB passes %lu done %lld ms\n",
 		       ++phase, mib, passes, (long long)(now_ms() - t0));
 		fflush(stdout);
+		run_hook(getenv("MBWORK_DONE"), phase);
 	}
+	/* The total is the work's: the waits at the barriers are in it. */
 	printf("MBWORK done %lld ms\n", (long long)(now_ms() - start));
 	fflush(stdout);
 	free(spec);
