@@ -90,11 +90,20 @@ CHECKS += check-e2e-san
 # libvirtd "hosts", three QEMU TCG guests with memtrace.ko and mb-guestd,
 # plans, a failed and a live migration, a controld restart
 # (tests/libvirt/cluster.sh); then one host with two guests with balloons
-# for the live statistics and the resize action (controller.sh). A few
-# minutes each.
+# for the live statistics and the resize action (controller.sh); then the
+# balancer's emergency path and a short run of the balancing experiment
+# (balance.sh, about seven minutes). A few minutes each.
 .PHONY: check-libvirt
 check-libvirt: $(E2E_DEPS)
 	@rc=0; BUILD=$(BUILD) tests/libvirt/cluster.sh || rc=1; \
-	BUILD=$(BUILD) tests/libvirt/controller.sh || rc=1; exit $$rc
+	BUILD=$(BUILD) tests/libvirt/controller.sh || rc=1; \
+	BUILD=$(BUILD) tests/libvirt/balance.sh || rc=1; exit $$rc
 
 CHECKS += check-libvirt
+
+# The balancing experiment in full: static, proportional and cagma with
+# real guests, swap disks and a phased workload (tests/libvirt/balance.sh
+# --full, about a quarter of an hour); docs/balancing.md has its results.
+.PHONY: validate-balance
+validate-balance: $(E2E_DEPS)
+	@BUILD=$(BUILD) tests/libvirt/balance.sh --full

@@ -214,7 +214,7 @@ check_contains "xen: with libxenctrl's reason" "cannot open the Xen hypervisor i
 	"$(jget "$WORK/acts4.json" 'j["actions"][-1]["error"]')"
 kill -0 "$CD_PID" && pass "controld still runs" || fail "controld still runs" alive dead
 for route in "GET /v1/vms/{uuid}/stats" "POST /v1/vms/{uuid}/stats" "GET /v1/hosts/{name}/stats" \
-	"GET /v1/stats" "GET /v1/actions" "POST /v1/actions"; do
+	"GET /v1/stats" "GET /v1/actions" "POST /v1/actions" "POST /v1/vms/{uuid}/pressure" "GET /v1/balance"; do
 	check_contains "docs/api.md documents $route" "## $route" "$(cat "$ROOT/docs/api.md")"
 done
 finish
