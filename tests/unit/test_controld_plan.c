@@ -48,8 +48,8 @@ static void three_init(struct three *t, uint64_t g3_from, double cap_a,
 	range_set(&t->s[0], 0, 256);
 	range_set(&t->s[1], 10000, 256);
 	range_set(&t->s[2], g3_from, 256);
-	t->hosts[0] = (struct plan_host){ "a", cap_a };
-	t->hosts[1] = (struct plan_host){ "b", cap_b };
+	t->hosts[0] = (struct plan_host){ .name = "a", .capacity_mb = cap_a };
+	t->hosts[1] = (struct plan_host){ .name = "b", .capacity_mb = cap_b };
 	for (i = 0; i < 3; i++)
 		t->vms[i] = (struct plan_vm){ names[i], names[i], 1.0, host[i],
 					      &t->s[i], -1, NULL };
@@ -186,6 +186,32 @@ static void test_hotspot_swap(void **state)
 	three_free(&t);
 }
 
+/* With balancing, a host whose VMs' CMAs exceed its capacity is a hotspot. */
+static void test_hotspot_cma(void **state)
+{
+	struct three t;
+
+	(void)state;
+	three_init(&t, 0, 10, 10);
+	t.o.min_gain_mb = 100;		/* no consolidation move */
+	t.hosts[0].cma_sum_mb = 12;	/* over a's 10 MiB */
+	plan(&t);
+	assert_int_equal(t.r.nactions, 1);
+	assert_true(t.r.actions[0].hotspot);
+	assert_int_equal(t.r.actions[0].from, 0);
+	assert_string_equal(t.r.actions[0].policy, "hotspot");
+	assert_non_null(strstr(t.r.actions[0].reason,
+			       "memory hotspot: the CMAs on a add up to 12"));
+	three_free(&t);
+
+	three_init(&t, 0, 10, 10);
+	t.o.min_gain_mb = 100;
+	t.hosts[0].cma_sum_mb = 9;	/* within */
+	plan(&t);
+	assert_int_equal(t.r.nactions, 0);
+	three_free(&t);
+}
+
 static void test_host_spec(void **state)
 {
 	struct inv_host_spec h;
@@ -230,6 +256,7 @@ int main(void)
 		cmocka_unit_test(test_capacity),
 		cmocka_unit_test(test_hotspot_capacity),
 		cmocka_unit_test(test_hotspot_swap),
+		cmocka_unit_test(test_hotspot_cma),
 		cmocka_unit_test(test_host_spec),
 	};
 
