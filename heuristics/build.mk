@@ -18,8 +18,10 @@ $(LIBHEUR): $(HEUR_LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
+# --as-needed: only the libraries mbuddy calls into are loaded at start;
+# libcurl, which the controld commands dlopen() (ctl_client.c), is not one.
 $(MBUDDY): $(HEUR_CLI_OBJS) $(LIBHEUR) $(LIBMB)
-	$(CC) $(MB_LDFLAGS) -o $@ $(HEUR_CLI_OBJS) $(LIBHEUR) $(LIBMB) $(MBUDDY_LIBS) $(LIBMB_LIBS)
+	$(CC) $(MB_LDFLAGS) -Wl,--as-needed -o $@ $(HEUR_CLI_OBJS) $(LIBHEUR) $(LIBMB) $(MBUDDY_LIBS) $(LIBMB_LIBS)
 
 PROGRAMS += $(LIBHEUR) $(MBUDDY)
 

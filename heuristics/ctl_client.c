@@ -4,7 +4,15 @@
  * plan, actions, top) find it, authenticate and make one JSON request: the
  * options --url, --token, --token-file and --ca-file with their
  * environment defaults, and libcurl for the transfer.
+ *
+ * libcurl is loaded with dlopen() on the first request, not linked: it
+ * brings some thirty shared libraries (TLS, HTTP/2, SSH, LDAP, Kerberos)
+ * that the dynamic linker would otherwise load and relocate at every start
+ * of every mbuddy command, most of which never talk to controld (a few
+ * milliseconds each time, more than `mbuddy sharing` takes for a handful
+ * of traces).
  */
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +20,7 @@
 #include <curl/curl.h>
 
 #include "ctl_client.h"
+#include "textsafe.h"
 
 struct buffer {
 	char *data;
@@ -86,6 +95,70 @@ int ctl_client_option(struct ctl_client *cl, int opt, const char *arg)
 	return 2;
 }
 
+/* The libcurl functions the request uses, from the loaded library. */
+struct curl_api {
+	CURLcode (*global_init)(long flags);
+	void (*global_cleanup)(void);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *c, CURLoption option, ...);
+	CURLcode (*easy_perform)(CURL *c);
+	CURLcode (*easy_getinfo)(CURL *c, CURLINFO info, ...);
+	void (*easy_cleanup)(CURL *c);
+	const char *(*easy_strerror)(CURLcode rc);
+	struct curl_slist *(*slist_append)(struct curl_slist *l, const char *s);
+	void (*slist_free_all)(struct curl_slist *l);
+};
+
+/*
+ * libcurl's API, loaded once: the sonames Debian's flavours install
+ * (OpenSSL, GnuTLS, NSS), then the development link. NULL, with the
+ * reason printed, when none loads or a function is missing.
+ */
+static const struct curl_api *curl_api(const char *cmd)
+{
+	static const char *const sonames[] = {
+		"libcurl.so.4", "libcurl-gnutls.so.4", "libcurl-nss.so.4",
+		"libcurl.so",
+	};
+	static struct curl_api api;
+	static bool loaded;
+	void *lib = NULL;
+	size_t i;
+
+	if (loaded)
+		return &api;
+	for (i = 0; !lib && i < sizeof(sonames) / sizeof(sonames[0]); i++)
+		lib = dlopen(sonames[i], RTLD_NOW | RTLD_LOCAL);
+	if (!lib) {
+		fprintf(stderr, "mbuddy %s: cannot load libcurl (%s): install "
+			"libcurl4\n", cmd, dlerror());
+		return NULL;
+	}
+#define CURL_SYM(field, name)						\
+	do {								\
+		*(void **)&api.field = dlsym(lib, name);		\
+		if (!api.field) {					\
+			fprintf(stderr, "mbuddy %s: libcurl has no %s\n",	\
+				cmd, name);				\
+			dlclose(lib);					\
+			return NULL;					\
+		}							\
+	} while (0)
+	CURL_SYM(global_init, "curl_global_init");
+	CURL_SYM(global_cleanup, "curl_global_cleanup");
+	CURL_SYM(easy_init, "curl_easy_init");
+	CURL_SYM(easy_setopt, "curl_easy_setopt");
+	CURL_SYM(easy_perform, "curl_easy_perform");
+	CURL_SYM(easy_getinfo, "curl_easy_getinfo");
+	CURL_SYM(easy_cleanup, "curl_easy_cleanup");
+	CURL_SYM(easy_strerror, "curl_easy_strerror");
+	CURL_SYM(slist_append, "curl_slist_append");
+	CURL_SYM(slist_free_all, "curl_slist_free_all");
+#undef CURL_SYM
+	loaded = true;	/* the library stays loaded until exit */
+	return &api;
+}
+
 json_t *ctl_request(struct ctl_client *cl, const char *method,
 		    const char *path)
 {
@@ -103,14 +176,17 @@ json_t *ctl_request_body(struct ctl_client *cl, const char *method,
 	json_t *j = NULL, *msg;
 	size_t len = strlen(url);
 	json_error_t je;
+	const struct curl_api *cu = curl_api(cl->cmd);
 	long code = 0;
 	CURLcode rc;
 	CURL *c;
 
+	if (!cu)
+		return NULL;
 	while (len && url[len - 1] == '/')
 		len--;
 	snprintf(full, sizeof(full), "%.*s%s", (int)len, url, path);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) || !(c = curl_easy_init())) {
+	if (cu->global_init(CURL_GLOBAL_DEFAULT) || !(c = cu->easy_init())) {
 		fprintf(stderr, "mbuddy %s: libcurl initialisation failed\n",
 			cl->cmd);
 		return NULL;
@@ -118,36 +194,36 @@ json_t *ctl_request_body(struct ctl_client *cl, const char *method,
 	if (cl->token) {
 		snprintf(authz, sizeof(authz), "Authorization: Bearer %s",
 			 cl->token);
-		headers = curl_slist_append(headers, authz);
+		headers = cu->slist_append(headers, authz);
 	}
 	errbuf[0] = '\0';
-	curl_easy_setopt(c, CURLOPT_URL, full);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	cu->easy_setopt(c, CURLOPT_URL, full);
+	cu->easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	if (send) {
 		payload = json_dumps(send, JSON_COMPACT);
-		headers = curl_slist_append(headers,
+		headers = cu->slist_append(headers,
 					    "Content-Type: application/json");
 	}
 	if (!strcmp(method, "POST")) {
-		curl_easy_setopt(c, CURLOPT_POST, 1L);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload ? payload : "");
+		cu->easy_setopt(c, CURLOPT_POST, 1L);
+		cu->easy_setopt(c, CURLOPT_POSTFIELDS, payload ? payload : "");
 	}
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 600L);
+	cu->easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+	cu->easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	cu->easy_setopt(c, CURLOPT_WRITEDATA, &body);
+	cu->easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	cu->easy_setopt(c, CURLOPT_TIMEOUT, 600L);
 	if (cl->ca)
-		curl_easy_setopt(c, CURLOPT_CAINFO, cl->ca);
-	rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	curl_slist_free_all(headers);
-	curl_easy_cleanup(c);
+		cu->easy_setopt(c, CURLOPT_CAINFO, cl->ca);
+	rc = cu->easy_perform(c);
+	cu->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	cu->slist_free_all(headers);
+	cu->easy_cleanup(c);
 	free(payload);
-	curl_global_cleanup();
+	cu->global_cleanup();
 	if (rc != CURLE_OK) {
 		fprintf(stderr, "mbuddy %s: %s: %s\n", cl->cmd, full,
-			errbuf[0] ? errbuf : curl_easy_strerror(rc));
+			errbuf[0] ? errbuf : cu->easy_strerror(rc));
 		free(body.data);
 		return NULL;
 	}
@@ -157,7 +233,8 @@ json_t *ctl_request_body(struct ctl_client *cl, const char *method,
 		msg = json_object_get(j, "error");
 		fprintf(stderr, "mbuddy %s: %s %s: HTTP %ld: %s\n", cl->cmd,
 			method, full, code, json_is_string(msg) ?
-			json_string_value(msg) : "no error message");
+			mb_display(json_string_value(msg)) :
+			"no error message");
 		json_decref(j);
 		j = NULL;
 	} else if (!j) {
@@ -166,4 +243,11 @@ json_t *ctl_request_body(struct ctl_client *cl, const char *method,
 	}
 	free(body.data);
 	return j;
+}
+
+const char *ctl_str(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? mb_display(s) : "-";
 }
