@@ -33,6 +33,13 @@ enum {
 	OPT_FSYNC,
 	OPT_SHUTDOWN_TIMEOUT,
 	OPT_MAX_CONNECTIONS,
+	OPT_MAX_CONNECTIONS_PER_IP,
+	OPT_HEADER_TIMEOUT,
+	OPT_MIN_UPLOAD_RATE,
+	OPT_TLS_PRIORITY,
+	OPT_LEGACY_MAX_CONNECTIONS,
+	OPT_LEGACY_TIMEOUT,
+	OPT_SHARING_SCOPE,
 	OPT_VERBOSE,
 	OPT_VERSION,
 	OPT_HOST,
@@ -75,6 +82,13 @@ static const struct option options[] = {
 	{ "fsync", required_argument, NULL, OPT_FSYNC },
 	{ "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
 	{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
+	{ "max-connections-per-ip", required_argument, NULL, OPT_MAX_CONNECTIONS_PER_IP },
+	{ "header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT },
+	{ "min-upload-rate", required_argument, NULL, OPT_MIN_UPLOAD_RATE },
+	{ "tls-priority", required_argument, NULL, OPT_TLS_PRIORITY },
+	{ "legacy-max-connections", required_argument, NULL, OPT_LEGACY_MAX_CONNECTIONS },
+	{ "legacy-timeout", required_argument, NULL, OPT_LEGACY_TIMEOUT },
+	{ "sharing-scope", required_argument, NULL, OPT_SHARING_SCOPE },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
 	{ "host", required_argument, NULL, OPT_HOST },
 	{ "inventory-interval", required_argument, NULL, OPT_INVENTORY_INTERVAL },
@@ -123,12 +137,23 @@ void config_usage(FILE *out)
 "      --insecure-no-auth    accept every request without a token\n"
 "      --tls-cert FILE       serve HTTPS with this PEM certificate ...\n"
 "      --tls-key FILE        ... and this PEM private key\n"
+"      --tls-priority STR    GnuTLS priority string (default: TLS 1.2 and 1.3,\n"
+"                            forward-secret AEAD suites only)\n"
 "      --legacy-port N       also accept the old raw TCP digest upload on N\n"
 "      --legacy-vm NAME      VM name for legacy uploads (default: peer address)\n"
+"      --legacy-max-connections N  legacy connections at once (default 64)\n"
+"      --legacy-timeout S    longest a legacy upload may take (default 600)\n"
 "      --syslog              log to syslog instead of stderr\n"
 "      --fsync yes|no        fsync traces and directories (default yes)\n"
 "      --shutdown-timeout S  seconds SIGTERM waits for uploads (default 10)\n"
-"      --max-connections N   concurrent HTTP connections (default 512)\n"
+"      --max-connections N   concurrent HTTP connections (default 512; a\n"
+"                            quarter is kept for authenticated requests)\n"
+"      --max-connections-per-ip N  from one address, HTTP and legacy each\n"
+"                            (default 32; 0 = no limit)\n"
+"      --header-timeout S    a request's headers, or a legacy upload's first\n"
+"                            bytes, must come within S s (default 10)\n"
+"      --min-upload-rate B   cut bodies slower than B bytes/s over each\n"
+"                            --header-timeout period (default 1024; 0 = none)\n"
 "      --verbose             log every request\n"
 "\n"
 "The controller (docs/operations.md; off unless --host is given):\n"
@@ -156,6 +181,9 @@ void config_usage(FILE *out)
 "                            proportional or off (default off;\n"
 "                            docs/balancing.md)\n"
 "      --balance-interval S  a balancing round every S s (default 10)\n"
+"      --sharing-scope tenant|global  count sharing, and colocate for it,\n"
+"                            only between VMs of one tenant (default tenant;\n"
+"                            docs/security.md)\n"
 "\n"
 "Live statistics (docs/api.md, GET /v1/vms/{uuid}/stats):\n"
 "      --stats-interval S    libvirt statistics every S s (default 5;\n"
@@ -248,6 +276,15 @@ static int apply(void *ctx, int val, const char *arg, struct mb_err *err)
 			return -1;
 		c->max_connections = v;
 		return 0;
+	case OPT_TLS_PRIORITY:
+		return set_str(&c->tls_priority, arg);
+	case OPT_SHARING_SCOPE:
+		if (!strcmp(arg, "tenant") || !strcmp(arg, "global")) {
+			c->sharing_global = !strcmp(arg, "global");
+			return 0;
+		}
+		return mb_errf(err, "sharing-scope: '%s' is not tenant or "
+			       "global", arg);
 	case OPT_VERBOSE:
 		c->verbose = true;
 		return 0;
@@ -323,6 +360,16 @@ static int apply_uint(struct controld_config *c, int val, const char *arg,
 		  stats_keep_days),
 		U(OPT_BALANCE_INTERVAL, "balance-interval", 1, 86400,
 		  balance_interval),
+		U(OPT_MAX_CONNECTIONS_PER_IP, "max-connections-per-ip", 0,
+		  100000, max_connections_per_ip),
+		U(OPT_HEADER_TIMEOUT, "header-timeout", 1, 3600,
+		  header_timeout),
+		U(OPT_MIN_UPLOAD_RATE, "min-upload-rate", 0, 1 << 30,
+		  min_upload_rate),
+		U(OPT_LEGACY_MAX_CONNECTIONS, "legacy-max-connections", 1,
+		  100000, legacy_max_connections),
+		U(OPT_LEGACY_TIMEOUT, "legacy-timeout", 1, 86400,
+		  legacy_timeout),
 #undef U
 	};
 	unsigned long long v;
@@ -351,6 +398,12 @@ static void defaults(struct controld_config *c)
 	c->fsync = true;
 	c->shutdown_timeout = 10;
 	c->max_connections = 512;
+	c->max_connections_per_ip = 32;
+	c->header_timeout = 10;
+	c->min_upload_rate = 1024;
+	c->tls_priority = strdup(CONTROLD_TLS_PRIORITY);
+	c->legacy_max_connections = 64;
+	c->legacy_timeout = 600;
 	c->inventory_interval = 30;
 	c->plan_interval = 300;
 	c->min_gain_mb = 64;
@@ -413,6 +466,7 @@ void config_free(struct controld_config *c)
 	free(c->tokens);
 	free(c->tls_cert);
 	free(c->tls_key);
+	free(c->tls_priority);
 	free(c->legacy_vm);
 	while (c->nhosts)
 		free(c->hosts[--c->nhosts]);

@@ -12,6 +12,15 @@
 
 #include "mb_error.h"
 
+/*
+ * TLS 1.2 and 1.3 only, ECDHE key exchange (forward secrecy) with AEAD
+ * ciphers, no SHA-1 signatures; the server's order wins.
+ */
+#define CONTROLD_TLS_PRIORITY "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:" \
+	"-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:-CIPHER-ALL:+AES-256-GCM:" \
+	"+AES-128-GCM:+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-SIGN-RSA-SHA1:" \
+	"-SIGN-ECDSA-SHA1:%SERVER_PRECEDENCE"
+
 struct controld_config {
 	const char *config_file;
 	bool check_only;		/* -n: parse, report, exit */
@@ -24,6 +33,7 @@ struct controld_config {
 	char *tokens;
 	bool insecure_no_auth;
 	char *tls_cert, *tls_key;
+	char *tls_priority;		/* GnuTLS priority string */
 	unsigned int legacy_port;	/* 0 = off */
 	bool legacy_enabled;
 	char *legacy_vm;
@@ -31,6 +41,12 @@ struct controld_config {
 	bool fsync;
 	unsigned int shutdown_timeout;	/* seconds */
 	unsigned int max_connections;
+	unsigned int max_connections_per_ip;	/* 0 = no limit */
+	unsigned int header_timeout;	/* seconds (controld/conns.h) */
+	unsigned int min_upload_rate;	/* bytes/s, 0 = none */
+	unsigned int legacy_max_connections;
+	unsigned int legacy_timeout;	/* seconds a legacy upload may take */
+	bool sharing_global;		/* --sharing-scope global */
 	bool verbose;
 	/* The controller (control.h); off without hosts. */
 	char **hosts;			/* --host specs, as given */

@@ -10,15 +10,24 @@
  * 403), a controller route needs --host (404), and the handler runs.
  *
  * libmicrohttpd runs one thread per connection, so a request may block on
- * fsync without holding up the others. Bodies are read before the answer
- * (an answer queued before the request is complete makes libmicrohttpd
- * close the connection): a JSON body is collected up to JSON_BODY_MAX
- * bytes (413 beyond), a trace is handed to the store as it arrives
- * (validated and written to a temporary file; the last call commits).
- * Errors found before or during an upload are answered once its body has
- * been read (discarding up to --max-upload more bytes, so the client is
- * listening when the answer comes), except a Content-Length over the
- * limit, which is answered at once (before "100 Continue").
+ * fsync without holding up the others. A JSON body is collected up to
+ * JSON_BODY_MAX bytes (413 beyond), a trace is handed to the store as it
+ * arrives (validated and written to a temporary file; the last call
+ * commits).
+ *
+ * When an answer comes: libmicrohttpd can queue one only before the body
+ * or after all of it, and closes the connection after an answer sent
+ * before the body. So an error known from the headers (framing, uuid,
+ * token, limits) is answered at once, before "100 Continue", when the
+ * client waits for that, sends no body, or sends a large or chunked one;
+ * a short body (DRAIN_MAX) already on its way is read and dropped first,
+ * so that the client is listening when the answer comes. An error found
+ * in the body (an invalid trace, a chunked body over the limit) is
+ * answered when the body ends, the rest of it read and dropped.
+ *
+ * Who may hold a connection, and how long, is the connection table's
+ * business (conns.h): per-address limits, slots kept for authenticated
+ * requests, the header timeout and the minimum body rate.
  *
  * Every answer, whatever its status, is counted for /metrics.
  */
@@ -39,11 +48,17 @@
 #include <microhttpd.h>
 
 #include "action.h"
+#include "conns.h"
 #include "http.h"
 #include "log.h"
 #include "routes.h"
+#include "textsafe.h"
 
 #define JSON_BODY_MAX (64 * 1024)
+/* A body this short is read before an error known from the headers. */
+#define DRAIN_MAX (1024 * 1024)
+/* A second upload of one VM is told to come back after this many s. */
+#define RETRY_AFTER "10"
 
 struct http_server {
 	struct MHD_Daemon *mhd;
@@ -60,9 +75,13 @@ struct http_server {
 	int shutting_down;		/* atomic */
 	int active_uploads;		/* atomic */
 	time_t started;
+	struct conn_table *conns;
 };
 
 struct request {
+	struct conn *conn;		/* NULL: refused by the table */
+	bool started;			/* the handler has seen it */
+	bool nul_in_url;		/* %00 in the raw URL */
 	const struct route *route;
 	struct route_match match;
 	unsigned int pending;		/* error status to answer, 0 = none */
@@ -101,6 +120,8 @@ static enum MHD_Result queue(struct http_server *h, struct MHD_Connection *conn,
 					"Bearer realm=\"mb-controld\"");
 	if (allow)
 		MHD_add_response_header(r, "Allow", allow);
+	if (status == MHD_HTTP_TOO_MANY_REQUESTS)
+		MHD_add_response_header(r, "Retry-After", RETRY_AFTER);
 	metrics_count_status(h->metrics, status);
 	ret = MHD_queue_response(conn, status, r);
 	MHD_destroy_response(r);
@@ -114,8 +135,14 @@ static enum MHD_Result respond(struct http_server *h,
 	char *text = json_dumps(body, JSON_COMPACT);
 
 	json_decref(body);
-	if (!text)
-		return MHD_NO;
+	if (!text) {
+		/* No JSON (out of memory): still an answer, never silence. */
+		log_err("answer %u: cannot encode its JSON body", status);
+		text = strdup("{\"error\":\"cannot encode the answer\"}");
+		if (!text)
+			return MHD_NO;
+		status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+	}
 	return queue(h, conn, status, text, "application/json", NULL);
 }
 
@@ -169,6 +196,8 @@ static unsigned int status_of(enum store_status st)
 		return MHD_HTTP_CONTENT_TOO_LARGE;
 	case STORE_NOSPACE:
 		return MHD_HTTP_INSUFFICIENT_STORAGE;
+	case STORE_BUSY:
+		return MHD_HTTP_TOO_MANY_REQUESTS;
 	case STORE_IO:
 		break;
 	}
@@ -267,6 +296,11 @@ static int parse_stats(struct MHD_Connection *conn, struct request *req)
 		return -1;
 	name = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 					   "X-MB-VM-Name");
+	if (name && !mb_utf8_valid(name, strlen(name))) {
+		snprintf(req->message, sizeof(req->message), "header "
+			 "X-MB-VM-Name is not valid UTF-8");
+		return -1;
+	}
 	if (name)
 		snprintf(req->name, sizeof(req->name), "%s", name);
 	return 0;
@@ -285,41 +319,69 @@ static void pend(struct request *req, unsigned int status, const char *msg)
 	req->up = NULL;
 }
 
+/* The request's Content-Length; 0 when it has none (no body, chunked). */
+static uint64_t content_length(struct MHD_Connection *conn)
+{
+	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+					MHD_HTTP_HEADER_CONTENT_LENGTH);
+	unsigned long long length;
+	char *end;
+
+	if (!cl)
+		return 0;
+	errno = 0;
+	length = strtoull(cl, &end, 10);
+	return errno || *end ? UINT64_MAX : length;
+}
+
+static bool has_body(struct MHD_Connection *conn)
+{
+	return content_length(conn) ||
+	       MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+					   MHD_HTTP_HEADER_TRANSFER_ENCODING);
+}
+
+/*
+ * An error known from the headers: answered now when the client waits
+ * for "100 Continue", sends no body or more than DRAIN_MAX bytes of one
+ * (libmicrohttpd then closes the connection), else after the body.
+ */
+static enum MHD_Result refuse(struct http_server *h,
+			      struct MHD_Connection *conn,
+			      struct request *req, unsigned int status,
+			      const char *msg)
+{
+	const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+					MHD_HTTP_HEADER_EXPECT);
+	uint64_t length = content_length(conn);
+
+	if ((expect && !strcasecmp(expect, "100-continue")) ||
+	    !has_body(conn) || !length || length > DRAIN_MAX) {
+		pend(req, status, msg);
+		return respond_error(h, conn, status, req->message);
+	}
+	pend(req, status, msg);
+	return MHD_YES;
+}
+
 /* ---- PUT /v1/vms/{uuid}/traces ---- */
 
 static enum MHD_Result upload_first(struct http_server *h,
 				    struct MHD_Connection *conn,
 				    struct request *req)
 {
-	unsigned long long length = 0;
+	uint64_t length = content_length(conn);
 	enum store_status st;
 	struct mb_err err;
-	const char *cl;
-	char *end;
 
-	if (parse_stats(conn, req)) {
-		pend(req, MHD_HTTP_BAD_REQUEST, req->message);
-		return MHD_YES;
-	}
-	cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-					 MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (cl) {
-		errno = 0;
-		length = strtoull(cl, &end, 10);
-		if (errno || *end)
-			length = UINT64_MAX;
-	}
+	if (parse_stats(conn, req))
+		return refuse(h, conn, req, MHD_HTTP_BAD_REQUEST,
+			      req->message);
 	req->up = store_upload_begin(h->store, req->uuid, length,
 				     h->max_upload, &st, &err);
 	if (!req->up) {
-		unsigned int status = status_of(st);
-
-		if (st == STORE_TOO_LARGE) {
-			req->pending = status;
-			return respond_error(h, conn, status, err.msg);
-		}
-		pend(req, status, err.msg);
-		return MHD_YES;
+		mb_err_prefix(&err, "trace for vm %s", req->uuid_text);
+		return refuse(h, conn, req, status_of(st), err.msg);
 	}
 	req->counted = true;
 	__atomic_add_fetch(&h->active_uploads, 1, __ATOMIC_RELAXED);
@@ -593,6 +655,7 @@ static void metrics_extra(void *ctx, FILE *out)
 	struct http_server *h = ctx;
 
 	stats_metrics(h->stats, out);
+	conn_table_metrics(h->conns, out);
 	if (h->control)
 		control_metrics(h->control, out);
 }
@@ -749,7 +812,49 @@ static enum MHD_Result dispatch(struct http_server *h,
 
 /* ---- the request's life ---- */
 
-/* The first call: route, uuid, token, controller; then the upload's start. */
+struct length_headers {
+	unsigned int n;
+	const char *first;
+	bool differ;
+};
+
+static enum MHD_Result count_length(void *cls, enum MHD_ValueKind kind,
+				    const char *key, const char *value)
+{
+	struct length_headers *l = cls;
+
+	(void)kind;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH))
+		return MHD_YES;
+	if (!l->n++)
+		l->first = value;
+	else if (strcmp(l->first, value ? value : ""))
+		l->differ = true;
+	return MHD_YES;
+}
+
+/*
+ * A request whose body cannot be delimited without guessing: two
+ * different Content-Length headers, or one beside Transfer-Encoding (a
+ * proxy in front may have read the body the other way). NULL when fine.
+ */
+static const char *framing_error(struct MHD_Connection *conn)
+{
+	struct length_headers l = { 0 };
+
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_length, &l);
+	if (l.differ)
+		return "two different Content-Length headers";
+	if (l.n && MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+				MHD_HTTP_HEADER_TRANSFER_ENCODING))
+		return "both Content-Length and Transfer-Encoding";
+	return NULL;
+}
+
+/*
+ * The first call: framing, route, uuid, token, controller; then the
+ * upload's start.
+ */
 static enum MHD_Result first_call(struct http_server *h,
 				  struct MHD_Connection *conn,
 				  struct request *req, const char *url,
@@ -757,12 +862,20 @@ static enum MHD_Result first_call(struct http_server *h,
 {
 	char allow[64], msg[MB_ERR_LEN];
 	const struct route *r;
-	const char *vm;
+	const char *vm, *bad;
 	unsigned int status;
 
+	if (!req->conn)
+		return MHD_NO;		/* refused by the connection table */
+	conn_request(h->conns, req->conn, false);
 	if (__atomic_load_n(&h->shutting_down, __ATOMIC_RELAXED))
 		return respond_error(h, conn, MHD_HTTP_SERVICE_UNAVAILABLE,
 				     "shutting down");
+	if ((bad = framing_error(conn)))
+		return respond_error(h, conn, MHD_HTTP_BAD_REQUEST, bad);
+	if (req->nul_in_url)
+		return respond_error(h, conn, MHD_HTTP_BAD_REQUEST, "the URL "
+				     "holds a NUL byte (%00)");
 	switch (route_match(routes, NROUTES, method, url, &r, &req->match,
 			    allow, sizeof(allow))) {
 	case ROUTE_FOUND:
@@ -780,10 +893,8 @@ static enum MHD_Result first_call(struct http_server *h,
 	req->route = r;
 	vm = route_param(&req->match, "uuid");
 	if (vm && parse_vm_uuid(vm, req->uuid, req->uuid_text, msg,
-				sizeof(msg))) {
-		pend(req, MHD_HTTP_BAD_REQUEST, msg);
-		return MHD_YES;
-	}
+				sizeof(msg)))
+		return refuse(h, conn, req, MHD_HTTP_BAD_REQUEST, msg);
 	if (r->role != ROLE_ANYONE) {
 		status = auth_status(auth_check(h->auth,
 				MHD_lookup_connection_value(conn,
@@ -794,16 +905,13 @@ static enum MHD_Result first_call(struct http_server *h,
 		if (status == MHD_HTTP_FORBIDDEN && r->role == ROLE_ADMIN)
 			snprintf(msg, sizeof(msg), "this token may not %s "
 				 "(needs an admin token)", r->what);
-		if (status) {
-			pend(req, status, msg);
-			return MHD_YES;
-		}
+		if (status)
+			return refuse(h, conn, req, status, msg);
+		conn_request(h->conns, req->conn, true);
 	}
-	if (r->control && !h->control) {
-		pend(req, MHD_HTTP_NOT_FOUND, "no hosts are configured "
-		     "(--host): the control loop is off");
-		return MHD_YES;
-	}
+	if (r->control && !h->control)
+		return refuse(h, conn, req, MHD_HTTP_NOT_FOUND, "no hosts are "
+			      "configured (--host): the control loop is off");
 	if (r->body == BODY_STREAM)
 		return upload_first(h, conn, req);
 	return MHD_YES;
@@ -817,11 +925,14 @@ static enum MHD_Result body_data(struct http_server *h,
 {
 	char *grown;
 
+	(void)conn;
+	conn_body(h->conns, req->conn, size);
 	if (req->pending) {
+		/*
+		 * Read to its end, however long (the minimum rate still
+		 * applies): libmicrohttpd can answer only then.
+		 */
 		req->drained += size;
-		if (req->drained > h->max_upload)
-			return respond_error(h, conn, req->pending,
-					     req->message);
 		return MHD_YES;
 	}
 	if (!req->route || req->route->body == BODY_NONE)
@@ -846,6 +957,39 @@ static enum MHD_Result body_data(struct http_server *h,
 	return MHD_YES;
 }
 
+/* The connection's entry in the table (conns.h), or NULL. */
+static struct conn *table_entry(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+/* %00 anywhere in the raw URL (path or query): unescaped, it cuts it. */
+static bool has_escaped_nul(const char *uri)
+{
+	const char *p;
+
+	for (p = strchr(uri, '%'); p; p = strchr(p + 1, '%'))
+		if (p[1] == '0' && p[2] == '0')
+			return true;
+	return false;
+}
+
+/* Before anything else, with the raw URL: the request's state begins. */
+static void *uri_seen(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct request *req = calloc(1, sizeof(*req));
+
+	(void)cls;
+	if (!req)
+		return NULL;
+	req->conn = table_entry(conn);
+	req->nul_in_url = has_escaped_nul(uri);
+	return req;
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn,
 			       const char *url, const char *method,
 			       const char *version, const char *data,
@@ -855,18 +999,13 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn,
 	struct request *req = *con_cls;
 
 	(void)version;
-	if (!req) {
-		req = calloc(1, sizeof(*req));
-		if (!req)
-			return MHD_NO;
-		*con_cls = req;
+	if (!req)
+		return MHD_NO;		/* out of memory in uri_seen() */
+	if (!req->started) {
+		req->started = true;
 		metrics_count_request(h->metrics);
 		if (h->verbose)
 			log_info("%s %s", method, url);
-		/*
-		 * Answers wait for the body: libmicrohttpd closes the
-		 * connection after one queued before the request is complete.
-		 */
 		return first_call(h, conn, req, url, method);
 	}
 	if (*data_size) {
@@ -875,6 +1014,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn,
 		*data_size = 0;
 		return body_data(h, conn, req, data, size);
 	}
+	conn_answering(h->conns, req->conn);
 	if (req->pending)
 		return respond_error(h, conn, req->pending, req->message);
 	return dispatch(h, conn, req);
@@ -885,23 +1025,49 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
 	struct http_server *h = cls;
 	struct request *req = *con_cls;
+	enum conn_cut cut;
 
 	(void)conn;
 	if (!req)
 		return;
 	if (req->up) {
+		cut = conn_was_cut(h->conns, req->conn);
 		log_warn("upload for vm %s dropped after %" PRIu64
 			 " bytes (%s)", req->uuid_text,
 			 store_upload_size(req->up),
 			 toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN ?
-			 "shutting down" : "connection closed");
+			 "shutting down" : cut ? conn_cut_reason(cut) :
+			 "connection closed");
 		store_upload_abort(req->up);
 	}
 	if (req->counted)
 		__atomic_sub_fetch(&h->active_uploads, 1, __ATOMIC_RELAXED);
+	conn_idle(h->conns, req->conn);
 	free(req->body);
 	free(req);
 	*con_cls = NULL;
+}
+
+/* A connection opens (into the table, or refused) or closes. */
+static void connection_event(void *cls, struct MHD_Connection *conn,
+			     void **socket_context,
+			     enum MHD_ConnectionNotificationCode code)
+{
+	struct http_server *h = cls;
+	const union MHD_ConnectionInfo *fd, *addr;
+	enum conn_cut why;
+
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		conn_release(h->conns, *socket_context);
+		*socket_context = NULL;
+		return;
+	}
+	fd = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	addr = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	*socket_context = fd && addr ? conn_admit(h->conns, addr->client_addr,
+						  fd->connect_fd, &why) : NULL;
+	if (!*socket_context && fd)
+		shutdown(fd->connect_fd, SHUT_RDWR);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -914,7 +1080,16 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	len = strlen(line);
 	while (len && line[len - 1] == '\n')
 		line[--len] = '\0';
-	log_warn("http: %s", line);
+	/*
+	 * Clients that go away and connections the table cut are routine
+	 * (a flood makes thousands; the table logs a summary of its own).
+	 */
+	if (!strncmp(line, "Connection was closed by remote side", 36) ||
+	    !strncmp(line, "Application reported internal error", 35) ||
+	    strstr(line, "Connection reset by peer"))
+		log_debug("http: %s", line);
+	else
+		log_warn("http: %s", line);
 }
 
 static int listen_socket(const char *addr, unsigned int port,
@@ -956,6 +1131,18 @@ static int listen_socket(const char *addr, unsigned int port,
 	return fd;
 }
 
+/*
+ * Connections a limit of --max-connections N allows: at most 3/4 N of them
+ * without an authenticated request, so a flood that is not authenticated
+ * always leaves a quarter to the guests and operators that are.
+ */
+static unsigned int unauthenticated_share(unsigned int max)
+{
+	unsigned int n = max - max / 4;
+
+	return n ? n : 1;
+}
+
 struct http_server *http_start(const struct http_options *o,
 			       struct store *store, struct catalogue *cat,
 			       struct auth *auth, struct metrics *metrics,
@@ -965,6 +1152,17 @@ struct http_server *http_start(const struct http_options *o,
 	unsigned int flags = MHD_USE_THREAD_PER_CONNECTION |
 			     MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
 			     MHD_USE_ERROR_LOG;
+	struct conn_limits cl = {
+		.listener = "http",
+		.max = o->max_connections,
+		.max_unauthenticated = unauthenticated_share(o->max_connections),
+		.evict = true,
+		.per_address = o->max_connections_per_ip,
+		.header_timeout = o->header_timeout,
+		.min_rate = o->min_upload_rate,
+	};
+	struct MHD_OptionItem opts[16];
+	size_t n = 0;
 
 	if (!h) {
 		mb_errf(err, "out of memory");
@@ -979,35 +1177,49 @@ struct http_server *http_start(const struct http_options *o,
 	h->control = o->control;
 	h->stats = o->stats;
 	h->started = time(NULL);
-	h->listen_fd = listen_socket(o->listen, o->port, &h->port, err);
-	if (h->listen_fd < 0) {
+	h->conns = conn_table_new(&cl, err);
+	if (!h->conns) {
 		free(h);
 		return NULL;
 	}
-	if (o->tls_cert_pem)
+	h->listen_fd = listen_socket(o->listen, o->port, &h->port, err);
+	if (h->listen_fd < 0) {
+		conn_table_free(h->conns);
+		free(h);
+		return NULL;
+	}
+#define OPT(o, v, p) (opts[n++] = (struct MHD_OptionItem){ o, (intptr_t)(v), p })
+	OPT(MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h);
+	OPT(MHD_OPTION_LISTEN_SOCKET, h->listen_fd, NULL);
+	OPT(MHD_OPTION_URI_LOG_CALLBACK, uri_seen, h);
+	OPT(MHD_OPTION_NOTIFY_COMPLETED, completed, h);
+	OPT(MHD_OPTION_NOTIFY_CONNECTION, connection_event, h);
+	/*
+	 * The table enforces --max-connections; connections it has cut
+	 * are still winding down in libmicrohttpd, which needs room.
+	 */
+	OPT(MHD_OPTION_CONNECTION_LIMIT, o->max_connections +
+	    o->max_connections / 4 + 16, NULL);
+	OPT(MHD_OPTION_CONNECTION_TIMEOUT, 60U, NULL);
+	if (o->tls_cert_pem) {
 		flags |= MHD_USE_TLS;
-	if (o->tls_cert_pem)
-		h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handler, h,
-			MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
-			MHD_OPTION_LISTEN_SOCKET, h->listen_fd,
-			MHD_OPTION_NOTIFY_COMPLETED, completed, h,
-			MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
-			MHD_OPTION_CONNECTION_TIMEOUT, 60U,
-			MHD_OPTION_HTTPS_MEM_CERT, o->tls_cert_pem,
-			MHD_OPTION_HTTPS_MEM_KEY, o->tls_key_pem,
-			MHD_OPTION_END);
-	else
-		h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handler, h,
-			MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
-			MHD_OPTION_LISTEN_SOCKET, h->listen_fd,
-			MHD_OPTION_NOTIFY_COMPLETED, completed, h,
-			MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
-			MHD_OPTION_CONNECTION_TIMEOUT, 60U,
-			MHD_OPTION_END);
+		OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)o->tls_cert_pem);
+		OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)o->tls_key_pem);
+		if (o->tls_priority)
+			OPT(MHD_OPTION_HTTPS_PRIORITIES, 0,
+			    (void *)o->tls_priority);
+	}
+	OPT(MHD_OPTION_END, 0, NULL);
+#undef OPT
+	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handler, h,
+				  MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	if (!h->mhd) {
-		mb_errf(err, "cannot start the HTTP%s server on %s port %u",
-			o->tls_cert_pem ? "S" : "", o->listen, h->port);
+		mb_errf(err, "cannot start the HTTP%s server on %s port %u%s",
+			o->tls_cert_pem ? "S" : "", o->listen, h->port,
+			o->tls_cert_pem ? " (is the TLS priority string "
+			"valid? the log above says more)" : "");
 		close(h->listen_fd);
+		conn_table_free(h->conns);
 		free(h);
 		return NULL;
 	}
@@ -1039,5 +1251,6 @@ void http_shutdown(struct http_server *h, unsigned int timeout)
 		log_warn("shutting down with %d upload%s in flight; "
 			 "dropping them", active, active == 1 ? "" : "s");
 	MHD_stop_daemon(h->mhd);
+	conn_table_free(h->conns);
 	free(h);
 }

@@ -22,8 +22,12 @@ struct http_options {
 	unsigned int port;		/* 0 = any free port */
 	const char *tls_cert_pem;	/* both NULL: plain HTTP */
 	const char *tls_key_pem;
+	const char *tls_priority;	/* GnuTLS priority string */
 	uint64_t max_upload;
 	unsigned int max_connections;
+	unsigned int max_connections_per_ip;	/* 0: no limit */
+	unsigned int header_timeout;	/* seconds (conns.h) */
+	uint64_t min_upload_rate;	/* bytes/s */
 	bool verbose;
 	struct control *control;	/* NULL: no hosts configured */
 	struct stats *stats;		/* live statistics */

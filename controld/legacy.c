@@ -5,14 +5,27 @@
  *
  * One accept thread; one detached thread per connection that pushes the
  * bytes through the legacy text push parser as they arrive (bounded by
- * --max-upload), and at end of stream converts the digests to an .mbt
- * trace written through the normal store path (validated, fsync'ed,
- * renamed, versioned). The old protocol has no answer channel the old
- * uploader reads, but a line "ok <version>" or "error <reason>" is written
- * back before closing for tools that do read it.
+ * --max-upload). The parser hands its digests over in batches, and they
+ * are spooled to an unlinked temporary file in the data directory, 4
+ * bytes each, so a connection holds one receive buffer and one batch in
+ * memory however long it is. At the end of the stream the spool is read
+ * back through an .mbt writer into the normal store path (validated,
+ * fsync'ed, renamed, versioned). The old protocol has no answer channel
+ * the old uploader reads, but a line "ok <version>" or "error <reason>"
+ * is written back before closing for tools that do read it.
+ *
+ * Who may connect and for how long is the connection table's business
+ * (conns.h), with the HTTP listener's rules: --legacy-max-connections at
+ * once, of which connections that have not sent a byte yet (the old
+ * uploader sends at once) hold three quarters at most, the oldest of the
+ * busiest address making room for a new one; per-address limits; the
+ * first bytes within --header-timeout; --min-upload-rate; and
+ * --legacy-timeout from connect to close. A connection the table cut is
+ * never stored, though its stream ended like a finished one.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <endian.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <fcntl.h>
@@ -28,6 +41,7 @@
 
 #include <xxhash.h>
 
+#include "conns.h"
 #include "legacy.h"
 #include "log.h"
 
@@ -36,7 +50,9 @@ struct legacy {
 	int stop_pipe[2];
 	unsigned int port;
 	char *vm_name;
+	char *spool_dir;
 	uint64_t max_upload;
+	struct conn_table *conns;
 	struct store *store;
 	struct metrics *metrics;
 	pthread_t thread;
@@ -47,7 +63,10 @@ struct legacy {
 struct legacy_conn {
 	struct legacy *l;
 	int fd;
+	struct conn *entry;		/* in l->conns */
 	char peer[INET6_ADDRSTRLEN];
+	int spool;			/* the digests so far, 4 bytes each */
+	uint64_t spooled;
 };
 
 void legacy_vm_uuid(const char *name, uint8_t uuid[MBT_UUID_LEN])
@@ -93,23 +112,73 @@ static void reply(int fd, const char *fmt, ...)
 		return;
 }
 
+/* The parser's sink: append a batch of digests to the spool. */
+static int spool_digests(void *ctx, const uint64_t *digests, size_t n,
+			 struct mb_err *err)
+{
+	struct legacy_conn *c = ctx;
+	uint32_t le[MB_TEXT_BATCH];
+	size_t i, len, done = 0;
+	ssize_t w;
+
+	for (i = 0; i < n; i++)
+		le[i] = htole32((uint32_t)digests[i]);
+	len = n * sizeof(*le);
+	while (done < len) {
+		w = write(c->spool, (char *)le + done, len - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return mb_errf(err, "spooling the digests in %s: %s",
+				       c->l->spool_dir,
+				       w < 0 ? strerror(errno) : "short write");
+		done += w;
+	}
+	c->spooled += n;
+	return 0;
+}
+
+static int open_spool(struct legacy_conn *c, struct mb_err *err)
+{
+	char path[4096];
+
+	c->spool = open(c->l->spool_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (c->spool >= 0)
+		return 0;
+	snprintf(path, sizeof(path), "%s/.legacy-spool-XXXXXX",
+		 c->l->spool_dir);
+	c->spool = mkostemp(path, O_CLOEXEC);
+	if (c->spool < 0)
+		return mb_errf(err, "spool in %s: %s", c->l->spool_dir,
+			       strerror(errno));
+	unlink(path);
+	return 0;
+}
+
 /* Read the whole stream into @p; 0 at a clean end, -1 with @err. */
 static int receive(struct legacy_conn *c, struct mb_text_parser *p,
 		   struct mb_err *err)
 {
 	static __thread char buf[65536];
 	uint64_t total = 0;
+	enum conn_cut cut;
 	ssize_t n;
 
 	for (;;) {
 		n = recv(c->fd, buf, sizeof(buf), 0);
 		if (n < 0 && errno == EINTR)
 			continue;
+		cut = conn_was_cut(c->l->conns, c->entry);
+		if (cut)
+			return mb_errf(err, "cut: %s", conn_cut_reason(cut));
 		if (n < 0)
 			return mb_errf(err, "receive: %s", errno == EAGAIN ?
 				       "timed out" : strerror(errno));
 		if (n == 0)
 			return 0;
+		if (!total)
+			conn_request(c->l->conns, c->entry, true);
+		conn_body(c->l->conns, c->entry, n);
 		total += n;
 		if (total > c->l->max_upload)
 			return mb_errf(err, "over the limit of %" PRIu64
@@ -121,27 +190,84 @@ static int receive(struct legacy_conn *c, struct mb_text_parser *p,
 	}
 }
 
+/* Bytes of the .mbt trace of @pages 32-bit digests in full chunks. */
+static uint64_t mbt_size(uint64_t pages, uint32_t chunk_max)
+{
+	uint64_t full = pages / chunk_max, rest = pages % chunk_max;
+	uint64_t size = MBT_HEADER_SIZE + MBT_TRAILER_SIZE +
+			full * (MBT_CHUNK_HEADER_SIZE +
+				MBT_BITMAP_BYTES(chunk_max) + 4ULL * chunk_max);
+
+	if (rest)
+		size += MBT_CHUNK_HEADER_SIZE + MBT_BITMAP_BYTES(rest) +
+			4 * rest;
+	return size;
+}
+
+/* The spool, read back into an .mbt trace written to @up. */
+static int write_trace(struct legacy_conn *c, const struct mbt_info *info,
+		       struct store_upload *up, struct mb_err *err)
+{
+	struct mbt_writer w;
+	uint32_t le[4096];
+	uint64_t d[4096], done = 0;
+	uint32_t n, i;
+	ssize_t r;
+	int ret = -1;
+
+	if (mbt_writer_begin(&w, info, store_sink, up, err))
+		goto out;
+	while (done < info->page_count) {
+		n = info->page_count - done < info->chunk_max ?
+		    (uint32_t)(info->page_count - done) : info->chunk_max;
+		r = pread(c->spool, le, n * sizeof(*le), done * sizeof(*le));
+		if (r != (ssize_t)(n * sizeof(*le))) {
+			mb_errf(err, "reading the spool back: %s", r < 0 ?
+				strerror(errno) : "short read");
+			goto out;
+		}
+		for (i = 0; i < n; i++)
+			d[i] = le32toh(le[i]);
+		if (mbt_writer_chunk(&w, done, n, NULL, d, err))
+			goto out;
+		done += n;
+	}
+	ret = mbt_writer_end(&w, 0, err);
+out:
+	mbt_writer_release(&w);
+	return ret;
+}
+
 static int ingest(struct legacy_conn *c, const char *name,
 		  struct trace_record *rec, struct mb_err *err)
 {
 	struct mb_text_parser p;
-	struct mbt_trace t = { 0 };
+	struct mbt_info info;
 	struct store_upload *up;
 	enum store_status st;
 	struct timespec now;
 	int ret = -1;
 
 	mb_text_init(&p);
-	if (receive(c, &p, err) || mb_text_finish(&p, name, &t, err))
+	p.sink = spool_digests;
+	p.sink_ctx = c;
+	if (open_spool(c, err) || receive(c, &p, err) || mb_text_end(&p, err))
 		goto out;
+	mbt_info_init(&info, MB_ALGO_SUPERFAST);
+	info.chunk_max = 4096;
+	info.flags = MBT_FLAG_SYNTHETIC_PFN;
+	info.page_count = p.count;
+	memcpy(info.vm_name, name, strnlen(name, MBT_NAME_LEN - 1));
 	clock_gettime(CLOCK_REALTIME, &now);
-	t.info.capture_time_ns = (uint64_t)now.tv_sec * 1000000000ULL +
-				 now.tv_nsec;
-	legacy_vm_uuid(name, t.info.vm_uuid);
-	up = store_upload_begin(c->l->store, t.info.vm_uuid, 0, 0, &st, err);
+	info.capture_time_ns = (uint64_t)now.tv_sec * 1000000000ULL +
+			       now.tv_nsec;
+	legacy_vm_uuid(name, info.vm_uuid);
+	up = store_upload_begin(c->l->store, info.vm_uuid,
+				mbt_size(info.page_count, info.chunk_max), 0,
+				&st, err);
 	if (!up)
 		goto out;
-	if (mbt_write(&t, store_sink, up, err)) {
+	if (write_trace(c, &info, up, err)) {
 		store_upload_abort(up);
 		goto out;
 	}
@@ -149,7 +275,6 @@ static int ingest(struct legacy_conn *c, const char *name,
 	ret = st == STORE_OK ? 0 : -1;
 out:
 	mb_text_release(&p);
-	mbt_trace_free(&t);
 	return ret;
 }
 
@@ -178,6 +303,9 @@ static void *conn_thread(void *arg)
 			 rec.version, rec.page_count);
 		reply(c->fd, "ok %s %" PRIu64, rec.uuid, rec.version);
 	}
+	if (c->spool >= 0)
+		close(c->spool);
+	conn_release(l->conns, c->entry);
 	close(c->fd);
 	free(c);
 	__atomic_sub_fetch(&l->active, 1, __ATOMIC_RELAXED);
@@ -191,6 +319,7 @@ static void accept_one(struct legacy *l)
 	struct timeval tv = { 60, 0 };
 	struct legacy_conn *c;
 	pthread_attr_t attr;
+	enum conn_cut why;
 	pthread_t t;
 	int fd;
 
@@ -203,8 +332,16 @@ static void accept_one(struct legacy *l)
 		close(fd);
 		return;
 	}
+	c->entry = conn_admit(l->conns, (struct sockaddr *)&ss, fd, &why);
+	if (!c->entry) {
+		reply(fd, "error %s", conn_cut_reason(why));
+		close(fd);
+		free(c);
+		return;
+	}
 	c->l = l;
 	c->fd = fd;
+	c->spool = -1;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (ss.ss_family == AF_INET)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr,
@@ -217,6 +354,7 @@ static void accept_one(struct legacy *l)
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	if (pthread_create(&t, &attr, conn_thread, c)) {
 		__atomic_sub_fetch(&l->active, 1, __ATOMIC_RELAXED);
+		conn_release(l->conns, c->entry);
 		close(fd);
 		free(c);
 	}
@@ -250,6 +388,17 @@ struct legacy *legacy_start(const struct legacy_options *o,
 	struct sockaddr_storage ss;
 	struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+	struct conn_limits cl = {
+		.listener = "legacy",
+		.max = o->max_connections,
+		.max_unauthenticated = o->max_connections -
+				       o->max_connections / 4,
+		.evict = true,
+		.per_address = o->max_connections_per_ip,
+		.header_timeout = o->header_timeout,
+		.min_rate = o->min_rate,
+		.deadline = o->timeout,
+	};
 	socklen_t len;
 	int one = 1;
 
@@ -261,8 +410,17 @@ struct legacy *legacy_start(const struct legacy_options *o,
 	l->metrics = metrics;
 	l->max_upload = o->max_upload;
 	l->stop_pipe[0] = l->stop_pipe[1] = -1;
+	l->listen_fd = -1;
 	if (o->vm_name)
 		l->vm_name = strdup(o->vm_name);
+	l->spool_dir = strdup(o->spool_dir);
+	if (!l->spool_dir || (o->vm_name && !l->vm_name)) {
+		mb_errf(err, "legacy listener: out of memory");
+		goto fail;
+	}
+	l->conns = conn_table_new(&cl, err);
+	if (!l->conns)
+		goto fail;
 	memset(&ss, 0, sizeof(ss));
 	if (inet_pton(AF_INET, o->listen, &in4->sin_addr) == 1) {
 		in4->sin_family = AF_INET;
@@ -309,10 +467,13 @@ fail_fd:
 		close(l->stop_pipe[1]);
 	}
 fail:
+	conn_table_free(l->conns);
+	free(l->spool_dir);
 	free(l->vm_name);
 	free(l);
 	return NULL;
 }
+
 
 unsigned int legacy_port(const struct legacy *l)
 {
@@ -341,6 +502,8 @@ void legacy_stop(struct legacy *l, unsigned int timeout)
 	if (__atomic_load_n(&l->active, __ATOMIC_RELAXED) == 0) {
 		close(l->stop_pipe[0]);
 		close(l->stop_pipe[1]);
+		conn_table_free(l->conns);
+		free(l->spool_dir);
 		free(l->vm_name);
 		free(l);
 	}

@@ -18,6 +18,12 @@ struct legacy_options {
 	unsigned int port;		/* 0 = any free port */
 	const char *vm_name;		/* NULL: "legacy-<peer address>" */
 	uint64_t max_upload;		/* bytes of text accepted */
+	const char *spool_dir;		/* digests spooled here (the datadir) */
+	unsigned int max_connections;	/* at once; more are refused */
+	unsigned int max_connections_per_ip;	/* 0: no limit */
+	unsigned int header_timeout;	/* s until the first bytes */
+	uint64_t min_rate;		/* bytes/s, 0: none */
+	unsigned int timeout;		/* s from connect to close */
 };
 
 struct legacy;

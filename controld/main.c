@@ -237,6 +237,10 @@ int main(int argc, char **argv)
 		.tls_cert_pem = cert, .tls_key_pem = key,
 		.max_upload = cfg.max_upload,
 		.max_connections = cfg.max_connections,
+		.max_connections_per_ip = cfg.max_connections_per_ip,
+		.header_timeout = cfg.header_timeout,
+		.min_upload_rate = cfg.min_upload_rate,
+		.tls_priority = cfg.tls_priority,
 		.verbose = cfg.verbose,
 		.control = control,
 		.stats = stats,
@@ -251,6 +255,12 @@ int main(int argc, char **argv)
 			.listen = cfg.listen, .port = cfg.legacy_port,
 			.vm_name = cfg.legacy_vm,
 			.max_upload = cfg.max_upload,
+			.spool_dir = cfg.datadir,
+			.max_connections = cfg.legacy_max_connections,
+			.max_connections_per_ip = cfg.max_connections_per_ip,
+			.header_timeout = cfg.header_timeout,
+			.min_rate = cfg.min_upload_rate,
+			.timeout = cfg.legacy_timeout,
 		};
 
 		legacy = legacy_start(&lo, store, &metrics, &err);

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,10 +33,19 @@
 
 #include "log.h"
 #include "store.h"
+#include "textsafe.h"
 
 struct vm_slot {
 	char uuid[37];
 	uint64_t high_water;
+};
+
+/* Room each upload reserves beyond its trace: the metadata sidecar. */
+#define META_RESERVE 4096
+
+struct in_flight {
+	char uuid[37];
+	uint64_t reserved;
 };
 
 struct store {
@@ -48,6 +58,10 @@ struct store {
 	struct vm_slot *slots;
 	size_t nslots, cap;
 	uint64_t bytes;			/* atomic */
+	/* Uploads in flight, one per VM, and the space they reserved. */
+	struct in_flight *flying;
+	size_t nflying, flying_cap;
+	uint64_t reserved;
 };
 
 struct store_upload {
@@ -62,6 +76,7 @@ struct store_upload {
 	enum store_status failed;
 	struct mb_err error;
 	bool mismatch;
+	bool flying;			/* holds the VM's in-flight slot */
 };
 
 bool store_uuid_acceptable(const uint8_t header[MBT_UUID_LEN],
@@ -165,6 +180,17 @@ struct validate_ctx {
 	const uint8_t *uuid;
 	bool mismatch;
 };
+
+int store_header_text_ok(const struct mbt_info *info, struct mb_err *err)
+{
+	if (!mb_utf8_valid(info->vm_name, strlen(info->vm_name)))
+		return mb_errf(err, "trace header: vm_name is not valid UTF-8");
+	if (!mb_utf8_valid(info->kernel_release,
+			   strlen(info->kernel_release)))
+		return mb_errf(err, "trace header: kernel_release is not "
+			       "valid UTF-8");
+	return 0;
+}
 
 static int validate_header(void *ctx, const struct mbt_info *info,
 			   struct mb_err *err)
@@ -614,6 +640,7 @@ void store_close(struct store *s)
 	if (!s)
 		return;
 	free(s->slots);
+	free(s->flying);
 	free(s->vms_dir);
 	free(s->datadir);
 	free(s);
@@ -665,12 +692,98 @@ static int upload_header(void *ctx, const struct mbt_info *info,
 		u->mismatch = true;
 		return -1;
 	}
-	return 0;
+	return store_header_text_ok(info, err);
 }
 
 static const struct mbt_parser_ops upload_ops = {
 	.header = upload_header,
 };
+
+/*
+ * Take the VM's in-flight slot and reserve @size bytes (+ the sidecar)
+ * for @u, or fail with STORE_BUSY or STORE_NOSPACE.
+ */
+static int take_flight(struct store_upload *u, uint64_t size,
+		       enum store_status *status, struct mb_err *err)
+{
+	struct store *s = u->s;
+	struct in_flight *grown;
+	struct statvfs vfs;
+	uint64_t avail;
+	size_t i;
+
+	size += META_RESERVE;
+	if (statvfs(s->vms_dir, &vfs)) {
+		*status = STORE_IO;
+		return mb_errf(err, "store %s: %s", s->vms_dir,
+			       strerror(errno));
+	}
+	avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	pthread_mutex_lock(&s->lock);
+	for (i = 0; i < s->nflying; i++)
+		if (!strcmp(s->flying[i].uuid, u->uuid_text)) {
+			pthread_mutex_unlock(&s->lock);
+			*status = STORE_BUSY;
+			return mb_errf(err, "vm %s has an upload in flight "
+				       "already; one at a time per vm",
+				       u->uuid_text);
+		}
+	if (avail < s->reserved || avail - s->reserved < size) {
+		uint64_t reserved = s->reserved;
+
+		pthread_mutex_unlock(&s->lock);
+		*status = STORE_NOSPACE;
+		return mb_errf(err, "store %s: no room for a trace of %" PRIu64
+			       " bytes: %" PRIu64 " bytes free, %" PRIu64
+			       " reserved by uploads in flight (%s)",
+			       s->vms_dir, size - META_RESERVE, avail,
+			       reserved, strerror(ENOSPC));
+	}
+	if (s->nflying == s->flying_cap) {
+		size_t cap = s->flying_cap ? s->flying_cap * 2 : 16;
+
+		grown = realloc(s->flying, cap * sizeof(*grown));
+		if (!grown) {
+			pthread_mutex_unlock(&s->lock);
+			*status = STORE_IO;
+			return mb_errf(err, "out of memory");
+		}
+		s->flying = grown;
+		s->flying_cap = cap;
+	}
+	memcpy(s->flying[s->nflying].uuid, u->uuid_text, 37);
+	s->flying[s->nflying++].reserved = size;
+	s->reserved += size;
+	u->flying = true;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+static void land(struct store_upload *u)
+{
+	struct store *s = u->s;
+	size_t i;
+
+	if (!u->flying)
+		return;
+	pthread_mutex_lock(&s->lock);
+	for (i = 0; i < s->nflying; i++)
+		if (!strcmp(s->flying[i].uuid, u->uuid_text)) {
+			s->reserved -= s->flying[i].reserved;
+			s->flying[i] = s->flying[--s->nflying];
+			break;
+		}
+	pthread_mutex_unlock(&s->lock);
+	u->flying = false;
+}
+
+void store_reserved(struct store *s, uint64_t *bytes, unsigned int *uploads)
+{
+	pthread_mutex_lock(&s->lock);
+	*bytes = s->reserved;
+	*uploads = (unsigned int)s->nflying;
+	pthread_mutex_unlock(&s->lock);
+}
 
 struct store_upload *store_upload_begin(struct store *s,
 					const uint8_t uuid[MBT_UUID_LEN],
@@ -699,6 +812,11 @@ struct store_upload *store_upload_begin(struct store *s,
 	memcpy(u->uuid, uuid, MBT_UUID_LEN);
 	mb_uuid_format(uuid, u->uuid_text);
 	snprintf(u->dir, sizeof(u->dir), "%s/%s", s->vms_dir, u->uuid_text);
+	if (take_flight(u, expected_size ? expected_size : max_size, status,
+			err)) {
+		store_upload_abort(u);
+		return NULL;
+	}
 	if (mkdir_durable(s, u->dir, s->vms_dir))
 		goto io_fail;
 	snprintf(u->tmp_path, sizeof(u->tmp_path), "%s/.upload-XXXXXX",
@@ -778,6 +896,7 @@ void store_upload_abort(struct store_upload *u)
 		close(u->fd);
 	if (u->tmp_path[0])
 		unlink(u->tmp_path);
+	land(u);
 	mbt_parser_free(u->parser);
 	free(u);
 }

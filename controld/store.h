@@ -38,6 +38,7 @@ enum store_status {
 	STORE_TOO_LARGE,	/* over the size limit (413) */
 	STORE_NOSPACE,		/* disk full or quota (507) */
 	STORE_IO,		/* any other local failure (500) */
+	STORE_BUSY,		/* the VM has an upload in flight (429) */
 };
 
 struct store_options {
@@ -72,6 +73,14 @@ void store_close(struct store *s);
  * known (0 otherwise) and @max_size the limit (STORE_TOO_LARGE when
  * @expected_size or the bytes written exceed it). On failure returns NULL
  * with *@status and @err set.
+ *
+ * A VM has at most one upload in flight (STORE_BUSY for a second), so one
+ * guest cannot hold more than one trace's worth of temporary space. Each
+ * upload reserves its size (@expected_size, else @max_size) until it is
+ * committed or aborted, and begins only when the data directory's file
+ * system has that much free beyond what the uploads in flight reserved
+ * (STORE_NOSPACE at once, before any byte is written): an upload that
+ * starts has the room it needs, whatever the others do.
  */
 struct store_upload *store_upload_begin(struct store *s,
 					const uint8_t uuid[MBT_UUID_LEN],
@@ -111,6 +120,15 @@ int store_open_trace(struct store *s, const char *uuid, uint64_t version,
 
 /* Total bytes of stored trace files. */
 uint64_t store_bytes(struct store *s);
+
+/* Bytes reserved by the uploads in flight, and their number. */
+void store_reserved(struct store *s, uint64_t *bytes, unsigned int *uploads);
+
+/*
+ * The text rule of trace headers: vm_name and kernel_release must be UTF-8
+ * (they are served as JSON strings). 0, or -1 with @err naming the field.
+ */
+int store_header_text_ok(const struct mbt_info *info, struct mb_err *err);
 
 /*
  * Validate the .mbt file @path completely; fills @info. @uuid, when not

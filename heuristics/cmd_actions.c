@@ -63,17 +63,10 @@ static void usage(const struct mode *m, FILE *out)
 		common_usage);
 }
 
-static const char *str(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s ? s : "-";
-}
-
 static bool unfinished(json_t *a)
 {
-	return !strcmp(str(a, "state"), "planned") ||
-	       !strcmp(str(a, "state"), "running");
+	return !strcmp(ctl_str(a, "state"), "planned") ||
+	       !strcmp(ctl_str(a, "state"), "running");
 }
 
 static size_t count_unfinished(json_t *list, long id)
@@ -102,7 +95,7 @@ static void print_table(json_t *list, bool kinds)
 		       "FROM", "TO", "STATE", "DURATION", "RUNS ON");
 	json_array_foreach(list, i, a) {
 		json_t *d = json_object_get(a, "duration_s");
-		const char *kind = str(a, "kind");
+		const char *kind = ctl_str(a, "kind");
 		char dur[32] = "-", to[32];
 
 		if (json_is_number(d))
@@ -112,7 +105,7 @@ static void print_table(json_t *list, bool kinds)
 			snprintf(to, sizeof(to), "%.0f MiB", json_number_value(
 				 json_object_get(a, "target_mb")));
 		else
-			snprintf(to, sizeof(to), "%s", str(a, "to"));
+			snprintf(to, sizeof(to), "%s", ctl_str(a, "to"));
 		if (kinds)
 			printf("%4lld %-8s ", (long long)json_integer_value(
 			       json_object_get(a, "id")), kind);
@@ -120,10 +113,10 @@ static void print_table(json_t *list, bool kinds)
 			printf("%4lld ", (long long)json_integer_value(
 			       json_object_get(a, "id")));
 		printf("%-16.16s %-12.12s %-12.12s %-8s %9s %-12s\n",
-		       str(a, "name"), str(a, "from"), to, str(a, "state"),
-		       dur, str(a, "host"));
+		       ctl_str(a, "name"), ctl_str(a, "from"), to, ctl_str(a, "state"),
+		       dur, ctl_str(a, "host"));
 		if (json_is_string(json_object_get(a, "error")))
-			printf("     error: %s\n", str(a, "error"));
+			printf("     error: %s\n", ctl_str(a, "error"));
 	}
 	if (!json_array_size(list))
 		printf("(no %s)\n", kinds ? "actions" : "migrations");
@@ -160,7 +153,7 @@ static long submit(struct ctl_client *cl, const struct mode *m, char **args,
 	a = json_object_get(res, "action");
 	id = (long)json_integer_value(json_object_get(a, "id"));
 	if (!json)
-		printf("action %ld queued: %s %s %s\n", id, m->cmd, str(a,
+		printf("action %ld queued: %s %s %s\n", id, m->cmd, ctl_str(a,
 		       "name"), args[1]);
 	json_decref(res);
 	return id;

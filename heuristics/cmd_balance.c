@@ -30,13 +30,6 @@ static const char balance_usage[] =
 "  --token-file FILE  read the admin token from FILE's first line\n"
 "  --ca-file FILE     CA certificate(s) for an https URL\n";
 
-static const char *str(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s ? s : "-";
-}
-
 static double num(json_t *o, const char *key)
 {
 	json_t *v = json_object_get(o, key);
@@ -49,25 +42,25 @@ static void print_table(json_t *j)
 	json_t *h, *v;
 	size_t i, k;
 
-	if (!strcmp(str(j, "mode"), "off")) {
+	if (!strcmp(ctl_str(j, "mode"), "off")) {
 		printf("balancing is off (mb-controld --balance "
 		       "cagma|proportional)\n");
 		return;
 	}
-	printf("balance %s every %lld s, %s\n", str(j, "mode"),
+	printf("balance %s every %lld s, %s\n", ctl_str(j, "mode"),
 	       (long long)json_integer_value(json_object_get(j, "interval_s")),
 	       json_is_true(json_object_get(j, "apply")) ? "applied (--apply)" :
 	       "dry run: decisions are shown, not applied");
 	json_array_foreach(json_object_get(j, "hosts"), i, h) {
 		printf("\nHOST %s: capacity %.0f MiB, CMAs %.0f, targets %.0f%s%s\n",
-		       str(h, "name"), num(h, "capacity_mb"),
+		       ctl_str(h, "name"), num(h, "capacity_mb"),
 		       num(h, "cma_sum_mb"), num(h, "target_sum_mb"),
 		       json_is_true(json_object_get(h, "hotspot")) ?
 		       "  MEMORY HOTSPOT (CMAs over capacity)" : "",
 		       json_is_string(json_object_get(h, "error")) ? "  error" :
 		       "");
 		if (json_is_string(json_object_get(h, "error")))
-			printf("  error: %s\n", str(h, "error"));
+			printf("  error: %s\n", ctl_str(h, "error"));
 		printf("  %-16s %7s %7s %7s %7s %6s %8s  %s\n", "VM", "CMA",
 		       "TARGET", "NOW", "MAX", "PSI%", "FAULTS/s", "DECISION");
 		json_array_foreach(json_object_get(h, "vms"), k, v) {
@@ -75,7 +68,7 @@ static void print_table(json_t *j)
 			double psi = num(v, "psi_some_avg10");
 			double faults = num(v, "fault_rate");
 
-			printf("  %-16.16s %7.0f %7.0f %7.0f %7.0f", str(v, "name"),
+			printf("  %-16.16s %7.0f %7.0f %7.0f %7.0f", ctl_str(v, "name"),
 			       num(v, "cma_mb"), num(v, "target_mb"),
 			       num(v, "current_mb"), num(v, "max_mb"));
 			if (isfinite(psi))
@@ -86,17 +79,17 @@ static void print_table(json_t *j)
 				printf(" %8.1f", faults);
 			else
 				printf(" %8s", "-");
-			printf("  %s%s: %s", str(d, "action"),
+			printf("  %s%s: %s", ctl_str(d, "action"),
 			       json_is_true(json_object_get(d, "emergency")) ?
-			       " (pressure)" : "", str(d, "reason"));
+			       " (pressure)" : "", ctl_str(d, "reason"));
 			if (json_is_integer(json_object_get(d, "queued")))
 				printf(" [action %lld]", (long long)
 				       json_integer_value(json_object_get(d,
 							  "queued")));
 			if (json_is_string(json_object_get(d, "note")))
-				printf(" [%s]", str(d, "note"));
+				printf(" [%s]", ctl_str(d, "note"));
 			if (json_is_string(json_object_get(v, "fixed")))
-				printf(" [held: %s]", str(v, "fixed"));
+				printf(" [held: %s]", ctl_str(v, "fixed"));
 			putchar('\n');
 		}
 	}

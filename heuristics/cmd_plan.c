@@ -15,6 +15,7 @@
 
 #include "cmd.h"
 #include "ctl_client.h"
+#include "textsafe.h"
 
 static const char plan_usage[] =
 "usage: mbuddy plan [--latest] [--apply] [--json] [--url URL]\n"
@@ -34,13 +35,6 @@ static const char plan_usage[] =
 "  --token-file FILE  read the admin token from FILE's first line\n"
 "  --ca-file FILE     CA certificate(s) for an https URL\n";
 
-static const char *str(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s ? s : "-";
-}
-
 static double num(json_t *o, const char *key)
 {
 	return json_number_value(json_object_get(o, key));
@@ -53,7 +47,7 @@ static void print_plan(json_t *p)
 
 	printf("plan %lld (%s, %s): %zu move%s, %.0f MiB saved\n",
 	       (long long)json_integer_value(json_object_get(p, "id")),
-	       str(p, "algorithm"),
+	       ctl_str(p, "algorithm"),
 	       json_is_true(json_object_get(p, "apply")) ?
 	       "controld applies plans" : "dry run",
 	       json_array_size(json_object_get(p, "moves")),
@@ -65,7 +59,7 @@ static void print_plan(json_t *p)
 		size_t k;
 		json_t *n;
 
-		printf("%-16.16s %-5s %10.0f ", str(h, "name"),
+		printf("%-16.16s %-5s %10.0f ", ctl_str(h, "name"),
 		       json_is_true(json_object_get(h, "up")) ? "yes" : "DOWN",
 		       num(h, "capacity_mb"));
 		if (json_is_null(json_object_get(h, "before_mb")))
@@ -74,7 +68,7 @@ static void print_plan(json_t *p)
 			printf("%10.0f %10.0f ", num(h, "before_mb"),
 			       num(h, "after_mb"));
 		json_array_foreach(json_object_get(h, "vms"), k, n)
-			printf(" %s", json_string_value(n));
+			printf(" %s", mb_display(json_string_value(n)));
 		printf("\n");
 	}
 	printf("(MiB; NOW and AFTER count identical pages once per host)\n");
@@ -82,19 +76,19 @@ static void print_plan(json_t *p)
 		printf("\nMOVES\n");
 	json_array_foreach(json_object_get(p, "moves"), i, m)
 		printf("  %zu. %s: %s -> %s, saves %.0f MiB (%s)\n     %s\n",
-		       i + 1, str(m, "name"), str(m, "from"), str(m, "to"),
-		       num(m, "gain_mb"), str(m, "kind"), str(m, "reason"));
+		       i + 1, ctl_str(m, "name"), ctl_str(m, "from"), ctl_str(m, "to"),
+		       num(m, "gain_mb"), ctl_str(m, "kind"), ctl_str(m, "reason"));
 	if (json_array_size(json_object_get(p, "skipped")))
 		printf("\nNOT MOVED\n");
 	json_array_foreach(json_object_get(p, "skipped"), i, m)
 		printf("  %s: %s -> %s would save %.1f MiB: %s\n",
-		       str(m, "name"), str(m, "from"), str(m, "to"),
-		       num(m, "gain_mb"), str(m, "why"));
+		       ctl_str(m, "name"), ctl_str(m, "from"), ctl_str(m, "to"),
+		       num(m, "gain_mb"), ctl_str(m, "why"));
 	if (json_array_size(json_object_get(p, "unplanned")))
 		printf("\nLEFT OUT\n");
 	json_array_foreach(json_object_get(p, "unplanned"), i, v)
-		printf("  %s (%s) on %s: %s\n", str(v, "name"), str(v, "uuid"),
-		       str(v, "host"), str(v, "why"));
+		printf("  %s (%s) on %s: %s\n", ctl_str(v, "name"), ctl_str(v, "uuid"),
+		       ctl_str(v, "host"), ctl_str(v, "why"));
 }
 
 int cmd_plan(int argc, char **argv)
@@ -175,8 +169,8 @@ int cmd_plan(int argc, char **argv)
 				printf("  migration %lld: %s %s -> %s\n",
 				       (long long)json_integer_value(
 					       json_object_get(m, "id")),
-				       str(m, "name"), str(m, "from"),
-				       str(m, "to"));
+				       ctl_str(m, "name"), ctl_str(m, "from"),
+				       ctl_str(m, "to"));
 		}
 	}
 	ret = 0;

@@ -24,6 +24,7 @@
 #include "cmd.h"
 #include "pairwise.h"
 #include "sharing.h"
+#include "textsafe.h"
 
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
@@ -316,7 +317,7 @@ static void print_human(const struct mb_digest_set *sets, size_t n,
 	for (i = 0; i < n; i++) {
 		const struct mb_digest_set *s = &sets[i];
 
-		printf("%-20.20s %10llu %10llu %10llu %9.1f", s->name,
+		printf("%-20.20s %10llu %10llu %10llu %9.1f", mb_display(s->name),
 		       (unsigned long long)s->pages,
 		       (unsigned long long)s->distinct,
 		       (unsigned long long)mb_set_self_duplicates(s),
@@ -343,10 +344,10 @@ static void print_human(const struct mb_digest_set *sets, size_t n,
 		printf("\ncommon distinct pages per pair%s:\n%-*s",
 		       exact ? "" : " (estimated)", w, "");
 		for (j = 0; j < n; j++)
-			printf(" %*.*s", w, w, sets[j].name);
+			printf(" %*.*s", w, w, mb_display(sets[j].name));
 		printf("\n");
 		for (i = 0; i < n; i++) {
-			printf("%-*.*s", w, w, sets[i].name);
+			printf("%-*.*s", w, w, mb_display(sets[i].name));
 			for (j = 0; j < n; j++) {
 				if (i == j)
 					printf(" %*s", w, "-");

@@ -16,6 +16,7 @@
 
 #include "cmd.h"
 #include "ctl_client.h"
+#include "textsafe.h"
 
 static const char status_usage[] =
 "usage: mbuddy status [--url URL] [--token TOKEN | --token-file FILE]\n"
@@ -58,8 +59,9 @@ static void print_table(json_t *vms)
 				"age_seconds")), age, sizeof(age));
 		printf("%-36s  %-20.20s %8" JSON_INTEGER_FORMAT " %7"
 		       JSON_INTEGER_FORMAT " %8s %10" JSON_INTEGER_FORMAT "\n",
-		       json_string_value(json_object_get(vm, "uuid")),
-		       json_string_value(json_object_get(vm, "name")) ?: "",
+		       ctl_str(vm, "uuid"),
+		       mb_display(json_string_value(json_object_get(vm,
+				"name")) ?: ""),
 		       json_integer_value(json_object_get(vm, "versions")),
 		       json_integer_value(json_object_get(vm,
 				"latest_version")),

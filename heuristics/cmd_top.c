@@ -45,13 +45,6 @@ static double num(json_t *o, const char *key)
 	return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
-static const char *str(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s ? s : "-";
-}
-
 /* @v with @prec decimals in @width, or "-". */
 static void cell(double v, int width, int prec)
 {
@@ -70,7 +63,7 @@ static void print_vm(json_t *v)
 {
 	json_t *g = json_object_get(v, "guest");
 
-	printf("  %-16.16s", str(v, "name"));
+	printf("  %-16.16s", ctl_str(v, "name"));
 	cell(num(v, "cpu_pct"), 6, 1);
 	cell(num(v, "balloon_max_mb"), 7, 0);
 	cell(num(v, "balloon_mb"), 7, 0);
@@ -92,7 +85,7 @@ static void print_table(json_t *j)
 	printf("%-18s %6s %7s %7s %7s %7s %7s %8s %8s\n", "HOST / VM", "CPU%",
 	       "MEM", "BALLOON", "AVAIL", "SWIN", "SWOUT", "RX", "TX");
 	json_array_foreach(hosts, i, h) {
-		printf("%-18.18s", str(h, "name"));
+		printf("%-18.18s", ctl_str(h, "name"));
 		cell(num(h, "cpu_pct"), 6, 1);
 		cell(num(h, "mem_total_mb"), 7, 0);
 		printf(" %7s", "");
@@ -103,7 +96,7 @@ static void print_table(json_t *j)
 		printf("   %.0f cores, %.0f vms\n", num(h, "cores"),
 		       num(h, "vms"));
 		json_array_foreach(vms, k, v)
-			if (!strcmp(str(v, "host"), str(h, "name"))) {
+			if (!strcmp(ctl_str(v, "host"), ctl_str(h, "name"))) {
 				print_vm(v);
 				shown++;
 			}
@@ -111,11 +104,11 @@ static void print_table(json_t *j)
 	if (shown < json_array_size(vms)) {
 		printf("%-18s\n", "(no host)");
 		json_array_foreach(vms, k, v) {
-			const char *host = str(v, "host");
+			const char *host = ctl_str(v, "host");
 			bool known = false;
 
 			json_array_foreach(hosts, i, h)
-				if (!strcmp(host, str(h, "name")))
+				if (!strcmp(host, ctl_str(h, "name")))
 					known = true;
 			if (!known)
 				print_vm(v);

@@ -28,6 +28,7 @@
 
 #include "cmd.h"
 #include "mbt.h"
+#include "textsafe.h"
 #include "trace_stats.h"
 
 #define EXIT_FAIL 1
@@ -264,11 +265,12 @@ static void info_text(const char *path, const struct mbt_trace *t,
 	format_time(t->info.capture_time_ns, when, sizeof(when));
 	printf("%s\n", path);
 	printf("  vm              %s%s%s\n",
-	       t->info.vm_name[0] ? t->info.vm_name : "(unnamed)",
+	       t->info.vm_name[0] ? mb_display(t->info.vm_name) : "(unnamed)",
 	       mb_uuid_is_zero(t->info.vm_uuid) ? "" : "  ",
 	       mb_uuid_is_zero(t->info.vm_uuid) ? "" : uuid);
 	if (t->info.kernel_release[0])
-		printf("  kernel          %s\n", t->info.kernel_release);
+		printf("  kernel          %s\n",
+		       mb_display(t->info.kernel_release));
 	printf("  captured        %s", when);
 	if (t->info.scan_ns)
 		printf(" (scan took %.3f s)", t->info.scan_ns / 1e9);

@@ -46,4 +46,11 @@ json_t *ctl_request(struct ctl_client *cl, const char *method,
 json_t *ctl_request_body(struct ctl_client *cl, const char *method,
 			 const char *path, const json_t *body);
 
+/*
+ * The string @key of @o for a human-readable table: "-" when absent, and
+ * with control characters escaped (textsafe.h), since names and messages
+ * come from the guests. Valid until 16 more calls (mb_display()).
+ */
+const char *ctl_str(json_t *o, const char *key);
+
 #endif /* MB_CTL_CLIENT_H */

@@ -221,6 +221,15 @@ int mbt_write_file(const char *path, const struct mbt_trace *t,
 struct mb_text_parser {
 	uint64_t *digests;
 	uint64_t count, cap;
+	/*
+	 * When set (after mb_text_init()), digests are handed to @sink in
+	 * batches of up to MB_TEXT_BATCH instead of being kept, so the
+	 * parser's memory stays constant; mb_text_end() then ends the input.
+	 */
+	int (*sink)(void *ctx, const uint64_t *digests, size_t n,
+		    struct mb_err *err);
+	void *sink_ctx;
+	size_t buffered;		/* digests not yet given to @sink */
 	uint64_t line;			/* current line, 1-based */
 	uint64_t value;			/* number being read */
 	unsigned int digits;		/* digits of it so far */
@@ -239,6 +248,15 @@ int mb_text_feed(struct mb_text_parser *p, const void *buf, size_t len,
  */
 int mb_text_finish(struct mb_text_parser *p, const char *vm_name,
 		      struct mbt_trace *t, struct mb_err *err);
+
+#define MB_TEXT_BATCH 4096
+
+/*
+ * End of input for a parser with a sink: hands over the last digests.
+ * Returns 0 (p->count is then the number of digests), or -1 on an empty
+ * input, an earlier failure or a failing sink.
+ */
+int mb_text_end(struct mb_text_parser *p, struct mb_err *err);
 void mb_text_release(struct mb_text_parser *p);
 
 /* Parse a whole text trace held in memory. */

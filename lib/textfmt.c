@@ -5,7 +5,9 @@
  *
  * The parser is fed bytes as they arrive (a file read in blocks, or the
  * legacy TCP upload in mb-controld) and keeps only the digests, so a trace
- * costs 8 bytes per page however it is delivered. Errors name the line.
+ * costs 8 bytes per page however it is delivered; with a sink it keeps
+ * one batch and hands the rest on (the legacy listener spools them to
+ * disk). Errors name the line.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -24,6 +26,7 @@ void mb_text_release(struct mb_text_parser *p)
 	free(p->digests);
 	p->digests = NULL;
 	p->count = p->cap = 0;
+	p->buffered = 0;
 }
 
 __attribute__((format(printf, 3, 4)))
@@ -43,12 +46,47 @@ static int fail(struct mb_text_parser *p, struct mb_err *err,
 	return -1;
 }
 
+static int flush(struct mb_text_parser *p, struct mb_err *err)
+{
+	struct mb_err serr;
+
+	if (!p->buffered)
+		return 0;
+	if (p->sink(p->sink_ctx, p->digests, p->buffered, &serr)) {
+		mb_errf(&p->error, "%s", serr.msg);
+		p->failed = true;
+		if (err)
+			*err = p->error;
+		return -1;
+	}
+	p->buffered = 0;
+	return 0;
+}
+
+/* With a sink: one more digest into the batch, handed over when full. */
+static int push_batch(struct mb_text_parser *p, struct mb_err *err)
+{
+	if (!p->digests) {
+		p->digests = malloc(MB_TEXT_BATCH * sizeof(*p->digests));
+		if (!p->digests)
+			return fail(p, err, "out of memory");
+		p->cap = MB_TEXT_BATCH;
+	}
+	p->digests[p->buffered++] = p->value;
+	p->count++;
+	p->value = 0;
+	p->digits = 0;
+	return p->buffered == MB_TEXT_BATCH ? flush(p, err) : 0;
+}
+
 static int push(struct mb_text_parser *p, struct mb_err *err)
 {
 	uint64_t limit = p->max_count ? p->max_count : MBT_PAGE_COUNT_LIMIT;
 
 	if (p->count == limit)
 		return fail(p, err, "more than %" PRIu64 " digests", limit);
+	if (p->sink)
+		return push_batch(p, err);
 	if (p->count == p->cap) {
 		uint64_t cap = p->cap ? p->cap * 2 : 65536;
 		uint64_t *d = realloc(p->digests, cap * sizeof(*d));
@@ -169,6 +207,20 @@ int mb_text_finish(struct mb_text_parser *p, const char *vm_name,
 	}
 	mb_text_init(p);
 	return 0;
+}
+
+int mb_text_end(struct mb_text_parser *p, struct mb_err *err)
+{
+	if (p->failed) {
+		if (err)
+			*err = p->error;
+		return -1;
+	}
+	if (p->digits && push(p, err) < 0)
+		return -1;
+	if (p->count == 0)
+		return fail(p, err, "no digests: the trace is empty");
+	return flush(p, err);
 }
 
 int mb_text_read_mem(const void *buf, size_t len, const char *vm_name,

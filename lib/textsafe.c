@@ -128,3 +128,14 @@ const char *mb_safe_text(const char *s, char *buf, size_t size)
 	mb_escape_text(buf, size, s, len);
 	return buf;
 }
+
+const char *mb_display(const char *s)
+{
+	static __thread char bufs[MB_DISPLAY_SLOTS][MB_DISPLAY_LEN];
+	static __thread unsigned int next;
+
+	if (!s)
+		return NULL;
+	next = (next + 1) % MB_DISPLAY_SLOTS;
+	return mb_safe_text(s, bufs[next], sizeof(bufs[next]));
+}

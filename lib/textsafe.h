@@ -39,4 +39,13 @@ size_t mb_escape_text(char *out, size_t size, const char *in, size_t len);
  */
 const char *mb_safe_text(const char *s, char *buf, size_t size);
 
+/*
+ * mb_safe_text() into one of MB_DISPLAY_SLOTS rotating per-thread buffers
+ * of MB_DISPLAY_LEN bytes: for the untrusted arguments of one printf() in
+ * a human-readable table. NULL stays NULL.
+ */
+#define MB_DISPLAY_SLOTS 16
+#define MB_DISPLAY_LEN 512
+const char *mb_display(const char *s);
+
 #endif /* MB_TEXTSAFE_H */

@@ -1,6 +1,7 @@
 #!/bin/bash
 # faults.sh - mb-controld under faults:
-#   1. SIGKILL in the middle of 50 concurrent uploads, then a restart: every
+#   1. SIGKILL in the middle of 50 concurrent uploads (50 VMs: one upload
+#      in flight per VM is the rule), then a restart: every
 #      version a client saw acknowledged is present and byte-identical,
 #      every visible file is a complete, valid trace that some client sent,
 #      no temporary file survives, the catalogue lists exactly the files;
@@ -15,27 +16,28 @@
 DATA=$WORK/data
 add_token admin "$ADMIN_TOKEN"
 declare -a VMS TOKS
-for v in 0 1 2 3 4; do
+for v in $(seq 0 49); do
 	VMS[$v]=$(new_uuid)
 	TOKS[$v]=tok-$v-$RANDOM$RANDOM
 	add_token "${VMS[$v]}" "${TOKS[$v]}"
 done
 mkdir -p "$WORK/up" "$WORK/res"
 for i in $(seq 0 49); do
-	v=$((i % 5))
-	make_trace "$WORK/up/$i.mbt" 60000 "$((1000 + i))" "${VMS[$v]}" "vm-$v"
+	make_trace "$WORK/up/$i.mbt" 60000 "$((1000 + i))" "${VMS[$i]}" "vm-$i"
 done
 
 # ---- 1. SIGKILL during 50 concurrent uploads ----
 start_controld "$DATA" --keep 100 || exit 1
 pids=()
 for i in $(seq 0 49); do
-	v=$((i % 5))
+	v=$i
 	# A fifth go at full speed (done before the kill), the rest at
 	# 50 KB/s (about 5 s each), so the kill lands mid-body.
 	rate=()
 	[ $((i % 5)) -ne $((i / 10)) ] && rate=(--limit-rate 50K)
+	# Each guest from its own loopback address, as guests are.
 	curl -s -o "$WORK/res/$i.body" -w '%{http_code}' -X PUT \
+		--interface "127.0.0.$((10 + i))" \
 		-H "Authorization: Bearer ${TOKS[$v]}" "${rate[@]}" \
 		--data-binary @"$WORK/up/$i.mbt" \
 		"$CD_URL/v1/vms/${VMS[$v]}/traces" > "$WORK/res/$i.code" 2>/dev/null &
@@ -68,7 +70,7 @@ start_controld "$DATA" --keep 100 || exit 1
 missing=0
 for i in $(seq 0 49); do
 	[ "$(cat "$WORK/res/$i.code")" = 201 ] || continue
-	v=$((i % 5))
+	v=$i
 	ver=$(jget "$WORK/res/$i.body" 'j["version"]')
 	cmp -s "$WORK/up/$i.mbt" "$DATA/vms/${VMS[$v]}/$ver.mbt" || {
 		missing=$((missing + 1))
@@ -95,7 +97,7 @@ check_eq "no temporary file is left after the restart" 0 "$(temp_files "$DATA")"
 files=$(cd "$DATA/vms" && ls */*.mbt | sed 's|/| |; s|\.mbt$||' | sort)
 rows=$(sqlite3 "$DATA/catalogue.db" "SELECT uuid || ' ' || version FROM traces" | sort)
 check_eq "the catalogue lists exactly the files" "$files" "$rows"
-api=$(for v in 0 1 2 3 4; do
+api=$(for v in $(seq 0 49); do
 	admin_get "/v1/vms/${VMS[$v]}/traces" "$WORK/t.json" >/dev/null
 	jget "$WORK/t.json" '"\n".join(j["uuid"] + " " + str(t["version"]) for t in j["traces"])'
 done | grep . | sort)
@@ -183,15 +185,16 @@ if mount -t tmpfs -o size=3m tmpfs "$SMALL" 2>/dev/null; then
 	start_controld "$SMALL/data" --keep 100 || exit 1
 	stored=() status=201 n=0
 	while [ "$status" = 201 ] && [ $n -lt 50 ]; do
-		status=$(put_trace "${VMS[3]}" "$WORK/up/$((3 + 5 * (n % 10))).mbt" "${TOKS[3]}")
-		[ "$status" = 201 ] && stored+=("$((3 + 5 * (n % 10))):$(jget "$WORK/body" 'j["version"]')")
+		k=$((3 + n % 40))
+		status=$(put_trace "${VMS[$k]}" "$WORK/up/$k.mbt" "${TOKS[$k]}")
+		[ "$status" = 201 ] && stored+=("$k:$(jget "$WORK/body" 'j["version"]')")
 		n=$((n + 1))
 	done
 	check_eq "a full disk answers 507" 507 "$status"
 	check_contains "... with a message naming the cause" "No space left on device" "$(jget "$WORK/body" 'j["error"]')"
 	intact=0
 	for s in "${stored[@]}"; do
-		cmp -s "$WORK/up/${s%%:*}.mbt" "$SMALL/data/vms/${VMS[3]}/${s#*:}.mbt" && intact=$((intact + 1))
+		cmp -s "$WORK/up/${s%%:*}.mbt" "$SMALL/data/vms/${VMS[${s%%:*}]}/${s#*:}.mbt" && intact=$((intact + 1))
 	done
 	check_eq "the ${#stored[@]} traces stored before the disk filled are intact" "${#stored[@]}" "$intact"
 	check_eq "no temporary file is left on the full disk" 0 "$(temp_files "$SMALL/data")"

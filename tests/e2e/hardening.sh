@@ -108,4 +108,118 @@ start_controld "$DATA" || exit 1
 check_eq "a database left 0644 is made 0600 at start" 600 "$(stat -c %a "$DATA/control.db")"
 stop_controld TERM
 
+# ---- 3. VM names ----
+start_controld "$DATA" --max-upload 100000 --verbose || exit 1
+snap=$(store_snapshot "$DATA")
+code=$(put_trace "$U" "$WORK/t.mbt" "$TOK" -H $'X-MB-VM-Name: bad\xff\xfename')
+check_eq "an X-MB-VM-Name that is not UTF-8 is refused (400)" 400 "$code"
+check_contains "... saying so" "X-MB-VM-Name is not valid UTF-8" "$(jget "$WORK/body" 'j["error"]')"
+check_eq "... and nothing is stored" "$snap" "$(store_snapshot "$DATA")"
+make_trace "$WORK/bad-name.mbt" 3000 6 "$U" $'vm\xc3\x28-bad'
+code=$(put_trace "$U" "$WORK/bad-name.mbt" "$TOK")
+check_eq "a trace whose vm_name is not UTF-8 is refused (400)" 400 "$code"
+check_contains "... saying so" "vm_name is not valid UTF-8" "$(jget "$WORK/body" 'j["error"]')"
+check_eq "... and nothing is stored" "$snap" "$(store_snapshot "$DATA")"
+check_eq "... and no temporary file is left" 0 "$(temp_files "$DATA")"
+
+curl -s -o /dev/null -H "Authorization: Bearer $ADMIN_TOKEN" \
+	"$CD_URL/v1/vms/x%0amb-controld:%20FORGED%20line"
+put_trace "$U" "$WORK/t.mbt" "$TOK" -H $'X-MB-VM-Name: n\x1b[2Jame' >/dev/null
+if grep -q '^mb-controld: FORGED' "$CD_LOG"; then
+	fail "a newline in a URL does not start a log line" "one escaped line" "$(grep -n FORGED "$CD_LOG")"
+else
+	pass "a newline in a URL does not start a log line"
+fi
+check_contains "... it is logged escaped" 'GET /v1/vms/x\nmb-controld: FORGED line' "$(cat "$CD_LOG")"
+make_trace "$WORK/esc.mbt" 3000 7 "$U" $'evil\e]0;owned\a\e[31m'
+check_eq "a name with terminal escapes is stored (it is valid UTF-8)" 201 \
+	"$(put_trace "$U" "$WORK/esc.mbt" "$TOK")"
+echo "$ADMIN_TOKEN" > "$WORK/admin.token"
+out=$("$MBUDDY" status --url "$CD_URL" --token-file "$WORK/admin.token" 2>&1)
+case $out in
+*$'\e'*) fail "mbuddy status prints no raw escape character" "escaped text" "$(printf '%s' "$out" | od -c | head -3)" ;;
+*) pass "mbuddy status prints no raw escape character" ;;
+esac
+check_contains "... it shows the name escaped" 'evil\x1b]0;owned\x07' "$out"
+out=$("$MBUDDY" trace info "$WORK/esc.mbt" 2>&1)
+check_contains "mbuddy trace info escapes the name too" 'evil\x1b]0;owned\x07\x1b[31m' "$out"
+out=$("$MBUDDY" status --url "$CD_URL" --token-file "$WORK/admin.token" --json 2>&1)
+check_contains "... while --json keeps the exact name (JSON-escaped)" 'evil\u001B]0;owned\u0007\u001B[31m' "$out"
+stop_controld TERM
+
+# ---- 4. HTTP framing ----
+start_controld "$DATA" --max-upload 100000 || exit 1
+P=$CD_PORT
+snap=$(store_snapshot "$DATA")
+req="PUT /v1/vms/$U/traces HTTP/1.1\\r\\nHost: x\\r\\nAuthorization: Bearer $TOK\\r\\n"
+out=$(raw "$P" "b'${req}Content-Length: 10\\r\\nContent-Length: 20\\r\\n\\r\\n' + b'x' * 20")
+check_eq "two different Content-Length headers: 400" \
+	'400 {"error":"two different Content-Length headers"}' "$out"
+out=$(raw "$P" "b'${req}Content-Length: 5\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n5\\r\\nxxxxx\\r\\n0\\r\\n\\r\\n'")
+check_eq "Content-Length beside Transfer-Encoding: 400" \
+	'400 {"error":"both Content-Length and Transfer-Encoding"}' "$out"
+out=$(raw "$P" "b'PUT /v1/vms/$U%00/traces HTTP/1.1\\r\\nHost: x\\r\\nAuthorization: Bearer $TOK\\r\\nContent-Length: 0\\r\\n\\r\\n'")
+check_eq "a NUL byte (%00) in the path: 400" '400 {"error":"the URL holds a NUL byte (%00)"}' "$out"
+out=$(raw "$P" "b'GET /v1/vms/$U%00x HTTP/1.1\\r\\nHost: x\\r\\nAuthorization: Bearer $ADMIN_TOKEN\\r\\n\\r\\n'")
+check_contains "... also where the cut path would name a route" '400 {"error":"the URL holds a NUL byte' "$out"
+out=$(raw "$P" "b'PUT /v1/vms/$U/traces HTTP/1.1\\r\\nHost: x\\r\\nExpect: 100-continue\\r\\nContent-Length: 50000\\r\\n\\r\\n'")
+check_contains "an unauthenticated PUT asking for 100 Continue hears 401 at once" \
+	'401 {"error":"upload traces for this vm needs' "$out"
+out=$(raw "$P" "b'PUT /v1/vms/$U/traces HTTP/1.1\\r\\nHost: x\\r\\nAuthorization: Bearer wrong-token-123\\r\\nExpect: 100-continue\\r\\nContent-Length: 50000\\r\\n\\r\\n'")
+check_eq "... as does one with an unknown token" '401 {"error":"unknown token"}' "$out"
+make_trace "$WORK/big3.mbt" 80000 10 "$U" vm-hard
+code=$(put_trace "$U" "$WORK/big3.mbt" "$TOK" -H 'Transfer-Encoding: chunked')
+check_eq "a chunked body of 3 x --max-upload gets 413" 413 "$code"
+check_contains "... saying so" "trace is over the limit of 100000 bytes" "$(jget "$WORK/body" 'j["error"]')"
+check_eq "the store is unchanged by all of that" "$snap" "$(store_snapshot "$DATA")"
+check_eq "... and holds no temporary file" 0 "$(temp_files "$DATA")"
+stop_controld TERM
+
+# ---- 5. one upload in flight per VM; space reserved up front ----
+start_controld "$DATA" --max-upload 100000000 || exit 1
+make_trace "$WORK/big.mbt" 200000 8 "$U" vm-hard
+curl -s -o "$WORK/slow.body" -w '%{http_code}' -X PUT --limit-rate 200K \
+	-H "Authorization: Bearer $TOK" --data-binary @"$WORK/big.mbt" \
+	"$CD_URL/v1/vms/$U/traces" > "$WORK/slow.code" &
+slow=$!
+for i in $(seq 1 50); do [ "$(temp_files "$DATA")" -gt 0 ] && break; sleep 0.05; done
+code=$(put_trace "$U" "$WORK/t.mbt" "$TOK" -D "$WORK/headers")
+check_eq "a second upload of a VM while one is in flight: 429" 429 "$code"
+check_contains "... saying why" "has an upload in flight already" "$(jget "$WORK/body" 'j["error"]')"
+check_contains "... and when to come back" "Retry-After: 10" "$(tr -d '\r' < "$WORK/headers")"
+U2=$(new_uuid); TOK2=tok-other-$RANDOM$RANDOM
+add_token "$U2" "$TOK2"
+kill -HUP "$CD_PID"; sleep 0.3
+make_trace "$WORK/t2.mbt" 3000 9 "$U2" vm-other
+check_eq "another VM uploads meanwhile (201)" 201 "$(put_trace "$U2" "$WORK/t2.mbt" "$TOK2")"
+wait "$slow"
+check_eq "the upload in flight completes (201)" 201 "$(cat "$WORK/slow.code")"
+check_eq "after it, the VM uploads again (201)" 201 "$(put_trace "$U" "$WORK/t.mbt" "$TOK")"
+free=$(df -B1 --output=avail "$DATA" | tail -1)
+code=$(python3 - "$CD_PORT" "$U" "$TOK" "$((free + 1000000))" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(3)
+s.sendall(("PUT /v1/vms/%s/traces HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+           "Expect: 100-continue\r\nContent-Length: %s\r\n\r\n" % (sys.argv[2], sys.argv[3], sys.argv[4])).encode())
+print(s.recv(4096).decode().split("\r\n")[0])
+PY
+)
+check_contains "an upload larger than the free space is refused before its body" "413" "$code"
+stop_controld TERM
+start_controld "$DATA" --max-upload 1099511627776 || exit 1
+code=$(python3 - "$CD_PORT" "$U" "$TOK" "$((free + 1000000))" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(3)
+s.sendall(("PUT /v1/vms/%s/traces HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+           "Expect: 100-continue\r\nContent-Length: %s\r\n\r\n" % (sys.argv[2], sys.argv[3], sys.argv[4])).encode())
+head, _, body = s.recv(4096).decode().partition("\r\n\r\n")
+print(head.split("\r\n")[0], body)
+PY
+)
+check_contains "an upload the disk has no room for gets 507 before its body" "HTTP/1.1 507" "$code"
+check_contains "... naming the free space and the reason" "bytes free, 0 reserved by uploads in flight (No space left on device)" "$code"
+check_eq "... and leaves no temporary file" 0 "$(temp_files "$DATA")"
+stop_controld TERM
 finish

@@ -307,6 +307,70 @@ static void test_size_limit(void **state)
 	free(t.data);
 }
 
+/* One upload in flight per VM; other VMs are not held up. */
+static void test_one_upload_in_flight_per_vm(void **state)
+{
+	struct fixture *f = *state;
+	struct membuf t = make_trace(UUID_A, 500, 9);
+	uint8_t a[MBT_UUID_LEN], b[MBT_UUID_LEN];
+	struct store_upload *u, *second, *other;
+	unsigned int uploads;
+	enum store_status st;
+	struct mb_err err;
+	uint64_t reserved, v;
+
+	mb_uuid_parse(UUID_A, a);
+	mb_uuid_parse(UUID_B, b);
+	u = store_upload_begin(f->store, a, t.len, 0, &st, &err);
+	assert_non_null(u);
+	second = store_upload_begin(f->store, a, t.len, 0, &st, &err);
+	assert_null(second);
+	assert_int_equal(st, STORE_BUSY);
+	assert_non_null(strstr(err.msg, "has an upload in flight"));
+	other = store_upload_begin(f->store, b, 100, 0, &st, &err);
+	assert_non_null(other);
+	store_reserved(f->store, &reserved, &uploads);
+	assert_int_equal(uploads, 2);
+	assert_true(reserved >= t.len + 100);
+	store_upload_abort(other);
+	assert_int_equal(store_upload_write(u, t.data, t.len, &err), STORE_OK);
+	assert_int_equal(store_upload_commit(u, NULL, "http", NULL,
+					     &(struct trace_record){ 0 }, &err),
+			 STORE_OK);
+	store_reserved(f->store, &reserved, &uploads);
+	assert_int_equal(uploads, 0);
+	assert_int_equal(reserved, 0);
+	/* Once landed, the VM may upload again. */
+	assert_int_equal(upload(f, UUID_A, &t, 4096, &v, &err), STORE_OK);
+	assert_int_equal(v, 2);
+	free(t.data);
+}
+
+/* An upload that cannot have its room is refused before any byte. */
+static void test_space_reserved(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t a[MBT_UUID_LEN];
+	struct store_upload *u;
+	unsigned int uploads;
+	enum store_status st;
+	struct mb_err err;
+	uint64_t reserved;
+	char dir[256];
+
+	mb_uuid_parse(UUID_A, a);
+	vm_dir(f, UUID_A, dir, sizeof(dir));
+	u = store_upload_begin(f->store, a, 1ULL << 60, 0, &st, &err);
+	assert_null(u);
+	assert_int_equal(st, STORE_NOSPACE);
+	assert_non_null(strstr(err.msg, "no room for a trace of"));
+	assert_non_null(strstr(err.msg, "No space left on device"));
+	assert_int_equal(count_entries(dir, ".upload-"), 0);
+	store_reserved(f->store, &reserved, &uploads);
+	assert_int_equal(uploads, 0);
+	assert_int_equal(reserved, 0);
+}
+
 static void test_retention(void **state)
 {
 	struct fixture *f = *state;
@@ -498,6 +562,10 @@ int main(void)
 			test_invalid_and_aborted_leave_nothing, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(test_size_limit, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_one_upload_in_flight_per_vm, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_space_reserved, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_retention, setup,
 						teardown),
