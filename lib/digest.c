@@ -6,7 +6,7 @@
  * kmod/memtrace_main.c); the table, the look-up by id and the list of names
  * are generated from the rows, so nothing else changes when one is added.
  *
- * The multi-buffer variants are the rows of digest_simd.h, bound here to
+ * The multi-buffer variants are the rows of digest_simd_rows.h, bound here to
  * the algorithms' rows by name; which one runs is decided per call from
  * the CPU's features, read once.
  */
@@ -121,7 +121,7 @@ struct variant {
 	mb_simd_fn *fn;
 };
 
-/* digest_simd.h names instruction sets as its functions do. */
+/* digest_simd_rows.h names instruction sets as its functions do. */
 enum { ISA_avx2 = MB_IMPL_AVX2, ISA_avx512 = MB_IMPL_AVX512 };
 
 /*
@@ -132,7 +132,7 @@ enum { ISA_avx2 = MB_IMPL_AVX2, ISA_avx512 = MB_IMPL_AVX512 };
 static const struct variant variants[MB_IMPL_COUNT][ROW_COUNT] = {
 #define MB_SIMD_VARIANT(name, isa, n)					\
 	[ISA_##isa][ROW_##name] = { (n), mb_simd_##name##_##isa },
-	MB_SIMD_VARIANT_ROWS
+#include "digest_simd_rows.h"
 #undef MB_SIMD_VARIANT
 };
 

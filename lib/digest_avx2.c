@@ -28,11 +28,12 @@
 
 typedef uint32_t vu32 __attribute__((vector_size(32)));
 typedef uint64_t vu64 __attribute__((vector_size(32)));
+typedef int32_t vi32 __attribute__((vector_size(32)));
 
 #define SHUF(a, b, ...)	__builtin_shufflevector(a, b, __VA_ARGS__)
 
 /* 8 x 8 words: unpack 32-bit, unpack 64-bit, swap 128-bit halves. */
-static inline void simd_transpose32(vu32 r[8])
+static __always_inline void simd_transpose32(vu32 r[8])
 {
 	vu32 t[8], u[8];
 	int i;
@@ -57,7 +58,7 @@ static inline void simd_transpose32(vu32 r[8])
 }
 
 /* 4 x 4 64-bit words: unpack 64-bit, swap 128-bit halves. */
-static inline void simd_transpose64(vu64 r[4])
+static __always_inline void simd_transpose64(vu64 r[4])
 {
 	vu64 t0 = SHUF(r[0], r[1], 0, 4, 2, 6);
 	vu64 t1 = SHUF(r[0], r[1], 1, 5, 3, 7);
@@ -71,10 +72,8 @@ static inline void simd_transpose64(vu64 r[4])
 }
 
 /* The low 32 bits of each lane of @a times those of @b, 64-bit products. */
-static inline vu64 simd_mul32x32(vu64 a, vu64 b)
+static __always_inline vu64 simd_mul32x32(vu64 a, vu64 b)
 {
-	typedef int vi32 __attribute__((vector_size(32)));
-
 	/* vpmuludq; written as a builtin, or the compiler expands a * b
 	 * with a constant into a long chain of shifts and adds.
 	 */
@@ -85,7 +84,7 @@ static inline vu64 simd_mul32x32(vu64 a, vu64 b)
  * a * b mod 2^64 = lo(a) lo(b) + ((hi(a) lo(b) + lo(a) hi(b)) << 32), from
  * three 32 x 32 -> 64-bit multiplies.
  */
-static inline vu64 simd_mul64(vu64 a, uint64_t b)
+static __always_inline vu64 simd_mul64(vu64 a, uint64_t b)
 {
 	const vu64 b_lo = (vu64){ 0 } + (uint64_t)(uint32_t)b;
 	const vu64 b_hi = (vu64){ 0 } + (b >> 32);

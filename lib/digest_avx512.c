@@ -33,7 +33,7 @@ typedef uint64_t vu64 __attribute__((vector_size(64)));
  * The second half of a transpose: in r[0..3], 128-bit block L of r[g]
  * belongs in block g of r[L] (a 4 x 4 transpose of 128-bit blocks).
  */
-static inline void simd_transpose_blocks(vu32 *r0, vu32 *r1, vu32 *r2,
+static __always_inline void simd_transpose_blocks(vu32 *r0, vu32 *r1, vu32 *r2,
 					 vu32 *r3)
 {
 	vu32 s0 = SHUF(*r0, *r1, 0, 1, 2, 3, 8, 9, 10, 11,
@@ -60,7 +60,7 @@ static inline void simd_transpose_blocks(vu32 *r0, vu32 *r1, vu32 *r2,
  * leaves, in u[4g + k], block L holding word 4L + k of buffers 4g..4g+3),
  * then move the blocks.
  */
-static inline void simd_transpose32(vu32 r[16])
+static __always_inline void simd_transpose32(vu32 r[16])
 {
 	vu32 t[16], u[16];
 	int i, k;
@@ -97,7 +97,7 @@ static inline void simd_transpose32(vu32 r[16])
  * 8 x 8 64-bit words: unpack within 128-bit blocks (t[2p + k], block L:
  * word 2L + k of buffers 2p and 2p + 1), then move the blocks.
  */
-static inline void simd_transpose64(vu64 r[8])
+static __always_inline void simd_transpose64(vu64 r[8])
 {
 	vu32 t[8];
 	int i, k;
@@ -117,7 +117,7 @@ static inline void simd_transpose64(vu64 r[8])
 }
 
 /* AVX-512 DQ multiplies 64-bit lanes (vpmullq). */
-static inline vu64 simd_mul64(vu64 a, uint64_t b)
+static __always_inline vu64 simd_mul64(vu64 a, uint64_t b)
 {
 	return a * b;
 }

@@ -17,51 +17,41 @@
  * their own functions only, so no build flag is needed and the rest of a
  * program stays generic. Callers must check that the CPU (and the OS, for
  * the register state) supports the instruction set first.
+ *
+ * digest_simd_rows.h lists the variants, one row each, for the tables
+ * that bind them to the algorithms.
  */
 #ifndef MB_DIGEST_SIMD_H
 #define MB_DIGEST_SIMD_H
 
 #ifdef __KERNEL__
+#include <linux/compiler.h>
 #include <linux/types.h>
 #else
 #include <stddef.h>
-#include <stdint.h>
+#include <stdint.h>		/* and, from glibc, __always_inline */
 #endif
 
 /* The widest variant has this many lanes: a batch of at most that many. */
 #define MB_SIMD_LANES_MAX	16
 
 /*
- * Every variant, one row each: MB_SIMD_VARIANT(name, isa, lanes), where
- * name is the algorithm's row in mbt_algorithms.h, isa the instruction set
- * (avx2: AVX2; avx512: AVX-512 F, BW, DQ and VL) and lanes the buffers one
- * call digests. The function of a row is mb_simd_<name>_<isa>(). An
- * algorithm without a row is digested by its scalar code alone, and so is
- * every algorithm on other architectures than x86-64.
- */
-#ifdef __x86_64__
-#define MB_SIMD_VARIANT_ROWS						\
-	MB_SIMD_VARIANT(superfast, avx2, 8)				\
-	MB_SIMD_VARIANT(xxh32, avx2, 8)					\
-	MB_SIMD_VARIANT(xxh64, avx2, 4)					\
-	MB_SIMD_VARIANT(superfast, avx512, 16)				\
-	MB_SIMD_VARIANT(xxh32, avx512, 16)				\
-	MB_SIMD_VARIANT(xxh64, avx512, 8)
-#else
-#define MB_SIMD_VARIANT_ROWS
-#endif
-
-/*
  * mb_simd_<name>_<isa> - digests of @n buffers of @len bytes each:
  * @out[i] is the digest of @bufs[i], widened to 64 bits, for i < @n, where
- * 1 <= @n <= the row's lanes (a shorter batch costs as much as a full one).
- * @len may be anything, 0 included; the buffers need no alignment.
+ * 1 <= @n <= the variant's lanes (a shorter batch costs as much as a full
+ * one). @len may be anything, 0 included; the buffers need no alignment.
+ * digest_simd_rows.h lists them, with their lanes, for the tables.
  */
 typedef void mb_simd_fn(const void *const bufs[], unsigned int n,
 			size_t len, uint64_t out[]);
 
-#define MB_SIMD_VARIANT(name, isa, lanes) mb_simd_fn mb_simd_##name##_##isa;
-MB_SIMD_VARIANT_ROWS
-#undef MB_SIMD_VARIANT
+/* AVX2: 8 lanes of 32 bits, 4 of 64. */
+mb_simd_fn mb_simd_superfast_avx2;
+mb_simd_fn mb_simd_xxh32_avx2;
+mb_simd_fn mb_simd_xxh64_avx2;
+/* AVX-512 F, BW, DQ and VL: 16 lanes of 32 bits, 8 of 64. */
+mb_simd_fn mb_simd_superfast_avx512;
+mb_simd_fn mb_simd_xxh32_avx512;
+mb_simd_fn mb_simd_xxh64_avx512;
 
 #endif /* MB_DIGEST_SIMD_H */

@@ -40,9 +40,19 @@
 #define SIMD_P64_4	0x85EBCA77C2B2AE63ULL
 #define SIMD_P64_5	0x27D4EB2F165667C5ULL
 
+static __always_inline vu32 simd_splat32(uint32_t x)
+{
+	return (vu32){ 0 } + x;
+}
+
+static __always_inline vu64 simd_splat64(uint64_t x)
+{
+	return (vu64){ 0 } + x;
+}
+
 /* ---- loads: unaligned, little-endian (x86) ---- */
 
-static inline vu32 simd_load32(const unsigned char *p)
+static __always_inline vu32 simd_load32(const unsigned char *p)
 {
 	vu32 v;
 
@@ -50,7 +60,7 @@ static inline vu32 simd_load32(const unsigned char *p)
 	return v;
 }
 
-static inline vu64 simd_load64(const unsigned char *p)
+static __always_inline vu64 simd_load64(const unsigned char *p)
 {
 	vu64 v;
 
@@ -58,7 +68,7 @@ static inline vu64 simd_load64(const unsigned char *p)
 	return v;
 }
 
-static inline uint32_t simd_le32(const unsigned char *p)
+static __always_inline uint32_t simd_le32(const unsigned char *p)
 {
 	uint32_t v;
 
@@ -66,7 +76,7 @@ static inline uint32_t simd_le32(const unsigned char *p)
 	return v;
 }
 
-static inline uint64_t simd_le64(const unsigned char *p)
+static __always_inline uint64_t simd_le64(const unsigned char *p)
 {
 	uint64_t v;
 
@@ -75,7 +85,7 @@ static inline uint64_t simd_le64(const unsigned char *p)
 }
 
 /* Lane i reads buffer i; the lanes past @n read buffer 0. */
-static inline void simd_lanes(const unsigned char *p[], unsigned int lanes,
+static __always_inline void simd_lanes(const unsigned char *p[], unsigned int lanes,
 			      const void *const bufs[], unsigned int n)
 {
 	unsigned int i;
@@ -84,12 +94,12 @@ static inline void simd_lanes(const unsigned char *p[], unsigned int lanes,
 		p[i] = bufs[i < n ? i : 0];
 }
 
-static inline uint32_t simd_rotl32(uint32_t x, int r)
+static __always_inline uint32_t simd_rotl32(uint32_t x, int r)
 {
 	return (x << r) | (x >> (32 - r));
 }
 
-static inline uint64_t simd_rotl64(uint64_t x, int r)
+static __always_inline uint64_t simd_rotl64(uint64_t x, int r)
 {
 	return (x << r) | (x >> (64 - r));
 }
@@ -102,7 +112,7 @@ void SIMD_NAME(superfast)(const void *const bufs[], unsigned int n,
 	const unsigned char *p[SIMD_L32];
 	size_t off, end = len - len % SIMD_BYTES;
 	uint32_t h[SIMD_L32];
-	vu32 hash = (vu32){ 0 } + (uint32_t)len;
+	vu32 hash = simd_splat32((uint32_t)len);
 	unsigned int i;
 
 	simd_lanes(p, SIMD_L32, bufs, n);
@@ -133,14 +143,14 @@ void SIMD_NAME(superfast)(const void *const bufs[], unsigned int n,
 
 /* ---- xxh32 ---- */
 
-static inline vu32 simd_xxh32_round(vu32 acc, vu32 in)
+static __always_inline vu32 simd_xxh32_round(vu32 acc, vu32 in)
 {
 	acc += in * SIMD_P32_2;
 	acc = (acc << 13) | (acc >> 19);
 	return acc * SIMD_P32_1;
 }
 
-static inline uint32_t simd_xxh32_round1(uint32_t acc, uint32_t in)
+static __always_inline uint32_t simd_xxh32_round1(uint32_t acc, uint32_t in)
 {
 	return simd_rotl32(acc + in * SIMD_P32_2, 13) * SIMD_P32_1;
 }
@@ -185,10 +195,10 @@ void SIMD_NAME(xxh32)(const void *const bufs[], unsigned int n, size_t len,
 	size_t off, end = len - len % SIMD_BYTES;
 	uint32_t acc[4][SIMD_L32];
 	vu32 v[4] = {
-		(vu32){ 0 } + (SIMD_P32_1 + SIMD_P32_2),
-		(vu32){ 0 } + SIMD_P32_2,
-		(vu32){ 0 },
-		(vu32){ 0 } - SIMD_P32_1,
+		simd_splat32(SIMD_P32_1 + SIMD_P32_2),
+		simd_splat32(SIMD_P32_2),
+		simd_splat32(0),
+		simd_splat32(0U - SIMD_P32_1),
 	};
 	unsigned int i;
 	int k;
@@ -218,14 +228,14 @@ void SIMD_NAME(xxh32)(const void *const bufs[], unsigned int n, size_t len,
 
 /* ---- xxh64 ---- */
 
-static inline vu64 simd_xxh64_round(vu64 acc, vu64 in)
+static __always_inline vu64 simd_xxh64_round(vu64 acc, vu64 in)
 {
-	acc += simd_mul64(in, (uint64_t)SIMD_P64_2);
+	acc += simd_mul64(in, SIMD_P64_2);
 	acc = (acc << 31) | (acc >> 33);
 	return simd_mul64(acc, SIMD_P64_1);
 }
 
-static inline uint64_t simd_xxh64_round1(uint64_t acc, uint64_t in)
+static __always_inline uint64_t simd_xxh64_round1(uint64_t acc, uint64_t in)
 {
 	return simd_rotl64(acc + in * SIMD_P64_2, 31) * SIMD_P64_1;
 }
@@ -279,10 +289,10 @@ void SIMD_NAME(xxh64)(const void *const bufs[], unsigned int n, size_t len,
 	size_t off, end = len - len % SIMD_BYTES;
 	uint64_t acc[4][SIMD_L64];
 	vu64 v[4] = {
-		(vu64){ 0 } + (uint64_t)(SIMD_P64_1 + SIMD_P64_2),
-		(vu64){ 0 } + (uint64_t)SIMD_P64_2,
-		(vu64){ 0 },
-		(vu64){ 0 } - (uint64_t)SIMD_P64_1,
+		simd_splat64(SIMD_P64_1 + SIMD_P64_2),
+		simd_splat64(SIMD_P64_2),
+		simd_splat64(0),
+		simd_splat64(0ULL - SIMD_P64_1),
 	};
 	unsigned int i;
 	int k;
