@@ -9,11 +9,14 @@
 #   make memtraces         recapture the traces in memtraces/
 KMOD_KO := kmod/memtrace.ko
 KMOD_SHARED := lib/superfasthash.c lib/superfasthash.h lib/mbt_format.h \
-	       lib/mbt_algorithms.h
+	       lib/mbt_algorithms.h lib/digest_simd.h lib/digest_simd_rows.h \
+	       lib/digest_simd_body.h lib/digest_avx2.c lib/digest_avx512.c
 KMOD_STYLE_FILES := kmod/memtrace_main.c $(KMOD_SHARED)
 # The guest test program is static (busybox initramfs, no libc inside), so
-# it is built outside $(BUILD) and never with the sanitizers.
-GUEST_TOOL := build/guest/mtguest
+# it is never built with the sanitizers; it and the guests' logs live in
+# $(GUEST_DIR), build/guest for the default build.
+GUEST_DIR := $(patsubst build/san,build,$(BUILD))/guest
+GUEST_TOOL := $(GUEST_DIR)/mtguest
 GUEST_TOOL_SRCS := tests/guest/mtguest.c lib/digest.c lib/superfasthash.c \
 		   lib/digest_avx2.c lib/digest_avx512.c
 
@@ -22,7 +25,7 @@ kmod: $(KMOD_KO)
 $(KMOD_KO): kmod/memtrace_main.c kmod/Kbuild kmod/Makefile $(KMOD_SHARED) | $(DEPS_STAMP)
 	@$(MAKE) --no-print-directory -C kmod
 
-$(GUEST_TOOL): $(GUEST_TOOL_SRCS) lib/digest.h lib/digest_simd.h lib/digest_simd_body.h $(KMOD_SHARED) | $(DEPS_STAMP)
+$(GUEST_TOOL): $(GUEST_TOOL_SRCS) lib/digest.h $(KMOD_SHARED) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) -static -O2 -std=gnu11 $(WARN) -D_GNU_SOURCE -Ilib -o $@ $(GUEST_TOOL_SRCS) -lxxhash
 
@@ -31,13 +34,13 @@ check-kmod-style: | $(DEPS_STAMP)
 	@kmod/checkpatch.sh $(KMOD_STYLE_FILES)
 
 check-guest: $(KMOD_KO) $(GUEST_TOOL) $(MBUDDY)
-	@MBUDDY=$(abspath $(MBUDDY)) tests/guest/run-tests.sh
+	@GUEST_BUILD=$(abspath $(GUEST_DIR)) MBUDDY=$(abspath $(MBUDDY)) tests/guest/run-tests.sh
 
 bench-kmod: $(KMOD_KO) $(GUEST_TOOL)
-	@tests/guest/bench-scan.sh
+	@GUEST_BUILD=$(abspath $(GUEST_DIR)) tests/guest/bench-scan.sh
 
 memtraces: $(KMOD_KO) $(GUEST_TOOL) $(MBUDDY)
-	@tests/guest/capture-memtraces.sh
+	@GUEST_BUILD=$(abspath $(GUEST_DIR)) tests/guest/capture-memtraces.sh
 
 CHECKS += check-kmod-style check-guest
 BENCHES += bench-kmod

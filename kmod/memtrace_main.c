@@ -27,6 +27,16 @@
  * remain. The digest code is lib/superfasthash.c, compiled into the module
  * from the same source user space uses, and the kernel's lib/xxhash.
  *
+ * With simd=auto (the default) and a CPU with AVX2 or AVX-512, pages are
+ * digested in batches by the multi-buffer variants of lib/digest_simd.h
+ * (again the source user space compiles), one page per vector lane, with
+ * exactly the scalar digests. A batch is at most one call of a variant
+ * (4 to 16 pages, at most 64 KiB) between kernel_fpu_begin() and
+ * kernel_fpu_end(), which disable preemption: nothing in between sleeps or
+ * reschedules, and the pages stay pinned and mapped from their classification
+ * until their batch is digested. When may_use_simd() says no, or with
+ * simd=off, the same batches are digested by the scalar code.
+ *
  * One open file at a time: a second open() gets -EBUSY while the first is
  * open, so two scans never compete and mb-guestd never reads a half trace.
  */
@@ -56,6 +66,11 @@
 #include <linux/utsname.h>
 #include <linux/uuid.h>
 #include <linux/xxhash.h>
+#ifdef CONFIG_X86_64
+#include <asm/cpufeature.h>
+#include <asm/fpu/api.h>
+#include <asm/simd.h>
+#endif
 /* Linux 6.12 moved the unaligned accessors; detect the header, not a version. */
 #if __has_include("linux/unaligned.h")
 #include <linux/unaligned.h>
@@ -63,6 +78,7 @@
 #include <asm/unaligned.h>
 #endif
 
+#include "digest_simd.h"
 #include "mbt_format.h"
 #include "superfasthash.h"
 
@@ -75,6 +91,17 @@
 				 MBT_BITMAP_BYTES(MTR_CHUNK_MAX) + \
 				 MTR_CHUNK_MAX * MBT_DIGEST_SIZE_MAX)
 #define MTR_RESCHED_PFNS		(1UL << 16)
+
+/*
+ * Pages pinned and mapped at once, waiting for their batch. A highmem
+ * kernel maps each into one of KM_MAX_IDX per-task slots (which interrupts
+ * share), so it holds fewer; it has no SIMD variants anyway.
+ */
+#ifdef CONFIG_HIGHMEM
+#define MTR_BATCH_MAX		4
+#else
+#define MTR_BATCH_MAX		MB_SIMD_LANES_MAX
+#endif
 
 /* ---- the digests: the rows of mbt_algorithms.h bound to kernel code ---- */
 
@@ -93,8 +120,9 @@ static u64 mtr_hash_xxh64(const void *page)
 	return xxh64(page, PAGE_SIZE, 0);
 }
 
+/* Rows by the lower-case names, which the SIMD variants' rows use too. */
 enum mtr_algo_row {
-#define MBT_ALGORITHM(NAME, name, id, size) MTR_ALGO_##NAME,
+#define MBT_ALGORITHM(NAME, name, id, size) MTR_ROW_##name,
 #include "mbt_algorithms.h"
 #undef MBT_ALGORITHM
 	MTR_NR_ALGOS
@@ -110,11 +138,81 @@ struct mtr_algo {
 static const struct mtr_algo mtr_algos[MTR_NR_ALGOS] = {
 /* (Parameters renamed so they do not replace the field names.) */
 #define MBT_ALGORITHM(NAME, lower, nr, bytes)				\
-	[MTR_ALGO_##NAME] = { .id = (nr), .digest_size = (bytes),	\
+	[MTR_ROW_##lower] = { .id = (nr), .digest_size = (bytes),	\
 			      .name = #lower, .hash = mtr_hash_##lower },
 #include "mbt_algorithms.h"
 #undef MBT_ALGORITHM
 };
+
+/* ---- the multi-buffer SIMD variants (lib/digest_simd_rows.h) ---- */
+
+/* Instruction sets, by digest_simd.h's names, from the narrowest. */
+enum mtr_isa { MTR_ISA_avx2, MTR_ISA_avx512, MTR_NR_ISAS };
+
+struct mtr_variant {
+	const char *isa;
+	unsigned int lanes;		/* 0: the algorithm has none */
+	mb_simd_fn *fn;
+};
+
+static const struct mtr_variant mtr_variants[MTR_NR_ISAS][MTR_NR_ALGOS] = {
+#define MB_SIMD_VARIANT(name, set, nr)					\
+	[MTR_ISA_##set][MTR_ROW_##name] = { .isa = #set, .lanes = (nr),	\
+					    .fn = mb_simd_##name##_##set },
+#include "digest_simd_rows.h"
+#undef MB_SIMD_VARIANT
+};
+
+/*
+ * Does the CPU have the instruction set, and does the kernel save its
+ * registers (XSAVE features), as the kernel's own crypto code checks?
+ */
+static bool mtr_isa_usable(enum mtr_isa isa)
+{
+#ifdef CONFIG_X86_64
+	switch (isa) {
+	case MTR_ISA_avx2:
+		return boot_cpu_has(X86_FEATURE_AVX) &&
+		       boot_cpu_has(X86_FEATURE_AVX2) &&
+		       cpu_has_xfeatures(XFEATURE_MASK_SSE | XFEATURE_MASK_YMM,
+					 NULL);
+	case MTR_ISA_avx512:
+		return boot_cpu_has(X86_FEATURE_AVX2) &&
+		       boot_cpu_has(X86_FEATURE_AVX512F) &&
+		       boot_cpu_has(X86_FEATURE_AVX512BW) &&
+		       boot_cpu_has(X86_FEATURE_AVX512DQ) &&
+		       boot_cpu_has(X86_FEATURE_AVX512VL) &&
+		       cpu_has_xfeatures(XFEATURE_MASK_SSE | XFEATURE_MASK_YMM |
+					 XFEATURE_MASK_AVX512, NULL);
+	default:
+		break;
+	}
+#endif
+	return false;
+}
+
+static bool mtr_simd_ok(void)
+{
+#ifdef CONFIG_X86_64
+	return may_use_simd();
+#else
+	return false;
+#endif
+}
+
+static void mtr_simd_begin(void)
+{
+#ifdef CONFIG_X86_64
+	kernel_fpu_begin();
+#endif
+}
+
+static void mtr_simd_end(void)
+{
+#ifdef CONFIG_X86_64
+	kernel_fpu_end();
+#endif
+}
 
 /* " superfast xxh32 ...", for the message that refuses a wrong name. */
 static const char mtr_algo_list[] =
@@ -125,8 +223,10 @@ static const char mtr_algo_list[] =
 
 /* ---- parameters and statistics ---- */
 
-static int mtr_algo = MTR_ALGO_SUPERFAST;	/* a row of mtr_algos */
+static int mtr_algo = MTR_ROW_superfast;	/* a row of mtr_algos */
 static bool hash_free;
+static bool mtr_simd_auto = true;		/* simd=auto; false: off */
+static bool simd_check;
 
 static int mtr_algo_set(const char *val, const struct kernel_param *kp)
 {
@@ -159,6 +259,36 @@ MODULE_PARM_DESC(algo, "page digest of the next scan: superfast (default) or ano
 module_param(hash_free, bool, 0644);
 MODULE_PARM_DESC(hash_free, "also hash free pages (sets FREE_HASHED in the header); default 0");
 
+static int mtr_simd_set(const char *val, const struct kernel_param *kp)
+{
+	if (sysfs_streq(val, "auto"))
+		WRITE_ONCE(mtr_simd_auto, true);
+	else if (sysfs_streq(val, "off"))
+		WRITE_ONCE(mtr_simd_auto, false);
+	else {
+		pr_warn("simd: unknown value '%.*s' (auto or off)\n",
+			(int)strcspn(val, "\n"), val);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int mtr_simd_get(char *buf, const struct kernel_param *kp)
+{
+	return scnprintf(buf, PAGE_SIZE, "%s\n",
+			 READ_ONCE(mtr_simd_auto) ? "auto" : "off");
+}
+
+static const struct kernel_param_ops mtr_simd_ops = {
+	.set = mtr_simd_set,
+	.get = mtr_simd_get,
+};
+
+module_param_cb(simd, &mtr_simd_ops, NULL, 0644);
+MODULE_PARM_DESC(simd, "multi-buffer SIMD digests for the next scan: auto (the widest the CPU has, default) or off (scalar)");
+module_param(simd_check, bool, 0644);
+MODULE_PARM_DESC(simd_check, "also digest every SIMD batch with the scalar code and count disagreements in last_simd_mismatches (for tests); default 0");
+
 /* Results of the last finished or failed scan, shown in sysfs. */
 struct mtr_stats {
 	u64 scans;
@@ -168,6 +298,10 @@ struct mtr_stats {
 	u64 unreadable;
 	u64 scan_ns;
 	const struct mtr_algo *algo;	/* NULL before the first scan */
+	const char *impl;		/* "avx2", "avx512" or "scalar" */
+	u64 scalar_batches;		/* batches SIMD could not run */
+	u64 simd_checked;		/* pages simd_check digested twice */
+	u64 simd_mismatches;		/* of which the digests differed */
 	int error;
 };
 
@@ -197,6 +331,8 @@ struct mtr_scan {
 	const struct mtr_algo *algo;
 	unsigned int digest_size;
 	bool hash_free;
+	const struct mtr_variant *variant;	/* NULL: scalar */
+	unsigned int batch_max;		/* pages per batch: its lanes, or 1 */
 
 	struct mtr_span *spans;		/* merged spans of the online nodes */
 	unsigned int nr_spans;
@@ -208,6 +344,9 @@ struct mtr_scan {
 	u64 used;
 	u64 free;
 	u64 unreadable;
+	u64 scalar_batches;
+	u64 simd_checked;
+	u64 simd_mismatches;
 	u64 start_ns;
 	struct xxh64_state checksum;
 
@@ -216,7 +355,19 @@ struct mtr_scan {
 	size_t buf_pos;
 	u8 *digests;			/* digests of the chunk being built */
 	u8 bitmap[MBT_BITMAP_BYTES(MTR_CHUNK_MAX)];
-	void *bounce;			/* copy of an unpinned free page */
+
+	/*
+	 * The batch being gathered: each page is pinned (head, NULL for a
+	 * bounce copy) and mapped at addr until the batch is digested into
+	 * record index of the chunk.
+	 */
+	unsigned int batch_len;
+	struct page *batch_head[MTR_BATCH_MAX];
+	const void *batch_addr[MTR_BATCH_MAX];
+	unsigned int batch_index[MTR_BATCH_MAX];
+	u64 batch_digest[MTR_BATCH_MAX];
+	u8 *bounce;			/* copies of unpinned free pages */
+	u8 *check;			/* simd_check's copies, or NULL */
 };
 
 static void mtr_emit(struct mtr_scan *st, size_t len)
@@ -315,16 +466,53 @@ static void mtr_build_header(struct mtr_scan *st)
 	mtr_emit(st, MBT_HEADER_SIZE);
 }
 
-static void mtr_start(struct mtr_scan *st)
+/* The widest variant of @row the CPU runs, or NULL (simd=off, or none). */
+static const struct mtr_variant *mtr_pick_variant(int row)
 {
-	st->algo = &mtr_algos[READ_ONCE(mtr_algo)];
+	int isa;
+
+	if (!READ_ONCE(mtr_simd_auto))
+		return NULL;
+	for (isa = MTR_NR_ISAS - 1; isa >= 0; isa--)
+		if (mtr_variants[isa][row].lanes && mtr_isa_usable(isa))
+			return &mtr_variants[isa][row];
+	return NULL;
+}
+
+static int mtr_start(struct mtr_scan *st)
+{
+	int row = READ_ONCE(mtr_algo);
+	const struct mtr_variant *variant = mtr_pick_variant(row);
+
+	/* simd_check's copies, allocated only while it is set. */
+	if (variant && READ_ONCE(simd_check)) {
+		if (!st->check)
+			st->check = kvmalloc(MTR_BATCH_MAX * PAGE_SIZE,
+					     GFP_KERNEL);
+		if (!st->check) {
+			st->phase = MTR_FAILED;
+			st->error = -ENOMEM;
+			return -ENOMEM;
+		}
+	} else {
+		kvfree(st->check);
+		st->check = NULL;
+	}
+	st->algo = &mtr_algos[row];
 	st->digest_size = st->algo->digest_size;
 	st->hash_free = READ_ONCE(hash_free);
+	st->variant = variant;
+	st->batch_max = variant ? min_t(unsigned int, variant->lanes,
+					MTR_BATCH_MAX) : 1;
+	st->batch_len = 0;
+	st->simd_checked = 0;
+	st->simd_mismatches = 0;
 	st->start_ns = ktime_get_ns();
 	st->emitted = 0;
 	st->used = 0;
 	st->free = 0;
 	st->unreadable = 0;
+	st->scalar_batches = 0;
 	st->error = 0;
 	st->pos = 0;
 	xxh64_reset(&st->checksum, 0);
@@ -335,6 +523,7 @@ static void mtr_start(struct mtr_scan *st)
 	st->page_count = mtr_count_online(st);
 	mtr_build_header(st);
 	st->phase = MTR_BODY;
+	return 0;
 }
 
 /*
@@ -362,33 +551,130 @@ static bool mtr_direct_mapped(struct page *head, struct page *page)
 #endif
 }
 
-/*
- * Digest of a page nobody holds a reference to (free in the buddy lists or
- * on a per-cpu list), for hash_free=1. Such a page can be allocated and
- * even unmapped from the direct map at any moment, so it is copied with a
- * fault-tolerant copy first; a failed copy leaves the digest 0.
- */
-static u64 mtr_hash_unpinned(struct mtr_scan *st, struct page *page)
+static void mtr_put_digest(struct mtr_scan *st, unsigned int i, u64 digest)
 {
-	if (copy_from_kernel_nofault(st->bounce, page_address(page), PAGE_SIZE))
-		return 0;
-	return st->algo->hash(st->bounce);
+	u8 *p = st->digests + (size_t)i * st->digest_size;
+
+	if (st->digest_size == 8)
+		put_unaligned_le64(digest, p);
+	else
+		put_unaligned_le32((u32)digest, p);
+}
+
+/*
+ * simd_check: the batch's pages are copied first and both digests are
+ * computed from the copies, since some pages change under any scan (the
+ * scan's own state and stack, per-cpu FPU bookkeeping); a difference then
+ * can only be the digest code's.
+ */
+static void mtr_check_copy(struct mtr_scan *st, const void *src[])
+{
+	unsigned int i;
+
+	for (i = 0; i < st->batch_len; i++) {
+		memcpy(st->check + (size_t)i * PAGE_SIZE, st->batch_addr[i],
+		       PAGE_SIZE);
+		src[i] = st->check + (size_t)i * PAGE_SIZE;
+	}
+}
+
+static void mtr_check_batch(struct mtr_scan *st, const void *src[])
+{
+	unsigned int i;
+
+	for (i = 0; i < st->batch_len; i++) {
+		st->simd_checked++;
+		if (st->algo->hash(src[i]) != st->batch_digest[i])
+			st->simd_mismatches++;
+	}
+}
+
+/*
+ * Digest the batch, write each digest into its record, and release the
+ * pages: unmapped in the reverse order of mapping (kmap_local is a stack),
+ * then unpinned.
+ */
+static void mtr_flush_batch(struct mtr_scan *st)
+{
+	const struct mtr_variant *v = st->variant;
+	const void *src[MTR_BATCH_MAX];
+	unsigned int i, n = st->batch_len;
+
+	if (!n)
+		return;
+	/*
+	 * One call of a variant per FPU section: at most 16 pages, which
+	 * touch no lock and never sleep, so preemption is off only briefly.
+	 */
+	if (v && mtr_simd_ok()) {
+		if (st->check)
+			mtr_check_copy(st, src);
+		mtr_simd_begin();
+		v->fn(st->check ? src : st->batch_addr, n, PAGE_SIZE,
+		      st->batch_digest);
+		mtr_simd_end();
+		if (st->check)
+			mtr_check_batch(st, src);
+	} else {
+		if (v)
+			st->scalar_batches++;
+		for (i = 0; i < n; i++)
+			st->batch_digest[i] = st->algo->hash(st->batch_addr[i]);
+	}
+	for (i = 0; i < n; i++)
+		mtr_put_digest(st, st->batch_index[i], st->batch_digest[i]);
+	for (i = n; i-- > 0;) {
+		if (st->batch_head[i]) {
+			kunmap_local(st->batch_addr[i]);
+			put_page(st->batch_head[i]);
+		}
+	}
+	st->batch_len = 0;
+}
+
+/* Queue a page for the batch (pinned @head and its mapping, or a copy). */
+static void mtr_queue(struct mtr_scan *st, struct page *head,
+		      const void *addr, unsigned int index)
+{
+	unsigned int i = st->batch_len++;
+
+	st->batch_head[i] = head;
+	st->batch_addr[i] = addr;
+	st->batch_index[i] = index;
+	if (st->batch_len == st->batch_max)
+		mtr_flush_batch(st);
+}
+
+/*
+ * A page nobody holds a reference to (free in the buddy lists or on a
+ * per-cpu list), for hash_free=1. Such a page can be allocated and even
+ * unmapped from the direct map at any moment, so it is copied with a
+ * fault-tolerant copy first, into the bounce page of its batch slot; a
+ * failed copy leaves the digest 0.
+ */
+static void mtr_queue_unpinned(struct mtr_scan *st, struct page *page,
+			       unsigned int index)
+{
+	u8 *copy = st->bounce + (size_t)st->batch_len * PAGE_SIZE;
+
+	if (copy_from_kernel_nofault(copy, page_address(page), PAGE_SIZE))
+		return;
+	mtr_queue(st, NULL, copy, index);
 }
 
 enum mtr_kind { MTR_USED, MTR_FREE, MTR_UNREADABLE };
 
 /*
- * Classify one online page and, when it is in use, hash it while holding a
- * reference. A free page's digest is 0 unless hash_free is set.
+ * Classify one online page, record @index of the chunk, and when it is in
+ * use queue it for hashing, pinned and mapped. Its digest stays 0 unless
+ * it is queued (a free page only with hash_free set).
  */
 static enum mtr_kind mtr_page(struct mtr_scan *st, unsigned long pfn,
-			      struct page *page, u64 *digest)
+			      struct page *page, unsigned int index)
 {
 	struct page *head;
 	enum mtr_kind kind;
-	void *addr;
 
-	*digest = 0;
 	/* Ballooned-out or poisoned memory must not be touched. */
 	if (PageOffline(page) || PageHWPoison(page))
 		return MTR_UNREADABLE;
@@ -405,7 +691,7 @@ static enum mtr_kind mtr_page(struct mtr_scan *st, unsigned long pfn,
 	head = compound_head(page);
 	if (!get_page_unless_zero(head)) {
 		if (st->hash_free)
-			*digest = mtr_hash_unpinned(st, page);
+			mtr_queue_unpinned(st, page, index);
 		return MTR_FREE;
 	}
 	if (compound_head(page) != head) {
@@ -421,10 +707,9 @@ static enum mtr_kind mtr_page(struct mtr_scan *st, unsigned long pfn,
 		kind = MTR_UNREADABLE;
 		goto out;
 	}
-	addr = kmap_local_page(page);
-	*digest = st->algo->hash(addr);
-	kunmap_local(addr);
-	kind = MTR_USED;
+	/* The batch now owns the reference and the mapping. */
+	mtr_queue(st, head, kmap_local_page(page), index);
+	return MTR_USED;
 out:
 	put_page(head);
 	return kind;
@@ -451,16 +736,6 @@ static bool mtr_next_online(struct mtr_scan *st)
 	return false;
 }
 
-static void mtr_put_digest(struct mtr_scan *st, unsigned int i, u64 digest)
-{
-	u8 *p = st->digests + (size_t)i * st->digest_size;
-
-	if (st->digest_size == 8)
-		put_unaligned_le64(digest, p);
-	else
-		put_unaligned_le32((u32)digest, p);
-}
-
 static int mtr_build_chunk(struct mtr_scan *st)
 {
 	unsigned long start = st->pfn;
@@ -469,14 +744,15 @@ static int mtr_build_chunk(struct mtr_scan *st)
 	size_t bitmap_bytes, digest_bytes;
 	struct page *page;
 	u8 *c = st->buf;
-	u64 digest;
 
 	memset(st->bitmap, 0, sizeof(st->bitmap));
 	while (count < MTR_CHUNK_MAX && st->pfn < end) {
 		page = pfn_to_online_page(st->pfn);
 		if (!page)
 			break;
-		switch (mtr_page(st, st->pfn, page, &digest)) {
+		/* Queued pages get their digest when their batch is done. */
+		mtr_put_digest(st, count, 0);
+		switch (mtr_page(st, st->pfn, page, count)) {
 		case MTR_USED:
 			st->used++;
 			break;
@@ -488,10 +764,10 @@ static int mtr_build_chunk(struct mtr_scan *st)
 			st->bitmap[count / 8] |= 1U << (count % 8);
 			break;
 		}
-		mtr_put_digest(st, count, digest);
 		count++;
 		st->pfn++;
 	}
+	mtr_flush_batch(st);
 	if (count == 0)
 		return -EAGAIN;	/* went offline since mtr_next_online() */
 	if (st->emitted + count > st->page_count)
@@ -520,6 +796,10 @@ static void mtr_record_stats(struct mtr_scan *st, u64 scan_ns)
 	mtr_last.unreadable = st->unreadable;
 	mtr_last.scan_ns = scan_ns;
 	mtr_last.algo = st->algo;
+	mtr_last.impl = st->variant ? st->variant->isa : "scalar";
+	mtr_last.scalar_batches = st->scalar_batches;
+	mtr_last.simd_checked = st->simd_checked;
+	mtr_last.simd_mismatches = st->simd_mismatches;
 	mtr_last.error = st->error;
 	mutex_unlock(&mtr_stats_lock);
 }
@@ -575,9 +855,11 @@ static ssize_t mtr_read_locked(struct mtr_scan *st, char __user *ubuf,
 	size_t done = 0, n;
 	int ret;
 
-	if (*ppos == 0)
-		mtr_start(st);
-	else if (*ppos != st->pos)
+	if (*ppos == 0) {
+		ret = mtr_start(st);
+		if (ret)
+			return ret;
+	} else if (*ppos != st->pos)
 		return -ESPIPE;	/* the trace is a stream: no seeking inside */
 	if (st->phase == MTR_FAILED)
 		return st->error;
@@ -640,7 +922,8 @@ static void mtr_free_scan(struct mtr_scan *st)
 	mutex_destroy(&st->lock);
 	kvfree(st->buf);
 	kvfree(st->digests);
-	kfree(st->bounce);
+	kvfree(st->bounce);
+	kvfree(st->check);
 	kfree(st->spans);
 	kfree(st);
 }
@@ -665,7 +948,7 @@ static int mtr_open(struct inode *inode, struct file *file)
 	mutex_init(&st->lock);
 	st->buf = kvmalloc(MTR_CHUNK_BYTES, GFP_KERNEL);
 	st->digests = kvmalloc(MTR_CHUNK_MAX * MBT_DIGEST_SIZE_MAX, GFP_KERNEL);
-	st->bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	st->bounce = kvmalloc(MTR_BATCH_MAX * PAGE_SIZE, GFP_KERNEL);
 	st->spans = kcalloc(nr_node_ids, sizeof(*st->spans), GFP_KERNEL);
 	if (!st->buf || !st->digests || !st->bounce || !st->spans)
 		goto fail;
@@ -715,6 +998,9 @@ MTR_STAT_ATTR(last_free, free);
 MTR_STAT_ATTR(last_unreadable, unreadable);
 MTR_STAT_ATTR(last_scan_ns, scan_ns);
 MTR_STAT_ATTR(last_error, error);
+MTR_STAT_ATTR(last_scalar_batches, scalar_batches);
+MTR_STAT_ATTR(last_simd_checked, simd_checked);
+MTR_STAT_ATTR(last_simd_mismatches, simd_mismatches);
 
 static ssize_t last_algo_show(struct device *dev,
 			      struct device_attribute *attr, char *buf)
@@ -728,6 +1014,18 @@ static ssize_t last_algo_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(last_algo);
 
+static ssize_t last_impl_show(struct device *dev,
+			      struct device_attribute *attr, char *buf)
+{
+	const char *impl;
+
+	mutex_lock(&mtr_stats_lock);
+	impl = mtr_last.impl;
+	mutex_unlock(&mtr_stats_lock);
+	return sysfs_emit(buf, "%s\n", impl ? impl : "none");
+}
+static DEVICE_ATTR_RO(last_impl);
+
 static struct attribute *mtr_attrs[] = {
 	&dev_attr_scans.attr,
 	&dev_attr_last_pages.attr,
@@ -737,6 +1035,10 @@ static struct attribute *mtr_attrs[] = {
 	&dev_attr_last_scan_ns.attr,
 	&dev_attr_last_error.attr,
 	&dev_attr_last_algo.attr,
+	&dev_attr_last_impl.attr,
+	&dev_attr_last_scalar_batches.attr,
+	&dev_attr_last_simd_checked.attr,
+	&dev_attr_last_simd_mismatches.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(mtr);
