@@ -19,7 +19,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 out=${1:-$top/memtraces}
-build=$top/build/guest
+build=${GUEST_BUILD:-$top/build/guest}
 mkdir -p "$out" "$build/capture"
 cd "$top"
 mbuddy=$top/build/mbuddy

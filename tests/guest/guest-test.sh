@@ -5,8 +5,9 @@
 # data (traces) goes base64-encoded to the second serial port between
 # "MT-DATA-BEGIN <name>" and "MT-DATA-END <name>" lines.
 #
-#   main     tests 1 (known pages), 2 (whole memory), 4 (lifecycle) and the
-#            guest half of 5 (digest agreement)
+#   main     tests 1 (known pages), 2 (whole memory), 4 (lifecycle), the
+#            guest half of 5 (digest agreement) and 6 (the module's SIMD
+#            and scalar scans of the same memory)
 #   stress   memory blocks going offline and online between and during
 #            scans; then test 3: 20 scans while two churn programs run
 #   bench    module scan throughput against user-space hashing
@@ -81,6 +82,19 @@ lifecycle() {
 	[ "$(field flags "$line")" = 0x0 ] && [ "$(field free_nonzero "$line")" = 0 ] \
 		&& pass "lifecycle-hash-free-off: hash_free=0 gives flags 0 and zero free digests" \
 		|| fail "lifecycle-hash-free-off: expected flags 0x0, got: $line"
+	if echo sse > $M/simd 2>/dev/null; then
+		fail "lifecycle-simd-param: expected writing 'sse' to simd to be refused, got success"
+	elif [ "$(cat $M/simd)" != auto ]; then
+		fail "lifecycle-simd-param: expected simd to stay auto, got $(cat $M/simd)"
+	else
+		echo off > $M/simd
+		line=$(/mtguest parse)
+		got=$(cat $M/simd) impl=$(cat /sys/class/misc/memtrace/last_impl)
+		echo auto > $M/simd
+		[ "$got" = off ] && [ "$impl" = scalar ] && [ "$(field algo "$line")" = superfast ] \
+			&& pass "lifecycle-simd-param: 'sse' refused; simd=off via sysfs gives a scalar scan" \
+			|| fail "lifecycle-simd-param: expected simd off and a scalar scan, got simd $got, last_impl $impl, $line"
+	fi
 	[ "$(cat /sys/class/misc/memtrace/last_algo)" = superfast ] && [ "$(cat /sys/class/misc/memtrace/last_error)" = 0 ] \
 		&& pass "lifecycle-stats: last_algo and last_error in sysfs" \
 		|| fail "lifecycle-stats: expected last_algo superfast and last_error 0, got $(cat /sys/class/misc/memtrace/last_algo) $(cat /sys/class/misc/memtrace/last_error)"
@@ -153,6 +167,7 @@ case "${mtsuite:-main}" in
 main)
 	load
 	/mtguest known 1024 256
+	/mtguest simd 4096
 	/mtguest whole
 	line=$(/mtguest parse -o /tmp/agree.mbt)
 	echo "$line" | sed 's/^MT-TRACE/MT-AGREE/'

@@ -22,7 +22,10 @@
  *   mtguest fill MIB                 write random data over MIB MiB, then wait
  *   mtguest drift MIB PCT SECONDS    fill MIB MiB, then rewrite PCT % of its
  *                                    pages every SECONDS seconds, forever
- *   mtguest bench                    module vs user-space hashing throughput
+ *   mtguest simd K                   test 6: the module's SIMD and scalar
+ *                                    scans of the same memory, K known pages
+ *   mtguest bench                    module vs user-space hashing throughput,
+ *                                    SIMD against scalar
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -339,6 +342,25 @@ static long long read_number(const char *path)
 static int set_algo(int algo)
 {
 	return write_file(PARAM "algo", mb_algo_name(algo));
+}
+
+/* simd=auto or simd=off for the next scan. */
+static int set_simd(bool on)
+{
+	return write_file(PARAM "simd", on ? "auto" : "off");
+}
+
+/* The first word of @path into @buf ("" when unreadable). */
+static void read_word(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+
+	buf[0] = 0;
+	if (f && fscanf(f, "%63s", buf) != 1)
+		buf[0] = 0;
+	if (f)
+		fclose(f);
+	(void)len;
 }
 
 /* ---- parse ---- */
@@ -917,6 +939,327 @@ static int cmd_hold_open(int argc, char **argv)
 	return 0;
 }
 
+/* ---- test 6: SIMD against scalar in the module ---- */
+
+struct record {
+	uint64_t pfn, digest;
+	bool is_free;
+};
+
+struct records {
+	struct record *v;
+	size_t n, cap;
+};
+
+static void collect_all(void *ctx, uint64_t pfn, bool is_free,
+			uint64_t digest)
+{
+	struct records *r = ctx;
+
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 65536;
+		r->v = realloc(r->v, r->cap * sizeof(*r->v));
+		if (!r->v) {
+			perror("mtguest: realloc");
+			exit(2);
+		}
+	}
+	r->v[r->n++] = (struct record){ pfn, digest, is_free };
+}
+
+/* The record of @pfn (records come in increasing PFN order), or NULL. */
+static const struct record *record_of(const struct records *r, uint64_t pfn)
+{
+	size_t lo = 0, hi = r->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (r->v[mid].pfn < pfn)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < r->n && r->v[lo].pfn == pfn ? &r->v[lo] : NULL;
+}
+
+/*
+ * What the guest's CPU offers, from the kernel's flags in /proc/cpuinfo,
+ * into @seen ("avx2=1 avx512f=0 ..."), and the implementation the module
+ * should choose with simd=auto: "avx512", "avx2" or "scalar".
+ */
+static const char *cpu_impl(char *seen, size_t len)
+{
+	static const char *const flags[] = { "avx", "avx2", "avx512f",
+					     "avx512bw", "avx512dq", "avx512vl" };
+	bool has[6] = { false };
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[8192], *tok, *save;
+	size_t i, off = 0;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "flags", 5) || !strchr(line, ':'))
+			continue;
+		for (tok = strtok_r(strchr(line, ':') + 1, " \n", &save); tok;
+		     tok = strtok_r(NULL, " \n", &save))
+			for (i = 0; i < 6; i++)
+				if (!strcmp(tok, flags[i]))
+					has[i] = true;
+		break;
+	}
+	if (f)
+		fclose(f);
+	for (i = 0; i < 6; i++)
+		off += snprintf(seen + off, len - off, "%s%s=%d", i ? " " : "",
+				flags[i], has[i]);
+	if (has[2] && has[3] && has[4] && has[5] && has[1])
+		return "avx512";
+	return has[0] && has[1] ? "avx2" : "scalar";
+}
+
+/* /proc/kpageflags of @pfn, in a few words, into @buf. */
+static void page_kind(uint64_t pfn, char *buf, size_t len)
+{
+	static const struct {
+		int bit;
+		const char *name;
+	} bits[] = { { 7, "slab" }, { 12, "anon" }, { 5, "lru" },
+		     { 10, "buddy" }, { 15, "compound" }, { 17, "thp" },
+		     { 32, "reserved" }, { 23, "zero" }, { 6, "active" } };
+	int fd = open("/proc/kpageflags", O_RDONLY);
+	uint64_t f = 0;
+	size_t i, off = 0;
+
+	buf[0] = 0;
+	if (fd < 0 || pread(fd, &f, 8, (off_t)(pfn * 8)) != 8) {
+		snprintf(buf, len, "?");
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	close(fd);
+	for (i = 0; i < sizeof(bits) / sizeof(bits[0]) && off < len; i++)
+		if (f >> bits[i].bit & 1)
+			off += snprintf(buf + off, len - off, "%s%s",
+					off ? "," : "", bits[i].name);
+	if (!off)
+		snprintf(buf, len, "kernel");
+}
+
+/* PFN of the page at @addr from /proc/self/pagemap, or 0. */
+static uint64_t pfn_of(int pagemap, const void *addr)
+{
+	uint64_t e;
+
+	if (pread(pagemap, &e, 8, (off_t)((uintptr_t)addr / PAGE * 8)) != 8 ||
+	    !(e >> 63))
+		return 0;
+	return e & ((1ULL << 55) - 1);
+}
+
+/*
+ * Test 6: for every algorithm, four scans of the same memory, SIMD
+ * (simd=auto), scalar (simd=off), SIMD, scalar:
+ *   simd-impl-A   the SIMD scans used what the CPU offers, with no batch
+ *                 falling back to scalar, the scalar scans scalar;
+ *   simd-known-A  each of K random pages (locked, not huge pages, so their
+ *                 frames scatter among the kernel's and share batches with
+ *                 them) has the same digest in all four scans, equal to
+ *                 user space's scalar digest and to its batch API's;
+ *   simd-check-A  a fifth scan with simd_check=1, in which the module
+ *                 copies each batch's pages and digests the copies with
+ *                 the SIMD variant and with the scalar code: every used
+ *                 page of the guest, no difference allowed;
+ *   simd-whole-A  the four traces: pages used in all four whose digest
+ *                 stayed the same from one SIMD scan to the other and from
+ *                 one scalar scan to the other, compared across the pairs.
+ *                 Some memory differs with the setting itself (the sysfs
+ *                 write of "auto" or "off" left in a freed slab object,
+ *                 per-cpu FPU bookkeeping, the FPU state saved for this
+ *                 process), without any fault of the digests: the line
+ *                 lists such pages with their /proc/kpageflags, and fails
+ *                 beyond 1 in 200 (a fault of a variant would show on a
+ *                 lane's share of all pages, 1 in 16 or more).
+ */
+static int cmd_simd(int argc, char **argv)
+{
+	char seen[256], test[64];
+	const char *want;
+	uint64_t seed = now_ns() | 1, *pfn, *batch;
+	const void **pages;
+	size_t k, i, row;
+	uint8_t *mem;
+	int pagemap;
+
+	if (argc < 1)
+		return 2;
+	k = strtoul(argv[0], NULL, 0);
+	want = cpu_impl(seen, sizeof(seen));
+	pass("simd-cpu", "guest CPU flags: %s; the module should use %s",
+	     seen, want);
+	mem = mmap(NULL, k * PAGE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	pfn = calloc(k, sizeof(*pfn));
+	batch = calloc(k, sizeof(*batch));
+	pages = calloc(k, sizeof(*pages));
+	pagemap = open("/proc/self/pagemap", O_RDONLY);
+	if (mem == MAP_FAILED || !pfn || !batch || !pages || pagemap < 0 ||
+	    madvise(mem, k * PAGE, MADV_NOHUGEPAGE) || mlock(mem, k * PAGE)) {
+		fail("simd-known", "expected %zu locked pages and their PFNs, got %s",
+		     k, strerror(errno));
+		return 1;
+	}
+	for (i = 0; i < k; i++) {
+		fill_random(mem + i * PAGE, PAGE, &seed);
+		memcpy(mem + i * PAGE, &i, sizeof(i));
+		pages[i] = mem + i * PAGE;
+		pfn[i] = pfn_of(pagemap, mem + i * PAGE);
+		if (!pfn[i]) {
+			fail("simd-known", "expected a PFN for page %zu in /proc/self/pagemap, got none",
+			     i);
+			return 1;
+		}
+	}
+	close(pagemap);
+
+	for (row = 0; row < mb_algo_count; row++) {
+		int algo = mb_algos[row].id, scan;
+		struct records r[4] = { { 0 } };
+		char got[4][64];
+		long long fallbacks[4];
+		size_t bad = 0, first_bad = 0, both = 0, stable = 0, differ = 0;
+		char list[512] = "";
+		bool ok = true;
+
+		set_algo(algo);
+		for (scan = 0; scan < 4; scan++) {
+			struct trace t;
+
+			snprintf(test, sizeof(test), "simd-impl-%s",
+				 mb_algo_name(algo));
+			set_simd(scan % 2 == 0);
+			if (!load(test, DEV, &t, collect_all, &r[scan])) {
+				ok = false;
+				break;
+			}
+			free(t.data);
+			read_word(STATS "last_impl", got[scan], sizeof(got[scan]));
+			fallbacks[scan] = read_number(STATS "last_scalar_batches");
+		}
+		if (!ok)
+			continue;
+		if (strcmp(got[0], want) || strcmp(got[2], want) ||
+		    strcmp(got[1], "scalar") || strcmp(got[3], "scalar") ||
+		    fallbacks[0] || fallbacks[2])
+			fail(test, "expected simd=auto scans to use %s and simd=off ones scalar, no fallback, got %s, %s, %s, %s (fallback batches %lld, %lld)",
+			     want, got[0], got[1], got[2], got[3], fallbacks[0],
+			     fallbacks[2]);
+		else
+			pass(test, "simd=auto scans used %s, simd=off scans scalar, no batch fell back",
+			     got[0]);
+
+		/* The known pages, against user space's digests. */
+		snprintf(test, sizeof(test), "simd-known-%s", mb_algo_name(algo));
+		mb_digest_pages(algo, pages, k, batch);
+		for (i = 0; i < k; i++) {
+			uint64_t d = mb_digest_page(algo, pages[i]);
+			const struct record *rec[4];
+
+			for (scan = 0; scan < 4; scan++)
+				rec[scan] = record_of(&r[scan], pfn[i]);
+			if (!rec[0] || !rec[1] || !rec[2] || !rec[3] ||
+			    rec[0]->digest != d || rec[1]->digest != d ||
+			    rec[2]->digest != d || rec[3]->digest != d ||
+			    batch[i] != d) {
+				if (!bad++)
+					first_bad = i;
+			}
+		}
+		if (bad)
+			fail(test, "expected %zu pages with equal digests in the SIMD and scalar scans and in user space, got %zu different (first: page %zu, pfn %llu)",
+			     k, bad, first_bad, (unsigned long long)pfn[first_bad]);
+		else
+			pass(test, "%zu pages: the %s and scalar scans, user space's scalar code and its batch API (%s) agree",
+			     k, want, mb_impl_name(mb_impl_best(algo)));
+
+		/* The module's own check: SIMD and scalar on the same bytes. */
+		snprintf(test, sizeof(test), "simd-check-%s", mb_algo_name(algo));
+		set_simd(true);
+		write_file(PARAM "simd_check", "1");
+		{
+			struct trace t;
+
+			if (load(test, DEV, &t, NULL, NULL)) {
+				long long checked = read_number(STATS "last_simd_checked");
+				long long wrong = read_number(STATS "last_simd_mismatches");
+
+				if (strcmp(want, "scalar") && (checked < (long long)t.used || wrong))
+					fail(test, "expected all %llu used pages digested by both %s and scalar code alike, got %lld checked, %lld different",
+					     (unsigned long long)t.used, want, checked, wrong);
+				else
+					pass(test, "%lld pages copied and digested by %s and by the scalar code: %lld different",
+					     checked, want, wrong);
+				free(t.data);
+			}
+		}
+		write_file(PARAM "simd_check", "0");
+
+		/* Every page used in all four. */
+		snprintf(test, sizeof(test), "simd-whole-%s", mb_algo_name(algo));
+		bad = 0;
+		if (r[0].n != r[1].n || r[0].n != r[2].n || r[0].n != r[3].n) {
+			fail(test, "expected four scans of the same records, got %zu, %zu, %zu, %zu",
+			     r[0].n, r[1].n, r[2].n, r[3].n);
+		} else {
+			for (i = 0; i < r[0].n; i++) {
+				const struct record *a = &r[0].v[i], *b = &r[1].v[i];
+				const struct record *c = &r[2].v[i], *d = &r[3].v[i];
+
+				if (a->pfn != b->pfn || a->pfn != c->pfn ||
+				    a->pfn != d->pfn) {
+					bad++;
+					continue;
+				}
+				if (a->is_free || b->is_free || c->is_free ||
+				    d->is_free)
+					continue;
+				both++;
+				if (a->digest != c->digest || b->digest != d->digest)
+					continue;
+				stable++;
+				if (a->digest != b->digest) {
+					char kind[64];
+
+					if (differ++ < 6) {
+						page_kind(a->pfn, kind, sizeof(kind));
+						snprintf(list + strlen(list),
+							 sizeof(list) - strlen(list),
+							 " %llu:%s",
+							 (unsigned long long)a->pfn,
+							 kind);
+					}
+				}
+			}
+			if (bad || differ * 200 > stable)
+				fail(test, "expected SIMD == scalar on all but 1 in 200 of the %zu pages stable across the scans, got %zu differing (pfn:kind%s), %zu records out of PFN step",
+				     stable, differ, list, bad);
+			else
+				pass(test, "%zu pages used in all four scans, %zu stable across them: SIMD == scalar on all but %zu (pfn:kind%s), %zu changed between scans",
+				     both, stable, differ, differ ? list : " none",
+				     both - stable);
+		}
+		for (scan = 0; scan < 4; scan++)
+			free(r[scan].v);
+	}
+	set_simd(true);
+	set_algo(MB_ALGO_SUPERFAST);
+	munmap(mem, k * PAGE);
+	free(pfn);
+	free(batch);
+	free(pages);
+	return failures ? 1 : 0;
+}
+
 /* ---- workloads for the captured traces ---- */
 
 static int cmd_fill(int argc, char **argv)
@@ -980,26 +1323,39 @@ static long long meminfo_kib(const char *key)
 	return v;
 }
 
-/* User-space pages/s hashing @pages pages of @buf. */
-static double user_rate(int algo, const uint8_t *buf, size_t len,
-			uint64_t pages, uint64_t *sink)
+/*
+ * User-space pages/s hashing @pages pages of @buf: one at a time with the
+ * scalar code, or in batches of 64 through mb_digest_pages() (the
+ * fastest implementation of this CPU).
+ */
+static double user_rate(int algo, bool batch, const uint8_t *buf,
+			size_t len, uint64_t pages, uint64_t *sink)
 {
-	uint64_t i, start = now_ns();
+	uint64_t i, j, start = now_ns(), d[64];
+	const void *p[64];
 
-	for (i = 0; i < pages; i++)
+	for (i = 0; i < pages && !batch; i++)
 		*sink += mb_digest_page(algo, buf + (i * PAGE) % len);
+	for (i = 0; i < pages && batch; i += 64) {
+		for (j = 0; j < 64; j++)
+			p[j] = buf + ((i + j) * PAGE) % len;
+		mb_digest_pages(algo, p, 64, d);
+		*sink += d[0] + d[63];
+	}
 	return pages / ((now_ns() - start) / 1e9);
 }
 
 /*
  * Module pages/s: the pages it hashed (used pages, or all with
- * hash_free=1) over the wall time of reading the whole trace.
+ * hash_free=1) over the wall time of reading the whole trace, with
+ * simd=auto or simd=off.
  */
-static double module_rate(int algo, bool all, uint64_t *hashed)
+static double module_rate(int algo, bool all, bool simd, uint64_t *hashed)
 {
 	struct trace t;
 
 	set_algo(algo);
+	set_simd(simd);
 	write_file(PARAM "hash_free", all ? "1" : "0");
 	if (!load("bench", DEV, &t, NULL, NULL))
 		return 0;
@@ -1013,13 +1369,16 @@ static double module_rate(int algo, bool all, uint64_t *hashed)
 /*
  * Most of the free memory is filled with random data first, so the scan
  * hashes mostly pages of that buffer, and user space hashes the same
- * buffer: same bytes, same caches, same code.
+ * buffer: same bytes, same caches, same code. Every rate is measured with
+ * the scalar code and with the SIMD variants the guest's CPU has.
  */
 static int cmd_bench(int argc, char **argv)
 {
 	long long avail = meminfo_kib("MemAvailable");
 	size_t len = (size_t)(avail > 0 ? avail - 48 * 1024 : 65536) << 10;
 	uint64_t seed = now_ns() | 1, sink = 0, used = 0, all = 0;
+	char seen[256];
+	const char *want;
 	uint8_t *buf;
 	size_t row;
 
@@ -1032,25 +1391,36 @@ static int cmd_bench(int argc, char **argv)
 		return 1;
 	}
 	fill_random(buf, len, &seed);
+	want = cpu_impl(seen, sizeof(seen));
+	printf("MT-BENCH-CPU %s module=%s\n", seen, want);
 	for (row = 0; row < mb_algo_count; row++) {
 		int algo = mb_algos[row].id;
-		double k_used = 0, k_all = 0, u = 0;
+		double k_scalar = 0, k_simd = 0, k_all = 0, u_scalar = 0,
+		       u_simd = 0;
+		char impl[64] = "";
 		int round;
 
 		/* Best of three, interleaved, against a noisy shared host. */
 		for (round = 0; round < 3; round++) {
-			BEST(k_used, module_rate(algo, false, &used));
-			BEST(k_all, module_rate(algo, true, &all));
-			BEST(u, user_rate(algo, buf, len, used, &sink));
+			BEST(k_scalar, module_rate(algo, false, false, &used));
+			BEST(k_simd, module_rate(algo, false, true, &used));
+			read_word(STATS "last_impl", impl, sizeof(impl));
+			BEST(k_all, module_rate(algo, true, true, &all));
+			BEST(u_scalar, user_rate(algo, false, buf, len, used, &sink));
+			BEST(u_simd, user_rate(algo, true, buf, len, used, &sink));
 		}
-		if (k_used == 0 || k_all == 0)
+		if (k_scalar == 0 || k_simd == 0 || k_all == 0)
 			return 1;
-		printf("MT-BENCH algo=%s buffer_mib=%zu used_pages=%llu all_pages=%llu module_pages_per_s=%.0f module_gb_per_s=%.3f user_pages_per_s=%.0f user_gb_per_s=%.3f ratio=%.3f all_pages_per_s=%.0f all_ratio=%.3f\n",
-		       mb_algo_name(algo), len >> 20,
-		       (unsigned long long)used, (unsigned long long)all,
-		       k_used, k_used * PAGE / 1e9, u, u * PAGE / 1e9,
-		       k_used / u, k_all, k_all / u);
+		/* 262144 pages make a GiB. */
+		printf("MT-BENCH algo=%s impl=%s user_impl=%s buffer_mib=%zu used_pages=%llu all_pages=%llu module_scalar_pages_per_s=%.0f module_simd_pages_per_s=%.0f module_scalar_s_per_gib=%.3f module_simd_s_per_gib=%.3f simd_speedup=%.2f user_scalar_pages_per_s=%.0f user_simd_pages_per_s=%.0f user_simd_speedup=%.2f ratio=%.3f scalar_ratio=%.3f all_pages_per_s=%.0f all_ratio=%.3f\n",
+		       mb_algo_name(algo), impl, mb_impl_name(mb_impl_best(algo)),
+		       len >> 20, (unsigned long long)used,
+		       (unsigned long long)all, k_scalar, k_simd,
+		       262144 / k_scalar, 262144 / k_simd, k_simd / k_scalar,
+		       u_scalar, u_simd, u_simd / u_scalar, k_simd / u_simd,
+		       k_scalar / u_scalar, k_all, k_all / u_simd);
 	}
+	set_simd(true);
 	write_file(PARAM "hash_free", "0");
 	set_algo(MB_ALGO_SUPERFAST);
 	printf("MT-BENCH-SINK %llx\n", (unsigned long long)sink);
@@ -1061,7 +1431,7 @@ static int cmd_bench(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: mtguest parse|known|whole|stress|churn|busy|shared|hold-open|fill|drift|bench ...\n");
+		fprintf(stderr, "usage: mtguest parse|known|whole|stress|churn|busy|shared|hold-open|fill|drift|simd|bench ...\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1088,6 +1458,8 @@ int main(int argc, char **argv)
 		return cmd_drift(argc, argv + 2);
 	if (!strcmp(argv[1], "bench"))
 		return cmd_bench(argc, argv + 2);
+	if (!strcmp(argv[1], "simd"))
+		return cmd_simd(argc, argv + 2);
 	fprintf(stderr, "mtguest: unknown command '%s'\n", argv[1]);
 	return 2;
 }

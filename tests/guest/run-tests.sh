@@ -6,7 +6,11 @@
 #   boot "main"   (640 MiB, two NUMA nodes of 320 MiB; more than 512 MiB so
 #                 the kernel enables transparent huge pages): test 1 known
 #                 pages (most of them THP tail pages) for each algorithm,
-#                 test 2 whole memory on both nodes, test 4 lifecycle (EBUSY, CAP_SYS_ADMIN, rmmod refused while
+#                 test 6 the module's SIMD against its scalar digests (four
+#                 scans of the same memory per algorithm, simd=auto and
+#                 simd=off in turn: known pages, and every page that stayed
+#                 unchanged; and a scan in which the module digests every
+#                 batch both ways), test 2 whole memory on both nodes, test 4 lifecycle (EBUSY, CAP_SYS_ADMIN, rmmod refused while
 #                 open, insmod again, parameter changes), and the guest half
 #                 of test 5, whose trace comes out over the second serial port
 #   boot "stress" (640 MiB, 2 vCPUs): test 3, 20 scans while two churn
@@ -18,6 +22,10 @@
 #                 goes offline and
 #                 online between scans (its pages leave and return) and
 #                 during 20 more (each gives a valid trace or EAGAIN)
+#
+# Both boot QEMU's "max" CPU, so the guest has AVX2 (TCG emulates no
+# AVX-512) and the module's SIMD path runs in every test; test 6 prints the
+# CPU flags the guest saw.
 #
 # On the host, test 5 runs `mbuddy trace info --json` on the copied trace and
 # compares it with the counts the guest printed. Every boot must reach
@@ -38,11 +46,13 @@ bad() { echo "FAIL $*"; failed=$((failed + 1)); }
 # test 1 runs once per algorithm, by the names of lib/mbt_algorithms.h
 known_tests=$(sed -n 's/^MBT_ALGORITHM([A-Z0-9_]*, *\([a-z0-9_]*\),.*/known-\1/p' lib/mbt_algorithms.h)
 [ -n "$known_tests" ] || { echo "run-tests: no algorithms in lib/mbt_algorithms.h" >&2; exit 1; }
-main_tests="known-thp $(echo $known_tests) whole-count whole-bounds
+simd_tests=$(for t in $known_tests; do a=${t#known-}; echo simd-impl-$a simd-known-$a simd-check-$a simd-whole-$a; done)
+main_tests="known-thp $(echo $known_tests) simd-cpu $(echo $simd_tests) whole-count whole-bounds
 	whole-used-free whole-sysfs whole-nodes busy-second-open busy-read
 	busy-seek busy-write-open busy-cap busy-shared-fd lifecycle-rmmod-busy lifecycle-rmmod
 	lifecycle-insmod-param lifecycle-rescan lifecycle-param-change
 	lifecycle-bad-algo lifecycle-hash-free lifecycle-hash-free-off
+	lifecycle-simd-param
 	lifecycle-stats kernel-log"
 stress_tests="stress hotplug-offline hotplug-online stress-hotplug kernel-log"
 
@@ -113,14 +123,14 @@ main_uuid=6d62756c-7465-4000-8000-0000000000aa
 
 start=$(date +%s)
 rm -f "$build/check/main.data"
-"$here/boot.sh" -m 640 -n 2 -d "$build/check/main.data" -t 300 -u "$main_uuid" \
+"$here/boot.sh" -m 640 -n 2 -c max -d "$build/check/main.data" -t 300 -u "$main_uuid" \
 	-a "mtsuite=main mbhost=mt-main" "$initrd" > "$build/check/main.log" 2>&1
 judge main "$build/check/main.log" "$main_tests"
 agreement "$build/check/main.log" "$build/check/main.data"
 echo "guest tests: main boot took $(( $(date +%s) - start )) s"
 
 start=$(date +%s)
-"$here/boot.sh" -m 640 -s 2 -t 400 -a "mtsuite=stress mbhost=mt-stress movablecore=384M nokaslr" \
+"$here/boot.sh" -m 640 -s 2 -c max -t 400 -a "mtsuite=stress mbhost=mt-stress movablecore=384M nokaslr" \
 	"$initrd" > "$build/check/stress.log" 2>&1
 judge stress "$build/check/stress.log" "$stress_tests"
 echo "guest tests: stress boot took $(( $(date +%s) - start )) s"
