@@ -49,6 +49,12 @@ struct vm_state {
 	char fixed_why[ACTION_TEXT_LEN];
 	bool emergency;			/* the last decision answered pressure */
 	double pressure_at;		/* its last pressure report, seconds */
+	double answered_at;		/* the report the last decision answered */
+	struct {
+		double at;		/* a pressure report ... */
+		int64_t action;		/* ... and the resize that answered it */
+	} emergencies[4];		/* the last ones, oldest first */
+	size_t nemergencies;
 	double decided;			/* when, seconds */
 	int64_t action;			/* the resize queued, 0 none */
 	char note[ACTION_TEXT_LEN];	/* dry run, pinned, queue error */
@@ -230,6 +236,21 @@ static void act(struct balancer *b, struct vm_state *vs,
 		snprintf(vs->note, sizeof(vs->note), "%s", err.msg);
 }
 
+/* Keep the last few (pressure report, resize) pairs: the reaction times. */
+static void record_emergency(struct vm_state *v, double at, int64_t action)
+{
+	size_t max = sizeof(v->emergencies) / sizeof(v->emergencies[0]);
+
+	if (v->nemergencies == max) {
+		memmove(&v->emergencies[0], &v->emergencies[1],
+			(max - 1) * sizeof(v->emergencies[0]));
+		v->nemergencies--;
+	}
+	v->emergencies[v->nemergencies].at = at;
+	v->emergencies[v->nemergencies].action = action;
+	v->nemergencies++;
+}
+
 static void balance_host(struct balancer *b, const struct inv_host_view *h,
 			 struct host_state *hs, double now)
 {
@@ -264,6 +285,7 @@ static void balance_host(struct balancer *b, const struct inv_host_view *h,
 		observe(b, d, now, &v->obs, &v->source);
 		v->max_mb = d->memory_mb;
 		v->emergency = took_pressure(b, d->uuid);
+		v->answered_at = v->emergency ? v->pressure_at : 0;
 		why = scheduler_pinned(b->sched, d->uuid, ACTION_RESIZE,
 				       v->fixed_why, sizeof(v->fixed_why));
 		/*
@@ -315,6 +337,9 @@ static void balance_host(struct balancer *b, const struct inv_host_view *h,
 		b->vms[vs[i]].action = copy.action;
 		snprintf(b->vms[vs[i]].note, sizeof(b->vms[vs[i]].note), "%s",
 			 copy.note);
+		if (copy.action && copy.answered_at > 0)
+			record_emergency(&b->vms[vs[i]], copy.answered_at,
+					 copy.action);
 		pthread_mutex_unlock(&b->lock);
 		if (copy.action)
 			log_info("balance: %s on %s: %s (action %" PRId64 ")",
@@ -533,8 +558,14 @@ static json_t *vm_json(const struct vm_state *v)
 {
 	const struct mb_balance_vm *bv = &v->out.bv;
 	const struct mb_cma_parts *p = &v->out.parts;
+	json_t *em = json_array(), *o;
+	size_t i;
 
-	return json_pack("{s:s,s:s,s:s,s:s,s:I,s:{s:f,s:f,s:f,s:f,s:f},s:I,"
+	for (i = 0; i < v->nemergencies; i++)
+		json_array_append_new(em, json_pack("{s:f,s:I}", "pressure_at",
+			v->emergencies[i].at, "action",
+			(json_int_t)v->emergencies[i].action));
+	o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:{s:f,s:f,s:f,s:f,s:f},s:I,"
 			 "s:I,s:f,s:o,s:o,s:f,s:b,s:o,s:o,"
 			 "s:{s:f,s:s,s:I,s:s,s:b,s:o,s:o}}",
 		"uuid", v->uuid, "name", v->name, "host", v->host,
@@ -559,6 +590,8 @@ static json_t *vm_json(const struct vm_state *v)
 		"reason", bv->reason, "emergency", v->emergency,
 		"queued", v->action ? json_integer(v->action) : json_null(),
 		"note", v->note[0] ? json_string(v->note) : json_null());
+	json_object_set_new(o, "emergencies", em);
+	return o;
 }
 
 json_t *balancer_json(struct balancer *b)

@@ -103,7 +103,8 @@ import json, sys
 acts = json.load(open(sys.argv[1]))["actions"]
 bal = json.load(open(sys.argv[2]))
 a = [a for a in acts if a["policy"] == "balance"][0]
-p = [v["pressure_at"] for h in bal["hosts"] for v in h["vms"] if v["name"] == "e"][0]
+em = [e for h in bal["hosts"] for v in h["vms"] if v["name"] == "e" for e in v["emergencies"]]
+p = [e["pressure_at"] for e in em if e["action"] == a["id"]][0]
 print(round(a["started_ms"] - p * 1000))
 PY
 )
