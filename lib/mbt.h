@@ -243,6 +243,12 @@ void mb_text_init(struct mb_text_parser *p);
 int mb_text_feed(struct mb_text_parser *p, const void *buf, size_t len,
 		    struct mb_err *err);
 /*
+ * Room for @n digests in one allocation, for an input whose size is known
+ * ((size + 1) / 2 lines at most), so the array never grows. Optional;
+ * ignored with a sink. Returns 0, or -1 when out of memory.
+ */
+int mb_text_reserve(struct mb_text_parser *p, uint64_t n, struct mb_err *err);
+/*
  * End of input: moves the digests into @t as a trace named @vm_name (may
  * be NULL) and resets the parser. Fails on an empty input.
  */

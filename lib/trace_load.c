@@ -44,8 +44,12 @@ static void name_from_path(const char *path, char out[MBT_NAME_LEN])
 	out[n] = 0;
 }
 
-static int load_text_fd(int fd, const char *path, struct mbt_trace *t,
-			struct mb_err *err)
+/*
+ * @size is the file's size when it is a regular file (else 0): the digests
+ * then take one allocation, of the most lines it can hold.
+ */
+static int load_text_fd(int fd, const char *path, uint64_t size,
+			struct mbt_trace *t, struct mb_err *err)
 {
 	struct mb_text_parser sp;
 	char name[MBT_NAME_LEN];
@@ -53,6 +57,8 @@ static int load_text_fd(int fd, const char *path, struct mbt_trace *t,
 	int ret = -1;
 
 	mb_text_init(&sp);
+	if (size && mb_text_reserve(&sp, (size + 1) / 2, err) < 0)
+		goto out;
 	for (;;) {
 		ssize_t n = read(fd, buf, sizeof(buf));
 
@@ -107,7 +113,8 @@ int mb_trace_load(const char *path, struct mbt_trace *t, struct mb_err *err)
 				  (uint64_t)st.st_size : 0, t, err);
 		break;
 	case MB_FORMAT_TEXT:
-		ret = load_text_fd(fd, path, t, err);
+		ret = load_text_fd(fd, path, S_ISREG(st.st_mode) ?
+				   (uint64_t)st.st_size : 0, t, err);
 		break;
 	default:
 		mb_errf(err, n == 0 ? "empty file" :
