@@ -56,31 +56,45 @@
 
 /* ---- sets ---- */
 
+
+/*
+ * LSD radix sort of 32-bit words in three passes of 11, 11 and 10 bits
+ * (2048 counters stay in L1), with all three histograms counted in one
+ * read and the passes going back and forth between @a and @tmp; a pass
+ * whose digit is the same in every word is skipped.
+ */
 static void radix_sort32(uint32_t *a, uint32_t *tmp, size_t n)
 {
-	size_t count[256], i, pass;
+	static const unsigned int shift[3] = { 0, 11, 22 };
+	size_t count[3][2048] = { { 0 } };
+	uint32_t *src = a, *dst = tmp, *t;
+	size_t i, pass;
 
-	for (pass = 0; pass < 4; pass++) {
-		unsigned int shift = pass * 8;
-		size_t sum = 0;
-		uint32_t *t;
+	for (i = 0; i < n; i++) {
+		count[0][a[i] & 0x7ff]++;
+		count[1][(a[i] >> 11) & 0x7ff]++;
+		count[2][a[i] >> 22]++;
+	}
+	for (pass = 0; pass < 3; pass++) {
+		size_t *c = count[pass], sum = 0;
+		unsigned int sh = shift[pass];
 
-		memset(count, 0, sizeof(count));
-		for (i = 0; i < n; i++)
-			count[(a[i] >> shift) & 0xff]++;
-		if (n && count[(a[0] >> shift) & 0xff] == n)
-			continue;	/* all share this byte */
-		for (i = 0; i < 256; i++) {
-			size_t c = count[i];
+		if (n && c[(a[0] >> sh) & 0x7ff] == n)
+			continue;	/* every word has this digit */
+		for (i = 0; i < 2048; i++) {
+			size_t k = c[i];
 
-			count[i] = sum;
-			sum += c;
+			c[i] = sum;
+			sum += k;
 		}
 		for (i = 0; i < n; i++)
-			tmp[count[(a[i] >> shift) & 0xff]++] = a[i];
-		t = a;
-		memcpy(t, tmp, n * sizeof(*a));
+			dst[c[(src[i] >> sh) & 0x7ff]++] = src[i];
+		t = src;
+		src = dst;
+		dst = t;
 	}
+	if (src != a)
+		memcpy(a, src, n * sizeof(*a));
 }
 
 static void radix_sort64(uint64_t *a, uint64_t *tmp, size_t n)
