@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * hotspot.h - Sandpiper's hotspot detection and mitigation (Wood, Shenoy,
+ * Venkataramani and Yousif, "Black-box and Gray-box Strategies for
+ * Virtual Machine Migration", NSDI 2007), as a library of pure functions:
+ * mb-controld's sandpiper policy runs them on live statistics, `mbuddy
+ * hotspots` on recorded ones (docs/hotspots.md).
+ *
+ * Utilisations are fractions of a host's capacity: CPU of its cores,
+ * network of its link, memory of its memory. A resource of a host (or a
+ * VM) is hot when at least k of its last n observations exceed the
+ * threshold and the next value, predicted by an auto-regressive model
+ * fitted to a recent window, exceeds it too. Hot hosts are relieved in
+ * decreasing volume, moving their VMs in decreasing volume-to-size ratio
+ * to the least loaded host that can take them without becoming hot, or
+ * swapping a hot VM with colder ones of another host when no single move
+ * works.
+ *
+ * No I/O, no global state, no allocation beyond what a call frees.
+ */
+#ifndef MB_HOTSPOT_H
+#define MB_HOTSPOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mb_error.h"
+
+enum mb_resource { MB_RES_CPU, MB_RES_NET, MB_RES_MEM, MB_RESOURCES };
+
+/* "cpu", "net", "mem". */
+const char *mb_resource_name(enum mb_resource r);
+
+struct mb_hotspot_params {
+	unsigned int k, n;	/* k of the last n observations over [3, 5] */
+	double threshold[MB_RESOURCES];	/* fraction of capacity [0.75 each] */
+	unsigned int window;	/* observations the model is fitted to [12] */
+	unsigned int ar_order;	/* order p of the AR(p) model [1] */
+	double tie;		/* destinations this close in volume are
+				 * equally good: sharing decides [0.05] */
+};
+
+void mb_hotspot_defaults(struct mb_hotspot_params *p);
+
+/*
+ * The next value of the series @x (@len observations, oldest first)
+ * predicted by an AR(@order) model fitted to its last @window values
+ * (Yule-Walker equations solved by Levinson-Durbin, around the window's
+ * mean): x^ = mean + sum phi_i (x_{t-i} - mean). With fewer than
+ * order + 2 values, the last value. NaN values are skipped.
+ */
+double mb_ar_predict(const double *x, size_t len, unsigned int window,
+		     unsigned int order);
+
+/* Whether @x is hot for @threshold (k of n, and the forecast). */
+struct mb_hot_verdict {
+	bool hot;
+	unsigned int over;	/* of the last n, how many exceed */
+	unsigned int seen;	/* observations among the last n */
+	double predicted;
+	double last;
+};
+
+void mb_hot_check(const double *x, size_t len, double threshold,
+		  const struct mb_hotspot_params *p,
+		  struct mb_hot_verdict *v);
+
+/* volume = 1 / ((1 - cpu)(1 - net)(1 - mem)), each capped below 1. */
+double mb_volume(double cpu, double net, double mem);
+
+/* One VM's profile: utilisations as fractions of its host's capacities. */
+struct mb_hs_vm {
+	const char *name;
+	int host;			/* index into the hosts */
+	double mean[MB_RESOURCES];	/* over the last n observations */
+	double peak[MB_RESOURCES];	/* the window's highest */
+	double memory_mb;		/* what it needs on a destination */
+	bool pinned;			/* must not move (held off, in motion) */
+};
+
+/*
+ * One host. A VM's utilisation counts on another host scaled by the
+ * capacity ratio (a VM using 2 of its host's 4 cores, 0.5, uses 2 of 8,
+ * 0.25, elsewhere): @capacity holds the absolute capacities (cores, Mbit/s,
+ * MiB).
+ */
+struct mb_hs_host {
+	const char *name;
+	double capacity[MB_RESOURCES];
+	bool hot[MB_RESOURCES];		/* from detection */
+	bool down;			/* takes no VM */
+};
+
+/*
+ * How much VM @v shares with the VMs of host @h (MiB), for choosing among
+ * equally good destinations; may be NULL (no preference).
+ */
+typedef double (*mb_hs_sharing_fn)(void *ctx, size_t v, int h);
+
+struct mb_hs_move {
+	size_t vm;
+	int from, to;
+	bool swap;			/* part of a swap */
+	char reason[240];
+};
+
+struct mb_hs_result {
+	size_t nmoves;
+	struct mb_hs_move moves[64];	/* in the order to carry out */
+	bool unresolved;		/* a hot host no move or swap relieves */
+	char why[240];			/* when unresolved */
+};
+
+/* volume and VSR of VM @v on its host. */
+double mb_hs_vm_volume(const struct mb_hs_vm *v);
+double mb_hs_vsr(const struct mb_hs_vm *v);
+
+/*
+ * Mitigate: hot hosts (any hot[] set) in decreasing volume; from each, VMs
+ * in decreasing VSR move to the host of lowest volume that stays below
+ * every threshold with the VM's peak and mean added (and has its memory),
+ * ties within p->tie broken by @sharing; until the host is below its
+ * thresholds. When no single move relieves it, a swap: its hottest VM for
+ * the set of colder VMs of one other host that makes both fit, the colder
+ * ones moved first when the hot host has memory for them, else the hot
+ * one first when the other has memory for it; with neither, no swap (no
+ * staging host is used). Fills @r; never fails.
+ */
+void mb_hs_mitigate(const struct mb_hs_host *hosts, size_t nhosts,
+		    const struct mb_hs_vm *vms, size_t nvms,
+		    const struct mb_hotspot_params *p,
+		    mb_hs_sharing_fn sharing, void *ctx,
+		    struct mb_hs_result *r);
+
+#endif /* MB_HOTSPOT_H */
