@@ -26,6 +26,8 @@ struct auth_entry {
 	uint8_t uuid[MBT_UUID_LEN];
 	char token[TOKEN_MAX];
 	size_t len;
+	char tenant[AUTH_TENANT_MAX];	/* "" = none */
+	unsigned int lineno;
 };
 
 struct auth {
@@ -36,10 +38,44 @@ struct auth {
 	unsigned int n;
 };
 
+static bool tenant_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '-' || c == '_' || c == '.';
+}
+
+/* The optional third field, "tenant=NAME", into @e->tenant. */
+static int parse_tenant(const char *name, unsigned int lineno, const char *s,
+			size_t len, struct auth_entry *e, struct mb_err *err)
+{
+	size_t i;
+
+	if (len < 8 || memcmp(s, "tenant=", 7))
+		return mb_errf(err, "%s:%u: third field '%.*s' is not "
+			       "tenant=NAME", name, lineno,
+			       (int)(len > 40 ? 40 : len), s);
+	if (e->admin)
+		return mb_errf(err, "%s:%u: an admin token belongs to no "
+			       "tenant", name, lineno);
+	s += 7;
+	len -= 7;
+	if (len >= AUTH_TENANT_MAX)
+		return mb_errf(err, "%s:%u: tenant name longer than %d "
+			       "characters", name, lineno, AUTH_TENANT_MAX - 1);
+	for (i = 0; i < len; i++)
+		if (!tenant_char(s[i]))
+			return mb_errf(err, "%s:%u: tenant name '%.*s' has a "
+				       "character other than letters, digits, "
+				       "'-', '_' and '.'", name, lineno,
+				       (int)len, s);
+	memcpy(e->tenant, s, len);
+	e->tenant[len] = '\0';
+	return 0;
+}
+
 static int parse_line(const char *name, unsigned int lineno, const char *s,
 		      size_t len, struct auth_entry *e, struct mb_err *err)
 {
-	size_t klen, vstart, vlen;
+	size_t klen, vstart, vlen, tstart, tlen;
 	char key[64];
 
 	for (klen = 0; klen < len && !isspace((unsigned char)s[klen]); klen++)
@@ -53,8 +89,14 @@ static int parse_line(const char *name, unsigned int lineno, const char *s,
 	if (!vlen)
 		return mb_errf(err, "%s:%u: no token after '%.*s'", name,
 			       lineno, (int)(klen > 40 ? 40 : klen), s);
-	if (vstart + vlen != len)
-		return mb_errf(err, "%s:%u: more than two fields", name,
+	for (tstart = vstart + vlen; tstart < len &&
+	     isspace((unsigned char)s[tstart]); tstart++)
+		;
+	for (tlen = 0; tstart + tlen < len &&
+	     !isspace((unsigned char)s[tstart + tlen]); tlen++)
+		;
+	if (tstart + tlen != len)
+		return mb_errf(err, "%s:%u: more than three fields", name,
 			       lineno);
 	if (vlen >= TOKEN_MAX || vlen < 8)
 		return mb_errf(err, "%s:%u: token must be 8 to %d characters",
@@ -72,7 +114,52 @@ static int parse_line(const char *name, unsigned int lineno, const char *s,
 			       "'admin'", name, lineno, key);
 	memcpy(e->token, s + vstart, vlen);
 	e->len = vlen;
-	return 0;
+	e->lineno = lineno;
+	return tlen ? parse_tenant(name, lineno, s + tstart, tlen, e, err) : 0;
+}
+
+static int by_uuid(const void *a, const void *b)
+{
+	const struct auth_entry *x = *(const struct auth_entry *const *)a;
+	const struct auth_entry *y = *(const struct auth_entry *const *)b;
+
+	return memcmp(x->uuid, y->uuid, MBT_UUID_LEN);
+}
+
+/* Lines of one VM (rotated tokens) must name the same tenant. */
+static int check_tenants(const char *name, struct auth_entry *entries,
+			 unsigned int n, struct mb_err *err)
+{
+	struct auth_entry **v;
+	char uuid[37];
+	unsigned int i, k = 0;
+	int ret = 0;
+
+	v = malloc((n ? n : 1) * sizeof(*v));
+	if (!v)
+		return mb_errf(err, "%s: out of memory", name);
+	for (i = 0; i < n; i++)
+		if (!entries[i].admin)
+			v[k++] = &entries[i];
+	qsort(v, k, sizeof(*v), by_uuid);
+	for (i = 1; i < k && !ret; i++) {
+		const struct auth_entry *x = v[i - 1], *y = v[i], *t;
+
+		if (memcmp(x->uuid, y->uuid, MBT_UUID_LEN) ||
+		    !strcmp(x->tenant, y->tenant))
+			continue;
+		if (x->lineno > y->lineno) {
+			t = x;
+			x = y;
+			y = t;
+		}
+		mb_uuid_format(y->uuid, uuid);
+		ret = mb_errf(err, "%s:%u: vm %s is in tenant '%s' here and "
+			      "'%s' on line %u", name, y->lineno, uuid,
+			      y->tenant, x->tenant, x->lineno);
+	}
+	free(v);
+	return ret;
 }
 
 int auth_load_text(struct auth *a, const char *name, const char *text,
@@ -112,6 +199,10 @@ int auth_load_text(struct auth *a, const char *name, const char *text,
 			return -1;
 		}
 		n++;
+	}
+	if (check_tenants(name, entries, n, err)) {
+		free(entries);
+		return -1;
 	}
 	pthread_rwlock_wrlock(&a->lock);
 	free(a->entries);
@@ -206,6 +297,24 @@ void auth_free(struct auth *a)
 	free(a->entries);
 	free(a->path);
 	free(a);
+}
+
+bool auth_tenant(struct auth *a, const uint8_t uuid[MBT_UUID_LEN],
+		 char tenant[AUTH_TENANT_MAX])
+{
+	unsigned int i;
+	bool found = false;
+
+	tenant[0] = '\0';
+	pthread_rwlock_rdlock(&a->lock);
+	for (i = 0; i < a->n && !found; i++)
+		if (!a->entries[i].admin &&
+		    !memcmp(a->entries[i].uuid, uuid, MBT_UUID_LEN)) {
+			memcpy(tenant, a->entries[i].tenant, AUTH_TENANT_MAX);
+			found = true;
+		}
+	pthread_rwlock_unlock(&a->lock);
+	return found;
 }
 
 unsigned int auth_count(struct auth *a)

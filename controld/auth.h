@@ -4,15 +4,17 @@
  *
  * The tokens file maps who may do what, one entry per line:
  *
- *	# uuid or "admin"                     token
- *	5f0e8a3c-1d2b-4c6e-9a7f-0123456789ab  3q2+7w...
+ *	# uuid or "admin"                     token     [tenant=NAME]
+ *	5f0e8a3c-1d2b-4c6e-9a7f-0123456789ab  3q2+7w... tenant=acme
  *	admin                                 Zx81...
  *
  * A VM's token lets it upload its own traces and nothing else; an admin
  * token reads everything (and may upload for any VM). Lines may hold
- * several tokens per uuid (one per line) so tokens can be rotated. The file
- * is reloaded by auth_reload() (on SIGHUP); a file that fails to parse
- * keeps the previous table in force.
+ * several tokens per uuid (one per line) so tokens can be rotated; they
+ * must then name the same tenant. The tenant (letters, digits, '-', '_',
+ * '.') scopes sharing (--sharing-scope tenant): VMs without one form one
+ * tenant together. The file is reloaded by auth_reload() (on SIGHUP); a
+ * file that fails to parse keeps the previous table in force.
  */
 #ifndef MB_CONTROLD_AUTH_H
 #define MB_CONTROLD_AUTH_H
@@ -57,6 +59,15 @@ enum auth_result auth_check(struct auth *a, const char *header,
  */
 int auth_secret_file_ok(int fd, const char *path, const char *what,
 			struct mb_err *err);
+
+#define AUTH_TENANT_MAX 65
+
+/*
+ * The tenant of VM @uuid into @tenant ("" when its lines name none).
+ * Returns whether the VM has a line at all.
+ */
+bool auth_tenant(struct auth *a, const uint8_t uuid[MBT_UUID_LEN],
+		 char tenant[AUTH_TENANT_MAX]);
 
 /* Number of entries in force. */
 unsigned int auth_count(struct auth *a);

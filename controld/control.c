@@ -165,7 +165,7 @@ static json_t *make_plan(struct control *c, struct action **acts,
 	const struct snapshot_sources src = {
 		.inv = c->inv, .cat = c->cat, .store = c->store,
 		.cache = c->cache, .sched = c->sched, .stats = c->stats,
-		.balancer = c->balancer,
+		.balancer = c->balancer, .tenants = c->o.tenants,
 	};
 	const struct plan_opts po = { c->o.min_gain_mb, c->o.max_moves,
 				      c->o.swap_threshold };

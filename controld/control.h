@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "auth.h"
 #include "catalogue.h"
 #include "controldb.h"
 #include "mb_error.h"
@@ -49,6 +50,11 @@ struct control_options {
 	double swap_threshold;
 	int balance;			/* enum mb_balance_mode, -1 = off */
 	unsigned int balance_interval;
+	/*
+	 * The tenants of the VMs (the tokens file): sharing is counted only
+	 * within a tenant (snapshot.h). NULL: across all VMs.
+	 */
+	struct auth *tenants;
 };
 
 /* How a request went, for the API to turn into a status. */

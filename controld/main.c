@@ -224,6 +224,7 @@ int main(int argc, char **argv)
 			.swap_threshold = cfg.swap_threshold,
 			.balance = cfg.balance,
 			.balance_interval = cfg.balance_interval,
+			.tenants = cfg.sharing_global ? NULL : auth,
 		};
 
 		control = control_start(&co, cdb, stats, store, cat, &err);

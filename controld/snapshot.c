@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "snapshot.h"
@@ -227,6 +229,125 @@ static double swap_rate(const struct snapshot_sources *src,
 	return r;
 }
 
+/* ---- tenant scope ---- */
+
+/* The murmur3 finalizer: a bijection of 64-bit words that mixes well. */
+static uint64_t fmix64(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdULL;
+	k ^= k >> 33;
+	k *= 0xc4ceb9fe1a85ec53ULL;
+	k ^= k >> 33;
+	return k;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int snapshot_scope_set(struct mb_digest_set *out,
+		       const struct mb_digest_set *in, uint32_t tenant,
+		       uint64_t key, struct mb_err *err)
+{
+	uint64_t i, k = fmix64(key ^ (0x9e3779b97f4a7c15ULL * tenant));
+
+	*out = *in;
+	out->d32 = NULL;
+	out->width = 8;
+	out->name = strdup(in->name ? in->name : "");
+	out->d64 = malloc((in->distinct ? in->distinct : 1) * sizeof(uint64_t));
+	if (!out->name || !out->d64) {
+		free(out->name);
+		free(out->d64);
+		memset(out, 0, sizeof(*out));
+		return mb_errf(err, "plan: out of memory");
+	}
+	if (in->width == 4) {
+		/* The tenant above the digest: order kept, no two meet. */
+		for (i = 0; i < in->distinct; i++)
+			out->d64[i] = (uint64_t)tenant << 32 | in->d32[i];
+		return 0;
+	}
+	for (i = 0; i < in->distinct; i++)
+		out->d64[i] = fmix64(in->d64[i] ^ k);
+	qsort(out->d64, in->distinct, sizeof(uint64_t), cmp_u64);
+	return 0;
+}
+
+static int cmp_tenant(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* This daemon's secret: two tenants' 64-bit digests meet by chance only. */
+static uint64_t scope_secret;
+static pthread_once_t scope_once = PTHREAD_ONCE_INIT;
+
+static void scope_secret_init(void)
+{
+	if (getrandom(&scope_secret, sizeof(scope_secret), 0) !=
+	    sizeof(scope_secret))
+		scope_secret = fmix64((uint64_t)time(NULL) ^
+				      ((uint64_t)getpid() << 32));
+}
+
+static uint64_t scope_key(void)
+{
+	pthread_once(&scope_once, scope_secret_init);
+	return scope_secret;
+}
+
+/*
+ * With VMs of more than one tenant, give each VM its tenant-scoped set
+ * (tenants numbered 1, 2, ... in name order).
+ */
+static int scope_sets(struct snapshot *s, struct mb_err *err)
+{
+	const char **names;
+	size_t i, n = 0;
+	uint64_t key;
+
+	if (!s->nvms)
+		return 0;
+	names = malloc(s->nvms * sizeof(*names));
+	if (!names)
+		return mb_errf(err, "plan: out of memory");
+	for (i = 0; i < s->nvms; i++)
+		names[i] = s->tenants[i];
+	qsort(names, s->nvms, sizeof(*names), cmp_tenant);
+	for (i = 0; i < s->nvms; i++)
+		if (!n || strcmp(names[n - 1], names[i]))
+			names[n++] = names[i];
+	s->ntenants = n;
+	if (n < 2) {
+		free(names);
+		return 0;
+	}
+	s->scoped = calloc(s->nvms, sizeof(*s->scoped));
+	if (!s->scoped) {
+		free(names);
+		return mb_errf(err, "plan: out of memory");
+	}
+	key = scope_key();
+	for (i = 0; i < s->nvms; i++) {
+		const char **t = bsearch(&(const char *){ s->tenants[i] },
+					 names, n, sizeof(*names), cmp_tenant);
+
+		if (snapshot_scope_set(&s->scoped[i], s->vms[i].set,
+				       (uint32_t)(t - names) + 1, key, err)) {
+			free(names);
+			return -1;
+		}
+		s->vms[i].set = &s->scoped[i];
+	}
+	free(names);
+	return 0;
+}
+
 static void unplanned(struct snapshot *s, const char *uuid, const char *name,
 		      const char *host, const char *why)
 {
@@ -258,8 +379,9 @@ int snapshot_take(struct snapshot *s, const struct snapshot_sources *src,
 	s->versions = calloc(ndom + 1, sizeof(*s->versions));
 	s->swap_source = calloc(ndom + 1, sizeof(*s->swap_source));
 	s->pins = calloc(ndom + 1, sizeof(*s->pins));
+	s->tenants = calloc(ndom + 1, sizeof(*s->tenants));
 	if (!s->hosts || !s->plan_host || !s->vms || !s->versions ||
-	    !s->swap_source || !s->pins) {
+	    !s->swap_source || !s->pins || !s->tenants) {
 		mb_errf(err, "plan: out of memory");
 		goto fail;
 	}
@@ -322,9 +444,18 @@ int snapshot_take(struct snapshot *s, const struct snapshot_sources *src,
 					s->pins[s->nvms],
 					sizeof(s->pins[s->nvms]));
 			s->versions[s->nvms] = p->latest.version;
+			if (src->tenants) {
+				uint8_t bin[MBT_UUID_LEN];
+
+				if (!mb_uuid_parse(d->uuid, bin))
+					auth_tenant(src->tenants, bin,
+						    s->tenants[s->nvms]);
+			}
 			s->nvms++;
 		}
 	}
+	if (src->tenants && scope_sets(s, err))
+		goto fail;
 	/* Traces of VMs no host runs. */
 	for (k = 0; k < ps.n; k++) {
 		bool found = false;
@@ -356,6 +487,14 @@ void snapshot_free(struct snapshot *s)
 	free(s->versions);
 	free(s->swap_source);
 	free(s->pins);
+	free(s->tenants);
+	if (s->scoped) {
+		size_t i;
+
+		for (i = 0; i < s->nvms; i++)
+			mb_set_free(&s->scoped[i]);
+		free(s->scoped);
+	}
 	json_decref(s->unplanned);
 	memset(s, 0, sizeof(*s));
 }
@@ -369,13 +508,14 @@ json_t *snapshot_inputs_json(const struct snapshot *s)
 		const struct plan_vm *v = &s->vms[i];
 
 		json_array_append_new(arr, json_pack(
-			"{s:s,s:s,s:s,s:I,s:f,s:o,s:s}", "uuid", v->uuid,
+			"{s:s,s:s,s:s,s:I,s:f,s:o,s:s,s:s}", "uuid", v->uuid,
 			"name", v->name, "host", s->hosts[v->host].name,
 			"version", (json_int_t)s->versions[i],
 			"memory_mb", v->memory_mb, "swap_pages_per_s",
 			v->swap_rate < 0 ? json_null() :
 			json_real(v->swap_rate),
-			"swap_source", s->swap_source[i]));
+			"swap_source", s->swap_source[i],
+			"tenant", s->tenants[i]));
 	}
 	return arr;
 }

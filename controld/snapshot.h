@@ -12,6 +12,17 @@
  * Digest sets come from a cache keyed by (uuid, version): a trace is read
  * and parsed once, when its version first appears, and later plans reuse
  * it. Entries no snapshot used in a whole round are dropped.
+ *
+ * Tenant scope (--sharing-scope tenant, docs/security.md): when the
+ * planned VMs belong to more than one tenant, each VM's set is replaced by
+ * a copy in a digest space of its tenant's own, so that no digest of one
+ * tenant equals one of another and every sharing estimate (pairs, groups,
+ * hosts, and so every policy) counts merging within a tenant only. 32-bit
+ * digests are widened to 64 bits with the tenant's number on top: exact.
+ * 64-bit ones are mixed with a secret random key per tenant (a bijection,
+ * so a tenant's own sharing is unchanged): two tenants' digests then meet
+ * only by chance, 2^-64 per pair, like two different pages, and nobody
+ * who does not know the key can make them meet.
  */
 #ifndef MB_CONTROLD_SNAPSHOT_H
 #define MB_CONTROLD_SNAPSHOT_H
@@ -19,6 +30,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "auth.h"
 #include "balancer.h"
 #include "catalogue.h"
 #include "inventory.h"
@@ -63,6 +75,9 @@ struct snapshot {
 	uint64_t *versions;		/* trace version of each VM */
 	const char **swap_source;	/* "guest stats", "libvirt", "traces" */
 	char (*pins)[ACTION_TEXT_LEN];
+	char (*tenants)[AUTH_TENANT_MAX];	/* each VM's, "" = none */
+	struct mb_digest_set *scoped;	/* tenant-scoped sets, or NULL */
+	size_t ntenants;		/* distinct tenants planned */
 	json_t *unplanned;		/* [{uuid, name, host, why}] */
 };
 
@@ -80,6 +95,7 @@ struct snapshot_sources {
 	struct scheduler *sched;
 	struct stats *stats;
 	struct balancer *balancer;
+	struct auth *tenants;		/* NULL: --sharing-scope global */
 };
 
 int snapshot_take(struct snapshot *s, const struct snapshot_sources *src,
@@ -88,5 +104,14 @@ void snapshot_free(struct snapshot *s);
 
 /* The plan's "inputs": each planned VM, its trace version, host, memory. */
 json_t *snapshot_inputs_json(const struct snapshot *s);
+
+/*
+ * @in as a set in the digest space of tenant number @tenant (1, 2, ...)
+ * under the secret @key (see above): 64-bit words, sorted. @out owns its
+ * copy; free it with mb_set_free(). 0, or -1 when out of memory.
+ */
+int snapshot_scope_set(struct mb_digest_set *out,
+		       const struct mb_digest_set *in, uint32_t tenant,
+		       uint64_t key, struct mb_err *err);
 
 #endif /* MB_CONTROLD_SNAPSHOT_H */

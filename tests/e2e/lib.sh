@@ -104,8 +104,9 @@ add_token() {
 	(umask 077; printf '%s %s%s\n' "$1" "$2" "${3:+ tenant=$3}" >> "$WORK/tokens")
 }
 
-# start_controld DATADIR [ARGS...]: start mb-controld; sets CD_PID, CD_PORT,
-# CD_LEGACY_PORT, CD_URL, CD_LOG. Uses $WORK/tokens unless ARGS say otherwise.
+# start_controld DATADIR [ARGS...]: start mb-controld on a port the kernel
+# picks (unless ARGS give --port); sets CD_PID, CD_PORT, CD_LEGACY_PORT,
+# CD_URL, CD_LOG. Uses $WORK/tokens unless ARGS say otherwise.
 start_controld() {
 	local datadir=$1 i auth=()
 	shift
@@ -115,7 +116,7 @@ start_controld() {
 	*" --insecure-no-auth "*|*" --tokens "*) ;;
 	*) auth=(--tokens "$WORK/tokens") ;;
 	esac
-	"$CONTROLD" --datadir "$datadir" --port-file "$WORK/ports" \
+	"$CONTROLD" --datadir "$datadir" --port 0 --port-file "$WORK/ports" \
 		"${auth[@]}" "$@" >> "$CD_LOG" 2>&1 &
 	CD_PID=$!
 	STARTED_PIDS+=("$CD_PID")

@@ -500,6 +500,45 @@ static void test_open_trace(void **state)
  * parsed once per (uuid, version); a sweep drops the sets no plan asked
  * for since the last one.
  */
+/*
+ * Tenant scope: identical sets of two tenants share nothing, of one tenant
+ * everything; 32-bit digests are widened (exact), 64-bit ones keyed.
+ */
+static void test_tenant_scoped_sets(void **state)
+{
+	struct mb_digest_set raw[2], red, red2, blue;
+	uint64_t *d = malloc(5000 * sizeof(uint64_t)), i;
+	struct mb_err err;
+	int w, algo[2] = { MB_ALGO_SUPERFAST, MB_ALGO_XXH64 };
+
+	(void)state;
+	for (w = 0; w < 2; w++) {
+		for (i = 0; i < 5000; i++)
+			d[i] = (i * 2654435761ULL) ^ (w ? i << 40 : 0);
+		assert_int_equal(mb_set_from_digests(&raw[w], d, 5000, algo[w],
+						     "vm", &err), 0);
+		assert_int_equal(snapshot_scope_set(&red, &raw[w], 1, 42, &err),
+				 0);
+		assert_int_equal(snapshot_scope_set(&red2, &raw[w], 1, 42,
+						    &err), 0);
+		assert_int_equal(snapshot_scope_set(&blue, &raw[w], 2, 42,
+						    &err), 0);
+		assert_int_equal(red.width, 8);
+		assert_int_equal(red.distinct, raw[w].distinct);
+		assert_int_equal(red.pages, raw[w].pages);
+		for (i = 1; i < red.distinct; i++)
+			assert_true(red.d64[i - 1] < red.d64[i]);
+		assert_int_equal(mb_set_common(&red, &red2), raw[w].distinct);
+		assert_int_equal(mb_set_common(&red, &blue), 0);
+		assert_int_equal(mb_set_comparable(&red, &blue, &err), 0);
+		mb_set_free(&red);
+		mb_set_free(&red2);
+		mb_set_free(&blue);
+		mb_set_free(&raw[w]);
+	}
+	free(d);
+}
+
 static void test_set_cache(void **state)
 {
 	struct fixture *f = *state;
@@ -573,6 +612,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_open_trace, setup,
 						teardown),
+		cmocka_unit_test(test_tenant_scoped_sets),
 		cmocka_unit_test_setup_teardown(test_set_cache, setup,
 						teardown),
 	};
