@@ -63,6 +63,14 @@ $(BUILD)/tests/test_config: $(BUILD)/tests/unit/test_config.o $(DAEMON_OBJS) $(L
 	@mkdir -p $(dir $@)
 	$(CC) $(MB_LDFLAGS) -o $@ $^ -lcmocka $(LIBMB_LIBS)
 
+# Allocation-failure tests (tests/unit/failalloc.h): the test binary's
+# references to the allocators go through the injector, which makes the
+# n-th allocation of the code under test fail.
+FAILALLOC_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup,--wrap=asprintf,--wrap=XXH64_createState
+$(BUILD)/tests/test_controld_allocfail: $(BUILD)/tests/unit/failalloc.o
+$(BUILD)/tests/test_controld_allocfail: MB_LDFLAGS += $(FAILALLOC_WRAP)
+$(BUILD)/tests/unit/failalloc.o: PART_CFLAGS += -Idaemon -Icontrold
+
 # Fuzz targets of the daemons' parsers (tests/fuzz/fuzz_daemon_conf.c,
 # fuzz_controld_tokens.c, fuzz_controld_hostspec.c, fuzz_controld_stats.c);
 # the .mbt and text readers are fuzzed by lib's.
@@ -72,8 +80,8 @@ FUZZ_CFLAGS_controld_tokens = -Idaemon
 FUZZ_LIBS_controld_tokens = -lpthread
 FUZZ_SRCS_controld_hostspec = controld/hostspec.c $(LIBMB_SRCS)
 # The guests' statistics report (POST /v1/vms/{uuid}/stats).
-FUZZ_SRCS_controld_stats = controld/stats.c controld/controldb.c controld/action.c daemon/log.c $(LIBMB_SRCS)
-FUZZ_CFLAGS_controld_stats = -Icontrold -Idaemon
+FUZZ_SRCS_controld_stats = controld/stats.c controld/controldb.c controld/action.c daemon/log.c heuristics/json_alloc.c $(LIBMB_SRCS)
+FUZZ_CFLAGS_controld_stats = -Icontrold -Idaemon -Iheuristics
 FUZZ_LIBS_controld_stats = -ljansson -lsqlite3 -lpthread
 
 # The same end-to-end tests against daemons built with ASan+UBSan: a memory

@@ -416,7 +416,10 @@ int catalogue_foreach(struct catalogue *c, const char *uuid,
 		}
 		row_to_record(st, &rows[n++]);
 	}
-	if (rc != SQLITE_DONE)
+	if (rc == SQLITE_NOMEM)
+		ret = mb_errf(err, "catalogue %s: list traces: out of memory",
+			      c->path);
+	else if (rc != SQLITE_DONE)
 		ret = db_err(c, err, "list traces");
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&c->lock);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "balance.h"
+#include "hotspot.h"
 #include "conf.h"
 #include "config.h"
 
@@ -61,6 +62,15 @@ enum {
 	OPT_STATS_KEEP_DAYS,
 	OPT_BALANCE,
 	OPT_BALANCE_INTERVAL,
+	OPT_SANDPIPER,
+	OPT_SP_K,
+	OPT_SP_N,
+	OPT_SP_WINDOW,
+	OPT_SP_AR,
+	OPT_SP_HOLDOFF,
+	OPT_SP_CPU,
+	OPT_SP_NET,
+	OPT_SP_MEM,
 };
 
 static const struct option options[] = {
@@ -109,6 +119,15 @@ static const struct option options[] = {
 	{ "stats-keep-days", required_argument, NULL, OPT_STATS_KEEP_DAYS },
 	{ "balance", required_argument, NULL, OPT_BALANCE },
 	{ "balance-interval", required_argument, NULL, OPT_BALANCE_INTERVAL },
+	{ "sandpiper", required_argument, NULL, OPT_SANDPIPER },
+	{ "sandpiper-k", required_argument, NULL, OPT_SP_K },
+	{ "sandpiper-n", required_argument, NULL, OPT_SP_N },
+	{ "sandpiper-window", required_argument, NULL, OPT_SP_WINDOW },
+	{ "sandpiper-ar-order", required_argument, NULL, OPT_SP_AR },
+	{ "sandpiper-holdoff", required_argument, NULL, OPT_SP_HOLDOFF },
+	{ "sandpiper-cpu-threshold", required_argument, NULL, OPT_SP_CPU },
+	{ "sandpiper-net-threshold", required_argument, NULL, OPT_SP_NET },
+	{ "sandpiper-mem-threshold", required_argument, NULL, OPT_SP_MEM },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -181,6 +200,16 @@ void config_usage(FILE *out)
 "                            proportional or off (default off;\n"
 "                            docs/balancing.md)\n"
 "      --balance-interval S  a balancing round every S s (default 10)\n"
+"      --sandpiper MODE      CPU, network and memory hotspots resolved by\n"
+"                            migration: black, gray or off (default off;\n"
+"                            docs/hotspots.md)\n"
+"      --sandpiper-k N, --sandpiper-n N  hot when k of the last n\n"
+"                            observations are over (default 3 of 5)\n"
+"      --sandpiper-cpu-threshold P, --sandpiper-net-threshold P,\n"
+"      --sandpiper-mem-threshold P  percent of capacity (default 75 each)\n"
+"      --sandpiper-window N  observations the forecast is fitted to (12)\n"
+"      --sandpiper-ar-order N  order of the forecast's AR model (1)\n"
+"      --sandpiper-holdoff S  no VM moves twice within S s (default 120)\n"
 "      --sharing-scope tenant|global  count sharing, and colocate for it,\n"
 "                            only between VMs of one tenant (default tenant;\n"
 "                            docs/security.md)\n"
@@ -195,11 +224,11 @@ void config_usage(FILE *out)
 "      --version             print the version\n");
 }
 
-static int set_str(char **dst, const char *arg)
+static int set_str(char **dst, const char *arg, struct mb_err *err)
 {
 	free(*dst);
 	*dst = strdup(arg);
-	return *dst ? 0 : -1;
+	return *dst ? 0 : mb_errf(err, "out of memory");
 }
 
 static int apply_uint(struct controld_config *c, int val, const char *arg,
@@ -219,16 +248,16 @@ static int apply(void *ctx, int val, const char *arg, struct mb_err *err)
 		c->check_only = true;
 		return 0;
 	case OPT_LISTEN:
-		return set_str(&c->listen, arg);
+		return set_str(&c->listen, arg, err);
 	case OPT_PORT:
 		if (conf_parse_uint("port", arg, 0, 65535, &v, err))
 			return -1;
 		c->port = v;
 		return 0;
 	case OPT_PORT_FILE:
-		return set_str(&c->port_file, arg);
+		return set_str(&c->port_file, arg, err);
 	case OPT_DATADIR:
-		return set_str(&c->datadir, arg);
+		return set_str(&c->datadir, arg, err);
 	case OPT_KEEP:
 		if (conf_parse_uint("keep", arg, 1, 1000000, &v, err))
 			return -1;
@@ -241,14 +270,14 @@ static int apply(void *ctx, int val, const char *arg, struct mb_err *err)
 		c->max_upload = v;
 		return 0;
 	case OPT_TOKENS:
-		return set_str(&c->tokens, arg);
+		return set_str(&c->tokens, arg, err);
 	case OPT_INSECURE:
 		c->insecure_no_auth = true;
 		return 0;
 	case OPT_TLS_CERT:
-		return set_str(&c->tls_cert, arg);
+		return set_str(&c->tls_cert, arg, err);
 	case OPT_TLS_KEY:
-		return set_str(&c->tls_key, arg);
+		return set_str(&c->tls_key, arg, err);
 	case OPT_LEGACY_PORT:
 		if (conf_parse_uint("legacy-port", arg, 0, 65535, &v, err))
 			return -1;
@@ -256,7 +285,7 @@ static int apply(void *ctx, int val, const char *arg, struct mb_err *err)
 		c->legacy_enabled = true;
 		return 0;
 	case OPT_LEGACY_VM:
-		return set_str(&c->legacy_vm, arg);
+		return set_str(&c->legacy_vm, arg, err);
 	case OPT_SYSLOG:
 		c->syslog = true;
 		return 0;
@@ -277,7 +306,7 @@ static int apply(void *ctx, int val, const char *arg, struct mb_err *err)
 		c->max_connections = v;
 		return 0;
 	case OPT_TLS_PRIORITY:
-		return set_str(&c->tls_priority, arg);
+		return set_str(&c->tls_priority, arg, err);
 	case OPT_SHARING_SCOPE:
 		if (!strcmp(arg, "tenant") || !strcmp(arg, "global")) {
 			c->sharing_global = !strcmp(arg, "global");
@@ -303,6 +332,17 @@ static int apply(void *ctx, int val, const char *arg, struct mb_err *err)
 	}
 	case OPT_APPLY:
 		c->apply = true;
+		return 0;
+	case OPT_SANDPIPER:
+		if (!strcmp(arg, "off"))
+			c->sandpiper = -1;
+		else if (!strcmp(arg, "black"))
+			c->sandpiper = MB_HS_BLACK;
+		else if (!strcmp(arg, "gray"))
+			c->sandpiper = MB_HS_GRAY;
+		else
+			return mb_errf(err, "sandpiper: '%s' is not black, "
+				       "gray or off", arg);
 		return 0;
 	case OPT_BALANCE: {
 		enum mb_balance_mode m;
@@ -360,6 +400,18 @@ static int apply_uint(struct controld_config *c, int val, const char *arg,
 		  stats_keep_days),
 		U(OPT_BALANCE_INTERVAL, "balance-interval", 1, 86400,
 		  balance_interval),
+		U(OPT_SP_K, "sandpiper-k", 1, 100, sandpiper_k),
+		U(OPT_SP_N, "sandpiper-n", 1, 100, sandpiper_n),
+		U(OPT_SP_WINDOW, "sandpiper-window", 2, 256, sandpiper_window),
+		U(OPT_SP_AR, "sandpiper-ar-order", 0, 8, sandpiper_ar_order),
+		U(OPT_SP_HOLDOFF, "sandpiper-holdoff", 0, 86400,
+		  sandpiper_holdoff),
+		U(OPT_SP_CPU, "sandpiper-cpu-threshold", 1, 100,
+		  sandpiper_threshold[0]),
+		U(OPT_SP_NET, "sandpiper-net-threshold", 1, 100,
+		  sandpiper_threshold[1]),
+		U(OPT_SP_MEM, "sandpiper-mem-threshold", 1, 100,
+		  sandpiper_threshold[2]),
 		U(OPT_MAX_CONNECTIONS_PER_IP, "max-connections-per-ip", 0,
 		  100000, max_connections_per_ip),
 		U(OPT_HEADER_TIMEOUT, "header-timeout", 1, 3600,
@@ -420,6 +472,14 @@ static void defaults(struct controld_config *c)
 	c->stats_keep_days = 7;
 	c->balance = -1;
 	c->balance_interval = 10;
+	c->sandpiper = -1;
+	c->sandpiper_k = 3;
+	c->sandpiper_n = 5;
+	c->sandpiper_window = 12;
+	c->sandpiper_ar_order = 1;
+	c->sandpiper_holdoff = 120;
+	c->sandpiper_threshold[0] = c->sandpiper_threshold[1] =
+		c->sandpiper_threshold[2] = 75;
 }
 
 int config_parse(struct controld_config *c, int argc, char **argv,
@@ -449,6 +509,13 @@ int config_validate(const struct controld_config *c, struct mb_err *err)
 			       "contradict each other");
 	if (!c->tls_cert != !c->tls_key)
 		return mb_errf(err, "--tls-cert and --tls-key go together");
+	if (c->sandpiper >= 0 && (!c->nhosts || !c->stats_interval))
+		return mb_errf(err, "--sandpiper needs hosts (--host) and "
+			       "their statistics (--stats-interval > 0)");
+	if (c->sandpiper >= 0 && c->sandpiper_k > c->sandpiper_n)
+		return mb_errf(err, "--sandpiper-k %u is more than "
+			       "--sandpiper-n %u", c->sandpiper_k,
+			       c->sandpiper_n);
 	if (c->balance >= 0 && !c->nhosts)
 		return mb_errf(err, "--balance needs the hosts whose VMs it "
 			       "balances (--host)");

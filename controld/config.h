@@ -66,6 +66,10 @@ struct controld_config {
 	unsigned int resize_floor_mb;	/* no VM is resized below this */
 	int balance;			/* enum mb_balance_mode, -1 = off */
 	unsigned int balance_interval;	/* seconds */
+	int sandpiper;			/* enum mb_hs_mode, -1 = off */
+	unsigned int sandpiper_k, sandpiper_n, sandpiper_window;
+	unsigned int sandpiper_ar_order, sandpiper_holdoff;
+	unsigned int sandpiper_threshold[3];	/* percent: cpu, net, mem */
 	/* Live statistics (stats.c, collect.c). */
 	unsigned int stats_interval;	/* seconds; 0 = no libvirt collection */
 	unsigned int stats_window;	/* seconds kept in memory */

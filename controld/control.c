@@ -30,6 +30,7 @@
 
 #include "action_kinds.h"
 #include "balancer.h"
+#include "sandpiper.h"
 #include "collect.h"
 #include "control.h"
 #include "inventory.h"
@@ -50,6 +51,9 @@ struct control {
 	struct collector *collector;
 	struct set_cache *cache;
 	struct balancer *balancer;	/* NULL: --balance off */
+	struct sandpiper *sandpiper;	/* NULL: --sandpiper off */
+	struct snapshot sharing_snap;	/* sandpiper's ties, plan_lock */
+	time_t sharing_taken;		/* monotonic, 0 = none */
 	pthread_mutex_t plan_lock;	/* one plan at a time; last_moves */
 	pthread_t thread;
 	bool stop;
@@ -581,6 +585,48 @@ bool control_pressure(struct control *c, const char *uuid)
 	return true;
 }
 
+json_t *control_hotspots_json(struct control *c)
+{
+	if (!c->sandpiper)
+		return json_pack("{s:s}", "mode", "off");
+	return sandpiper_json(c->sandpiper);
+}
+
+static time_t mono(void);
+
+/*
+ * Sandpiper's tie-break: what a VM shares with a host's VMs, from a
+ * snapshot of the traces at most 30 s old (taken under the plan lock,
+ * whose cache it shares with plans).
+ */
+static double sharing_for_sandpiper(void *ctx, const char *uuid,
+				    const char *host)
+{
+	struct control *c = ctx;
+	const struct snapshot_sources src = {
+		.inv = c->inv, .cat = c->cat, .store = c->store,
+		.cache = c->cache, .stats = c->stats,
+	};
+	struct mb_err err;
+	double shared;
+
+	pthread_mutex_lock(&c->plan_lock);
+	if (!c->sharing_taken || mono() - c->sharing_taken > 30) {
+		if (c->sharing_taken)
+			snapshot_free(&c->sharing_snap);
+		c->sharing_taken = 0;
+		if (snapshot_take(&c->sharing_snap, &src, &err) == 0)
+			c->sharing_taken = mono();
+		else
+			log_debug("sandpiper: no sharing estimate: %s",
+				  err.msg);
+	}
+	shared = c->sharing_taken ? snapshot_shared_mb(&c->sharing_snap,
+						       uuid, host) : 0;
+	pthread_mutex_unlock(&c->plan_lock);
+	return shared;
+}
+
 json_t *control_balance_json(struct control *c)
 {
 	if (!c->balancer)
@@ -651,6 +697,8 @@ static void *loop(void *arg)
 		}
 		if (c->collector && now >= next_stats) {
 			collector_round(c->collector);
+			if (c->sandpiper)
+				sandpiper_round(c->sandpiper);
 			next_stats = now + c->o.stats_interval;
 		}
 		scheduler_tick(c->sched);
@@ -720,19 +768,34 @@ struct control *control_start(const struct control_options *o,
 		if (!c->balancer || balancer_start(c->balancer, err))
 			goto fail;
 	}
+	if (o->sandpiper >= 0) {
+		struct sandpiper_options spo = {
+			.mode = o->sandpiper, .params = o->sandpiper_params,
+			.holdoff = o->sandpiper_holdoff,
+			.stats_interval = o->stats_interval, .apply = o->apply,
+		};
+
+		c->sandpiper = sandpiper_new(&spo, c->inv, stats, c->sched, db,
+					     sharing_for_sandpiper, c, err);
+		if (!c->sandpiper)
+			goto fail;
+	}
 	if (pthread_create(&c->thread, NULL, loop, c)) {
 		mb_errf(err, "control: cannot start its thread");
 		goto fail;
 	}
 	log_info("controller: %u host%s, inventory every %u s, statistics %s, "
-		 "balance %s, policies %s, %s, %s", o->nhosts,
+		 "balance %s, sandpiper %s, policies %s, %s, %s", o->nhosts,
 		 o->nhosts == 1 ? "" : "s", o->inventory_interval,
 		 o->stats_interval ? "on" : "off", o->balance >= 0 ?
-		 mb_balance_mode_name(o->balance) : "off", plan_policy_order(),
+		 mb_balance_mode_name(o->balance) : "off",
+		 o->sandpiper < 0 ? "off" : o->sandpiper == MB_HS_GRAY ?
+		 "gray" : "black", plan_policy_order(),
 		 o->plan_interval ? "plans on a timer" : "plans on request",
 		 o->apply ? "applying plans (--apply)" : "dry run");
 	return c;
 fail:
+	sandpiper_free(c->sandpiper);
 	balancer_free(c->balancer);
 	collector_free(c->collector);
 	set_cache_free(c->cache);
@@ -769,6 +832,9 @@ void control_stop(struct control *c)
 	balancer_free(c->balancer);
 	if (!scheduler_stop(c->sched))
 		return;
+	sandpiper_free(c->sandpiper);
+	if (c->sharing_taken)
+		snapshot_free(&c->sharing_snap);
 	collector_free(c->collector);
 	set_cache_free(c->cache);
 	scheduler_free(c->sched);

@@ -13,6 +13,8 @@
  *   balancer.c    --balance: every --balance-interval, and at once on a
  *                 guest's pressure report, the balance policy's resizes
  *                 (policy_balance.c)
+ *   sandpiper.c   --sandpiper: CPU, network and memory hotspots detected
+ *                 every statistics round, resolved by migration
  *   controldb.c   plans and actions, DATADIR/control.db
  * Started only when hosts are configured.
  */
@@ -27,6 +29,7 @@
 #include "auth.h"
 #include "catalogue.h"
 #include "controldb.h"
+#include "hotspot.h"
 #include "mb_error.h"
 #include "stats.h"
 #include "store.h"
@@ -50,6 +53,9 @@ struct control_options {
 	double swap_threshold;
 	int balance;			/* enum mb_balance_mode, -1 = off */
 	unsigned int balance_interval;
+	int sandpiper;			/* enum mb_hs_mode, -1 = off */
+	struct mb_hotspot_params sandpiper_params;
+	unsigned int sandpiper_holdoff;
 	/*
 	 * The tenants of the VMs (the tokens file): sharing is counted only
 	 * within a tenant (snapshot.h). NULL: across all VMs.
@@ -121,6 +127,9 @@ bool control_pressure(struct control *c, const char *uuid);
 
 /* GET /v1/balance: the balancer's last decisions ({"mode": "off"} when off). */
 json_t *control_balance_json(struct control *c);
+
+/* GET /v1/hotspots: sandpiper's view ({"mode": "off"} when off). */
+json_t *control_hotspots_json(struct control *c);
 
 /* Prometheus lines: actions by kind and state, the digest set cache. */
 void control_metrics(struct control *c, FILE *out);

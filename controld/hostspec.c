@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * hostspec.c - parse a --host value, "NAME,URI[,capacity=MB][,reserve=MB]
- * [,migrate-uri=URI][,balloon=libvirt|xenctrl]" (inventory.h). Apart from inventory.c so that the
+ * [,migrate-uri=URI][,balloon=libvirt|xenctrl][,cpus=N][,net-mbps=N]"
+ * (inventory.h). Apart from inventory.c so that the
  * fuzzer (tests/fuzz/fuzz_controld_hostspec.c) needs no libvirt.
  */
 #include <errno.h>
@@ -10,8 +11,8 @@
 
 #include "inventory.h"
 
-static int parse_mb(const char *what, const char *v, double *out,
-		    struct mb_err *err)
+static int parse_number(const char *what, const char *unit, const char *v,
+			double *out, struct mb_err *err)
 {
 	char *end;
 	double d;
@@ -19,10 +20,16 @@ static int parse_mb(const char *what, const char *v, double *out,
 	errno = 0;
 	d = strtod(v, &end);
 	if (errno || end == v || *end || d < 0 || d > 1e9)
-		return mb_errf(err, "host: %s '%s' is not a number of MiB",
-			       what, v);
+		return mb_errf(err, "host: %s '%s' is not a number of %s",
+			       what, v, unit);
 	*out = d;
 	return 0;
+}
+
+static int parse_mb(const char *what, const char *v, double *out,
+		    struct mb_err *err)
+{
+	return parse_number(what, "MiB", v, out, err);
 }
 
 int inv_parse_host(const char *spec, struct inv_host_spec *h,
@@ -64,6 +71,14 @@ int inv_parse_host(const char *spec, struct inv_host_spec *h,
 				return mb_errf(err, "host %s: migrate-uri is "
 					       "too long", h->name);
 			strcpy(h->migrate_uri, tok + 12);
+		} else if (!strncmp(tok, "cpus=", 5)) {
+			if (parse_number("cpus", "cores", tok + 5, &h->cpus,
+					 err))
+				return -1;
+		} else if (!strncmp(tok, "net-mbps=", 9)) {
+			if (parse_number("net-mbps", "Mbit/s", tok + 9,
+					 &h->net_mbps, err))
+				return -1;
 		} else if (!strncmp(tok, "balloon=", 8)) {
 			if (strcmp(tok + 8, "libvirt") &&
 			    strcmp(tok + 8, "xenctrl"))
@@ -74,12 +89,13 @@ int inv_parse_host(const char *spec, struct inv_host_spec *h,
 		} else {
 			return mb_errf(err, "host %s: unknown setting '%s' "
 				       "(capacity=, reserve=, migrate-uri=, "
-				       "balloon=)", h->name, tok);
+				       "balloon=, cpus=, net-mbps=)", h->name,
+				       tok);
 		}
 	}
 	if (field < 2)
 		return mb_errf(err, "host '%s': expected NAME,URI[,capacity=MB]"
 			       "[,reserve=MB][,migrate-uri=URI][,balloon=libvirt|"
-			       "xenctrl]", spec);
+			       "xenctrl][,cpus=N][,net-mbps=N]", spec);
 	return 0;
 }

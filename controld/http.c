@@ -459,6 +459,7 @@ enum handler {
 	H_ACTION_NEW,
 	H_PRESSURE,
 	H_BALANCE,
+	H_HOTSPOTS,
 };
 
 /* The API, docs/api.md. */
@@ -495,6 +496,8 @@ static const struct route routes[] = {
 	{ "POST", "/v1/vms/{uuid}/pressure", ROLE_VM, BODY_JSON, true,
 	  H_PRESSURE, "report memory pressure for this vm" },
 	{ "GET", "/v1/balance", ROLE_ADMIN, BODY_NONE, true, H_BALANCE,
+	  "read" },
+	{ "GET", "/v1/hotspots", ROLE_ADMIN, BODY_NONE, true, H_HOTSPOTS,
 	  "read" },
 };
 
@@ -773,6 +776,9 @@ static enum MHD_Result dispatch(struct http_server *h,
 	case H_BALANCE:
 		return respond(h, conn, MHD_HTTP_OK,
 			       control_balance_json(h->control));
+	case H_HOTSPOTS:
+		return respond(h, conn, MHD_HTTP_OK,
+			       control_hotspots_json(h->control));
 	case H_VM_STATS:
 		return get_stats(h, conn, req, false);
 	case H_HOST_STATS:

@@ -26,7 +26,7 @@ struct inv_domain {
 
 /*
  * One host as parsed from "NAME,URI[,capacity=MB][,reserve=MB]
- * [,migrate-uri=URI][,balloon=libvirt|xenctrl]".
+ * [,migrate-uri=URI][,balloon=libvirt|xenctrl][,cpus=N][,net-mbps=N]".
  */
 struct inv_host_spec {
 	char name[64];
@@ -35,6 +35,8 @@ struct inv_host_spec {
 	double capacity_mb;		/* 0 = ask virNodeGetInfo */
 	double reserve_mb;
 	bool xen_balloon;		/* resize through libxenctrl (dom0) */
+	double cpus;			/* CPU capacity in cores, 0 = the node's */
+	double net_mbps;		/* link speed, 0 = 1000 */
 };
 
 int inv_parse_host(const char *spec, struct inv_host_spec *h,

@@ -34,6 +34,7 @@
 #include "control.h"
 #include "controldb.h"
 #include "http.h"
+#include "json_alloc.h"
 #include "legacy.h"
 #include "log.h"
 #include "metrics.h"
@@ -111,6 +112,7 @@ int main(int argc, char **argv)
 	int sig, ret, status = 1, lock_fd = -1;
 
 	log_init("mb-controld");
+	mb_json_alloc_init();
 	/* Traces, databases and the lock are the daemon's own (0600/0750). */
 	umask(027);
 	ret = config_parse(&cfg, argc, argv, &err);
@@ -224,8 +226,20 @@ int main(int argc, char **argv)
 			.swap_threshold = cfg.swap_threshold,
 			.balance = cfg.balance,
 			.balance_interval = cfg.balance_interval,
+			.sandpiper = cfg.sandpiper,
+			.sandpiper_holdoff = cfg.sandpiper_holdoff,
 			.tenants = cfg.sharing_global ? NULL : auth,
 		};
+		int r;
+
+		mb_hotspot_defaults(&co.sandpiper_params);
+		co.sandpiper_params.k = cfg.sandpiper_k;
+		co.sandpiper_params.n = cfg.sandpiper_n;
+		co.sandpiper_params.window = cfg.sandpiper_window;
+		co.sandpiper_params.ar_order = cfg.sandpiper_ar_order;
+		for (r = 0; r < MB_RESOURCES; r++)
+			co.sandpiper_params.threshold[r] =
+				cfg.sandpiper_threshold[r] / 100.0;
 
 		control = control_start(&co, cdb, stats, store, cat, &err);
 		if (!control) {

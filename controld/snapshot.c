@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "placement.h"
 #include "snapshot.h"
 
 #define SWAP_WINDOW_S 60.0
@@ -497,6 +498,48 @@ void snapshot_free(struct snapshot *s)
 	}
 	json_decref(s->unplanned);
 	memset(s, 0, sizeof(*s));
+}
+
+double snapshot_shared_mb(const struct snapshot *s, const char *uuid,
+			  const char *host)
+{
+	struct mb_place_host *ph = calloc(s->nhosts + 1, sizeof(*ph));
+	struct mb_place_vm *pv = calloc(s->nvms + 1, sizeof(*pv));
+	size_t *members = calloc(s->nvms + 1, sizeof(*members));
+	struct mb_placement p = { ph, s->nhosts, pv, s->nvms };
+	double shared = 0, alone, with;
+	long v = -1, h = -1;
+	size_t i, m = 0;
+
+	if (!ph || !pv || !members)
+		goto out;
+	for (i = 0; i < s->nhosts; i++) {
+		ph[i] = (struct mb_place_host){ s->hosts[i].name,
+						s->hosts[i].capacity_mb };
+		if (!strcmp(s->hosts[i].name, host))
+			h = (long)i;
+	}
+	for (i = 0; i < s->nvms; i++) {
+		pv[i] = (struct mb_place_vm){ s->vms[i].name,
+					      s->vms[i].memory_mb,
+					      s->vms[i].host, s->vms[i].set };
+		if (!strcmp(s->vms[i].uuid, uuid))
+			v = (long)i;
+	}
+	if (v < 0 || h < 0 || s->vms[v].host == (int)h)
+		goto out;
+	for (i = 0; i < s->nvms; i++)
+		if (s->vms[i].host == (int)h)
+			members[m++] = i;
+	alone = mb_group_after_mb(&p, members, m);
+	members[m++] = (size_t)v;
+	with = mb_group_after_mb(&p, members, m);
+	shared = alone + s->vms[v].memory_mb - with;
+out:
+	free(ph);
+	free(pv);
+	free(members);
+	return shared;
 }
 
 json_t *snapshot_inputs_json(const struct snapshot *s)

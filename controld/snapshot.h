@@ -102,6 +102,14 @@ int snapshot_take(struct snapshot *s, const struct snapshot_sources *src,
 		  struct mb_err *err);
 void snapshot_free(struct snapshot *s);
 
+/*
+ * How much VM @uuid shares with the VMs of host @host (MiB saved by
+ * merging, beyond what each holds alone): 0 when either has no trace in
+ * @s or @uuid already runs there. For sandpiper's ties.
+ */
+double snapshot_shared_mb(const struct snapshot *s, const char *uuid,
+			  const char *host);
+
 /* The plan's "inputs": each planned VM, its trace version, host, memory. */
 json_t *snapshot_inputs_json(const struct snapshot *s);
 

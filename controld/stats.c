@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "json_alloc.h"
 #include "log.h"
 #include "ring.h"
 #include "stats.h"
@@ -91,6 +92,8 @@ static const struct field guest_fields[] = {
 	  NULL, NULL, 0 },
 	{ "psi_full_avg300", offsetof(struct guest_sample, psi_full[2]),
 	  NULL, NULL, 0 },
+	{ F(guest_sample, rx_bps), NULL, NULL, 0 },
+	{ F(guest_sample, tx_bps), NULL, NULL, 0 },
 };
 
 static const struct field host_fields[] = {
@@ -639,6 +642,8 @@ int stats_add_guest(struct stats *s, const char *uuid,
 		.swap_out = stats_rate(e->glast.pswpout, r->pswpout, dt),
 		.major_faults = stats_rate(e->glast.pgmajfault, r->pgmajfault,
 					   dt),
+		.rx_bps = stats_rate(e->glast.net_rx_bytes, r->net_rx_bytes, dt),
+		.tx_bps = stats_rate(e->glast.net_tx_bytes, r->net_tx_bytes, dt),
 	};
 	for (i = 0; i < 3; i++) {
 		g.psi_some[i] = r->psi_some[i];
@@ -745,7 +750,7 @@ int guest_report_parse(const char *text, size_t len, struct guest_report *r,
 #define C(m) { #m, offsetof(struct guest_report, m) }
 		C(mem_total_kb), C(mem_available_kb), C(committed_as_kb),
 		C(swap_total_kb), C(swap_free_kb), C(pswpin), C(pswpout),
-		C(pgmajfault),
+		C(pgmajfault), C(net_rx_bytes), C(net_tx_bytes),
 #undef C
 	};
 	json_error_t je;
@@ -754,7 +759,11 @@ int guest_report_parse(const char *text, size_t len, struct guest_report *r,
 	int ret = -1;
 
 	memset(r, 0, sizeof(*r));
+	mb_json_alloc_failed();
 	o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	if (!o && (mb_json_alloc_failed() ||
+		   json_error_code(&je) == json_error_out_of_memory))
+		return mb_errf(err, "out of memory");
 	if (!o)
 		return mb_errf(err, "not JSON: %s (at byte %d)", je.text,
 			       je.position);

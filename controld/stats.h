@@ -65,6 +65,7 @@ struct guest_report {
 	int64_t mem_total_kb, mem_available_kb, committed_as_kb;
 	int64_t swap_total_kb, swap_free_kb;
 	int64_t pswpin, pswpout, pgmajfault;	/* counters, pages */
+	int64_t net_rx_bytes, net_tx_bytes;	/* counters, all but lo */
 	double psi_some[3], psi_full[3];	/* avg10, avg60, avg300, % */
 	int64_t psi_some_total_us, psi_full_total_us;
 	char trigger[64];		/* pressure reports: what fired */
@@ -89,6 +90,7 @@ struct guest_sample {
 	double swap_in, swap_out;	/* pages/s */
 	double major_faults;		/* per second */
 	double psi_some[3], psi_full[3];
+	double rx_bps, tx_bps;		/* bytes/s, its interfaces but lo */
 };
 
 struct host_sample {

@@ -81,7 +81,7 @@ fail:
 }
 
 /* The statistics files, and what reads each one's text. */
-enum stats_file { MEMINFO, VMSTAT, PRESSURE, UPTIME, BOOT_ID };
+enum stats_file { MEMINFO, VMSTAT, PRESSURE, UPTIME, BOOT_ID, NET_DEV };
 
 static const char *const stats_files[] = {
 	[MEMINFO] = "meminfo",
@@ -89,6 +89,7 @@ static const char *const stats_files[] = {
 	[PRESSURE] = "pressure/memory",
 	[UPTIME] = "uptime",
 	[BOOT_ID] = "sys/kernel/random/boot_id",
+	[NET_DEV] = "net/dev",
 };
 
 static int parse_stats_file(enum stats_file which, const char *path,
@@ -123,6 +124,9 @@ static int parse_stats_file(enum stats_file which, const char *path,
 		return proc_parse_uptime(path, text, len, &s->uptime_s, err);
 	case BOOT_ID:
 		return proc_parse_boot_id(path, text, len, s->boot_id, err);
+	case NET_DEV:
+		return proc_parse_net_dev(path, text, len, &s->net_rx_bytes,
+					  &s->net_tx_bytes, err);
 	}
 	return 0;
 }
@@ -137,6 +141,7 @@ int collect_stats(const char *proc, struct guest_stats *s, struct mb_err *err)
 	s->mem_total_kb = s->mem_available_kb = s->committed_as_kb = -1;
 	s->swap_total_kb = s->swap_free_kb = -1;
 	s->pswpin = s->pswpout = s->pgmajfault = -1;
+	s->net_rx_bytes = s->net_tx_bytes = -1;
 	s->uptime_s = -1;
 	for (i = 0; i < sizeof(stats_files) / sizeof(*stats_files); i++) {
 		size_t len;

@@ -82,6 +82,7 @@ struct guest_stats {
 	int64_t mem_total_kb, mem_available_kb, committed_as_kb;
 	int64_t swap_total_kb, swap_free_kb;
 	int64_t pswpin, pswpout, pgmajfault;
+	int64_t net_rx_bytes, net_tx_bytes;	/* net/dev, all but lo */
 	double uptime_s;
 	char boot_id[37];		/* changes at every boot */
 	struct psi_memory psi;
@@ -130,6 +131,15 @@ int proc_parse_psi(const char *name, const char *text, size_t len,
 /* Parse uptime ("UPTIME IDLE\n", seconds); *uptime_s = -1 when not. */
 int proc_parse_uptime(const char *name, const char *text, size_t len,
 		      double *uptime_s, struct mb_err *err);
+
+/*
+ * Parse net/dev: the bytes received and sent, summed over every interface
+ * but "lo" (fields 1 and 9 of its "NAME: ..." line); -1 when there is no
+ * such interface. A line with a ':' and too few counts is refused.
+ */
+int proc_parse_net_dev(const char *name, const char *text, size_t len,
+		       int64_t *rx_bytes, int64_t *tx_bytes,
+		       struct mb_err *err);
 
 /* Parse boot_id (one uuid line) into lower-case text; "" when not. */
 int proc_parse_boot_id(const char *name, const char *text, size_t len,

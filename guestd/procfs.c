@@ -308,6 +308,61 @@ int proc_parse_boot_id(const char *name, const char *text, size_t len,
 	return bad_line(err, &problems, name, &l, "expected a uuid");
 }
 
+/* ---- net/dev ---- */
+
+int proc_parse_net_dev(const char *name, const char *text, size_t len,
+		       int64_t *rx_bytes, int64_t *tx_bytes,
+		       struct mb_err *err)
+{
+	struct cursor c = { .text = text, .len = len };
+	int64_t rx = 0, tx = 0;
+	bool any = false;
+	struct line l;
+	int problems = 0;
+
+	*rx_bytes = *tx_bytes = -1;
+	while (next_line(&c, &l)) {
+		const char *colon = memchr(l.p, ':', l.len);
+		int64_t field[9];
+		size_t pos, used, start = 0;
+		int f;
+
+		if (!colon)
+			continue;	/* the two header lines */
+		while (start < (size_t)(colon - l.p) && l.p[start] == ' ')
+			start++;
+		if ((size_t)(colon - l.p) - start == 2 &&
+		    !memcmp(l.p + start, "lo", 2))
+			continue;
+		pos = (size_t)(colon - l.p) + 1;
+		for (f = 0; f < 9; f++) {
+			while (pos < l.len && l.p[pos] == ' ')
+				pos++;
+			used = parse_count(l.p + pos, l.len - pos, &field[f]);
+			if (!used)
+				break;
+			pos += used;
+		}
+		if (f < 9 || (pos < l.len && l.p[pos] != ' ')) {
+			bad_line(err, &problems, name, &l, "expected an "
+				 "interface and its counts");
+			continue;
+		}
+		if (rx > INT64_MAX - field[0] || tx > INT64_MAX - field[8]) {
+			bad_line(err, &problems, name, &l, "counts too large");
+			continue;
+		}
+		rx += field[0];
+		tx += field[8];
+		any = true;
+	}
+	if (any) {
+		*rx_bytes = rx;
+		*tx_bytes = tx;
+	}
+	return result(err, problems);
+}
+
 /* The PSI trigger line of --pressure-trigger (guestd.h, pressure.c). */
 int pressure_trigger_check(const char *trigger, struct mb_err *err)
 {

@@ -72,6 +72,8 @@ char *report_body(const struct guest_stats *s, const char *name)
 	add_count(o, "pswpin", s->pswpin);
 	add_count(o, "pswpout", s->pswpout);
 	add_count(o, "pgmajfault", s->pgmajfault);
+	add_count(o, "net_rx_bytes", s->net_rx_bytes);
+	add_count(o, "net_tx_bytes", s->net_tx_bytes);
 	if (s->psi.some.reported || s->psi.full.reported) {
 		psi = json_object();
 		if (s->psi.some.reported)

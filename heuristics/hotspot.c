@@ -107,6 +107,29 @@ void mb_hot_check(const double *x, size_t len, double threshold,
 		 v->predicted > threshold;
 }
 
+/* ---- utilisations ---- */
+
+static double known(double v)
+{
+	return isfinite(v) && v > 0 ? v : 0;
+}
+
+void mb_hs_utilisation(const struct mb_hs_reading *r,
+		       const double cap[MB_RESOURCES], enum mb_hs_mode mode,
+		       double out[MB_RESOURCES])
+{
+	double mem = isfinite(r->rss_mb) ? r->rss_mb : known(r->balloon_mb);
+
+	if (mode == MB_HS_GRAY && isfinite(r->guest_used_mb))
+		mem = r->guest_used_mb + known(r->swapin_pages) * 4.0 / 1024 * 10;
+	out[MB_RES_CPU] = cap[MB_RES_CPU] > 0 ?
+			  known(r->cpu_cores) / cap[MB_RES_CPU] : 0;
+	out[MB_RES_NET] = cap[MB_RES_NET] > 0 ?
+			  known(r->net_bps) * 8 / (cap[MB_RES_NET] * 1e6) : 0;
+	out[MB_RES_MEM] = cap[MB_RES_MEM] > 0 ? known(mem) / cap[MB_RES_MEM] :
+			  0;
+}
+
 /* ---- volume, VSR ---- */
 
 static double cap1(double u)

@@ -69,6 +69,30 @@ void mb_hot_check(const double *x, size_t len, double threshold,
 /* volume = 1 / ((1 - cpu)(1 - net)(1 - mem)), each capped below 1. */
 double mb_volume(double cpu, double net, double mem);
 
+/* What is known of a VM at one moment, in absolute units; NaN = unknown. */
+struct mb_hs_reading {
+	double cpu_cores;	/* CPU time per second, in cores */
+	double net_bps;		/* bytes per second, in + out */
+	double rss_mb;		/* its process's resident memory on the host */
+	double balloon_mb;	/* its allocation */
+	double guest_used_mb;	/* gray-box: MemTotal - MemAvailable */
+	double swapin_pages;	/* gray-box: pages swapped in per second */
+};
+
+enum mb_hs_mode { MB_HS_BLACK, MB_HS_GRAY };
+
+/*
+ * Utilisations of @r on a host of capacities @cap (cores, Mbit/s, MiB), as
+ * fractions: CPU = cores / cores; network = bits/s / link; memory, black
+ * box = resident memory (else the allocation) / capacity; gray box = what
+ * the guest uses plus what it swapped in over the last 10 s (the memory
+ * it is missing, as the paper's gray-box memory model estimates it), when
+ * the guest reports, else as black box. Unknown values count 0.
+ */
+void mb_hs_utilisation(const struct mb_hs_reading *r,
+		       const double cap[MB_RESOURCES], enum mb_hs_mode mode,
+		       double out[MB_RESOURCES]);
+
 /* One VM's profile: utilisations as fractions of its host's capacities. */
 struct mb_hs_vm {
 	const char *name;

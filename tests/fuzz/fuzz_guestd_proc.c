@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * fuzz_guestd_proc.c - mb-guestd's parsers of /proc text (guestd/procfs.c:
- * pressure/memory, meminfo, vmstat, uptime, boot_id), each given the same
+ * pressure/memory, meminfo, vmstat, uptime, net/dev, boot_id), each given the same
  * arbitrary bytes in a buffer of exactly their size, without a NUL at the
  * end. None may crash or read past the end; whatever they report must be
  * in range (PSI averages are percentages, counts are never negative but
@@ -68,6 +68,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ret = proc_parse_uptime("uptime", text, size, &s.uptime_s, &err);
 	check_message(ret, &err, "uptime");
 	if (s.uptime_s < 0 && s.uptime_s != -1)
+		abort();
+
+	ret = proc_parse_net_dev("dev", text, size, &s.net_rx_bytes,
+				 &s.net_tx_bytes, &err);
+	check_message(ret, &err, "dev");
+	if (s.net_rx_bytes < -1 || s.net_tx_bytes < -1)
 		abort();
 
 	ret = proc_parse_boot_id("boot_id", text, size, s.boot_id, &err);

@@ -475,6 +475,33 @@ static void test_report_body(void **state)
 	remove_proc(&p);
 }
 
+/* net/dev: bytes in and out summed over the interfaces but lo. */
+static void test_net_dev(void **state)
+{
+	static const char dev[] =
+		"Inter-|   Receive                                                |  Transmit\n"
+		" face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n"
+		"    lo:  999999    10    0    0    0     0          0         0   999999    10    0    0    0     0       0          0\n"
+		"  eth0: 1000    10    0    0    0     0          0         0   200    2    0    0    0     0       0          0\n"
+		"  eth1: 24    1    0    0    0     0          0         0   6    1    0    0    0     0       0          0\n";
+	static const char bad[] = "  eth0: 1000 10 0\n";
+	static const char only_lo[] = "    lo: 5 1 0 0 0 0 0 0 5 1 0 0 0 0 0 0\n";
+	int64_t rx, tx;
+	struct mb_err err;
+
+	(void)state;
+	assert_int_equal(proc_parse_net_dev("dev", dev, strlen(dev), &rx, &tx,
+					    &err), 0);
+	assert_int_equal(rx, 1024);
+	assert_int_equal(tx, 206);
+	assert_int_equal(proc_parse_net_dev("dev", bad, strlen(bad), &rx, &tx,
+					    &err), -1);
+	assert_non_null(strstr(err.msg, "dev:1: '  eth0: 1000 10 0': expected"));
+	assert_int_equal(proc_parse_net_dev("dev", only_lo, strlen(only_lo),
+					    &rx, &tx, &err), 0);
+	assert_int_equal(rx, -1);
+}
+
 /* --pressure-trigger's syntax and the swap-in rule of the emergency path. */
 static void test_pressure_rules(void **state)
 {
@@ -596,6 +623,7 @@ int main(void)
 		cmocka_unit_test(test_malformed_counters),
 		cmocka_unit_test(test_uptime_and_boot_id),
 		cmocka_unit_test(test_report_body),
+		cmocka_unit_test(test_net_dev),
 		cmocka_unit_test(test_pressure_rules),
 		cmocka_unit_test(test_identity),
 		cmocka_unit_test(test_scan),
