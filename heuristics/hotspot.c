@@ -455,3 +455,376 @@ out:
 	free(s.at);
 	free(s.moved);
 }
+
+/* ---- the tracker ---- */
+
+/* A window of observations, newest last, of a fixed capacity. */
+struct window {
+	double (*u)[MB_RESOURCES];
+	size_t cap, head, n;
+};
+
+static int window_init(struct window *w, size_t cap)
+{
+	w->u = calloc(cap ? cap : 1, sizeof(*w->u));
+	w->cap = cap ? cap : 1;
+	w->head = w->n = 0;
+	return w->u ? 0 : -1;
+}
+
+static void window_push(struct window *w, const double u[MB_RESOURCES])
+{
+	memcpy(w->u[w->head], u, sizeof(w->u[0]));
+	w->head = (w->head + 1) % w->cap;
+	if (w->n < w->cap)
+		w->n++;
+}
+
+static const double *window_at(const struct window *w, size_t i)
+{
+	return w->u[(w->head + w->cap - w->n + i) % w->cap];
+}
+
+/* Resource @r of @w into @x, oldest first. */
+static size_t window_series(const struct window *w, enum mb_resource r,
+			    double *x)
+{
+	size_t i;
+
+	for (i = 0; i < w->n; i++)
+		x[i] = window_at(w, i)[r];
+	return w->n;
+}
+
+struct tvm {
+	char id[64], name[64], host[64];
+	struct window w;
+	double memory_mb;
+	bool seen;
+};
+
+struct thost {
+	char name[64];
+	struct window w;
+	double capacity[MB_RESOURCES];
+	double sum[MB_RESOURCES];	/* this round's */
+	struct mb_hot_verdict verdict[MB_RESOURCES];
+	double mitigated;
+	bool up;
+};
+
+struct mb_hs_tracker {
+	struct mb_hotspot_params p;
+	enum mb_hs_mode mode;
+	size_t window;
+	struct tvm *vms;
+	size_t nvms, vms_cap;
+	struct thost *hosts;
+	size_t nhosts, hosts_cap;
+};
+
+struct mb_hs_tracker *mb_hs_tracker_new(const struct mb_hotspot_params *p,
+					enum mb_hs_mode mode)
+{
+	struct mb_hs_tracker *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->p = *p;
+	t->mode = mode;
+	t->window = p->window > p->n ? p->window : p->n;
+	if (t->window > 256)
+		t->window = 256;
+	return t;
+}
+
+void mb_hs_tracker_free(struct mb_hs_tracker *t)
+{
+	size_t i;
+
+	if (!t)
+		return;
+	for (i = 0; i < t->nvms; i++)
+		free(t->vms[i].w.u);
+	for (i = 0; i < t->nhosts; i++)
+		free(t->hosts[i].w.u);
+	free(t->vms);
+	free(t->hosts);
+	free(t);
+}
+
+void mb_hs_round_begin(struct mb_hs_tracker *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nvms; i++)
+		t->vms[i].seen = false;
+	for (i = 0; i < t->nhosts; i++) {
+		t->hosts[i].up = false;
+		memset(t->hosts[i].sum, 0, sizeof(t->hosts[i].sum));
+	}
+}
+
+static struct thost *find_host(struct mb_hs_tracker *t, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < t->nhosts; i++)
+		if (!strcmp(t->hosts[i].name, name))
+			return &t->hosts[i];
+	return NULL;
+}
+
+int mb_hs_observe_host(struct mb_hs_tracker *t, const char *name,
+		       const double capacity[MB_RESOURCES], bool up)
+{
+	struct thost *h = find_host(t, name);
+
+	if (!h) {
+		if (t->nhosts == t->hosts_cap) {
+			size_t cap = t->hosts_cap ? t->hosts_cap * 2 : 8;
+			struct thost *g = realloc(t->hosts, cap * sizeof(*g));
+
+			if (!g)
+				return -1;
+			t->hosts = g;
+			t->hosts_cap = cap;
+		}
+		h = &t->hosts[t->nhosts];
+		memset(h, 0, sizeof(*h));
+		if (window_init(&h->w, t->window))
+			return -1;
+		snprintf(h->name, sizeof(h->name), "%s", name);
+		t->nhosts++;
+	}
+	memcpy(h->capacity, capacity, sizeof(h->capacity));
+	h->up = up;
+	return 0;
+}
+
+int mb_hs_observe_vm(struct mb_hs_tracker *t, const char *id,
+		     const char *name, const char *host,
+		     const struct mb_hs_reading *r, double memory_mb)
+{
+	struct thost *h = find_host(t, host);
+	struct tvm *v = NULL;
+	double u[MB_RESOURCES];
+	size_t i;
+	int k;
+
+	if (!h)
+		return -1;
+	for (i = 0; i < t->nvms && !v; i++)
+		if (!strcmp(t->vms[i].id, id))
+			v = &t->vms[i];
+	if (!v) {
+		if (t->nvms == t->vms_cap) {
+			size_t cap = t->vms_cap ? t->vms_cap * 2 : 16;
+			struct tvm *g = realloc(t->vms, cap * sizeof(*g));
+
+			if (!g)
+				return -1;
+			t->vms = g;
+			t->vms_cap = cap;
+		}
+		v = &t->vms[t->nvms];
+		memset(v, 0, sizeof(*v));
+		if (window_init(&v->w, t->window))
+			return -1;
+		snprintf(v->id, sizeof(v->id), "%s", id);
+		t->nvms++;
+	}
+	if (strcmp(v->host, host)) {
+		/* It moved: its profile starts again there. */
+		v->w.n = v->w.head = 0;
+		snprintf(v->host, sizeof(v->host), "%s", host);
+	}
+	snprintf(v->name, sizeof(v->name), "%s", name);
+	v->memory_mb = memory_mb;
+	v->seen = true;
+	mb_hs_utilisation(r, h->capacity, t->mode, u);
+	window_push(&v->w, u);
+	for (k = 0; k < MB_RESOURCES; k++)
+		h->sum[k] += u[k];
+	return 0;
+}
+
+bool mb_hs_round_end(struct mb_hs_tracker *t)
+{
+	double x[256];
+	bool any = false;
+	size_t i, n;
+	int r;
+
+	for (i = 0; i < t->nvms; i++)
+		if (!t->vms[i].seen) {
+			free(t->vms[i].w.u);
+			t->vms[i--] = t->vms[--t->nvms];
+		}
+	for (i = 0; i < t->nhosts; i++) {
+		struct thost *h = &t->hosts[i];
+
+		if (h->up)
+			window_push(&h->w, h->sum);
+		for (r = 0; r < MB_RESOURCES; r++) {
+			n = window_series(&h->w, r, x);
+			mb_hot_check(x, n, t->p.threshold[r], &t->p,
+				     &h->verdict[r]);
+			if (!h->up)
+				h->verdict[r].hot = false;
+			any |= h->verdict[r].hot;
+		}
+	}
+	return any;
+}
+
+size_t mb_hs_tracker_hosts(const struct mb_hs_tracker *t)
+{
+	return t->nhosts;
+}
+
+const char *mb_hs_host_name(const struct mb_hs_tracker *t, size_t i)
+{
+	return t->hosts[i].name;
+}
+
+bool mb_hs_host_up(const struct mb_hs_tracker *t, size_t i)
+{
+	return t->hosts[i].up;
+}
+
+const double *mb_hs_host_capacity(const struct mb_hs_tracker *t, size_t i)
+{
+	return t->hosts[i].capacity;
+}
+
+const double *mb_hs_host_now(const struct mb_hs_tracker *t, size_t i)
+{
+	const struct window *w = &t->hosts[i].w;
+
+	return w->n ? window_at(w, w->n - 1) : NULL;
+}
+
+const struct mb_hot_verdict *mb_hs_host_verdict(const struct mb_hs_tracker *t,
+						size_t i, enum mb_resource r)
+{
+	return &t->hosts[i].verdict[r];
+}
+
+double mb_hs_host_mitigated(const struct mb_hs_tracker *t, size_t i)
+{
+	return t->hosts[i].mitigated;
+}
+
+size_t mb_hs_tracker_vms(const struct mb_hs_tracker *t)
+{
+	return t->nvms;
+}
+
+const char *mb_hs_vm_id(const struct mb_hs_tracker *t, size_t v)
+{
+	return t->vms[v].id;
+}
+
+const char *mb_hs_vm_name(const struct mb_hs_tracker *t, size_t v)
+{
+	return t->vms[v].name;
+}
+
+const char *mb_hs_vm_host(const struct mb_hs_tracker *t, size_t v)
+{
+	return t->vms[v].host;
+}
+
+double mb_hs_vm_memory(const struct mb_hs_tracker *t, size_t v)
+{
+	return t->vms[v].memory_mb;
+}
+
+const double *mb_hs_vm_now(const struct mb_hs_tracker *t, size_t v)
+{
+	const struct window *w = &t->vms[v].w;
+
+	return w->n ? window_at(w, w->n - 1) : NULL;
+}
+
+struct share_bridge {
+	const struct mb_hs_tracker *t;
+	mb_hs_share_fn share;
+	void *ctx;
+};
+
+static double share_bridge(void *ctx, size_t v, int h)
+{
+	struct share_bridge *b = ctx;
+
+	return b->share(b->ctx, b->t->vms[v].id, b->t->hosts[h].name);
+}
+
+bool mb_hs_tracker_mitigate(struct mb_hs_tracker *t, double now,
+			    unsigned int holdoff, mb_hs_pinned_fn pinned,
+			    mb_hs_share_fn share, void *ctx,
+			    struct mb_hs_result *r)
+{
+	struct mb_hs_host *hosts = calloc(t->nhosts + 1, sizeof(*hosts));
+	struct mb_hs_vm *vms = calloc(t->nvms + 1, sizeof(*vms));
+	struct share_bridge bridge = { t, share, ctx };
+	bool due = false;
+	double x[256];
+	size_t i, k;
+	int res;
+
+	memset(r, 0, sizeof(*r));
+	if (!hosts || !vms)
+		goto out;
+	for (i = 0; i < t->nhosts; i++) {
+		struct thost *h = &t->hosts[i];
+
+		hosts[i].name = h->name;
+		memcpy(hosts[i].capacity, h->capacity, sizeof(h->capacity));
+		hosts[i].down = !h->up;
+		for (res = 0; res < MB_RESOURCES; res++) {
+			/* A host mitigated within the hold-off waits. */
+			hosts[i].hot[res] = h->verdict[res].hot &&
+					    (!h->mitigated ||
+					     now - h->mitigated >= holdoff);
+			due |= hosts[i].hot[res];
+		}
+	}
+	if (!due)
+		goto out;
+	for (k = 0; k < t->nvms; k++) {
+		struct tvm *v = &t->vms[k];
+
+		vms[k].name = v->name;
+		vms[k].memory_mb = v->memory_mb;
+		for (i = 0; i < t->nhosts; i++)
+			if (!strcmp(t->hosts[i].name, v->host))
+				vms[k].host = (int)i;
+		for (res = 0; res < MB_RESOURCES; res++) {
+			size_t m = window_series(&v->w, res, x), j, used = 0;
+			double sum = 0, peak = 0;
+
+			for (j = 0; j < m; j++)
+				peak = fmax(peak, x[j]);
+			for (j = m > t->p.n ? m - t->p.n : 0; j < m; j++) {
+				sum += x[j];
+				used++;
+			}
+			vms[k].mean[res] = used ? sum / (double)used : 0;
+			vms[k].peak[res] = peak;
+		}
+		vms[k].pinned = pinned && pinned(ctx, v->id);
+	}
+	mb_hs_mitigate(hosts, t->nhosts, vms, t->nvms, &t->p,
+		       share ? share_bridge : NULL, &bridge, r);
+	if (r->nmoves || r->unresolved)
+		for (i = 0; i < t->nhosts; i++)
+			for (res = 0; res < MB_RESOURCES; res++)
+				if (hosts[i].hot[res])
+					t->hosts[i].mitigated = now;
+out:
+	free(hosts);
+	free(vms);
+	return due;
+}

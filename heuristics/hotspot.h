@@ -157,4 +157,70 @@ void mb_hs_mitigate(const struct mb_hs_host *hosts, size_t nhosts,
 		    mb_hs_sharing_fn sharing, void *ctx,
 		    struct mb_hs_result *r);
 
+/* ---- a tracker: profiles over rounds, for the live and the offline use ---- */
+
+/*
+ * The profiles of a cluster over successive observation rounds: each
+ * round, every host (its capacities) and every VM on it (a reading);
+ * a VM's observation is its utilisation of its host, a host's the sum of
+ * its VMs'. A VM not seen in a round is dropped; one seen on another host
+ * starts a new profile. mb-controld's sandpiper policy feeds it from the
+ * live statistics, `mbuddy hotspots` from recorded ones: both then detect
+ * and mitigate the same way.
+ */
+struct mb_hs_tracker;
+
+struct mb_hs_tracker *mb_hs_tracker_new(const struct mb_hotspot_params *p,
+					enum mb_hs_mode mode);
+void mb_hs_tracker_free(struct mb_hs_tracker *t);
+
+void mb_hs_round_begin(struct mb_hs_tracker *t);
+/* A host of this round; call before its VMs. Returns -1 out of memory. */
+int mb_hs_observe_host(struct mb_hs_tracker *t, const char *name,
+		       const double capacity[MB_RESOURCES], bool up);
+/* A VM on host @host (observed this round) with allocation @memory_mb. */
+int mb_hs_observe_vm(struct mb_hs_tracker *t, const char *id,
+		     const char *name, const char *host,
+		     const struct mb_hs_reading *r, double memory_mb);
+/* End the round: detect on every host. Returns whether any is hot. */
+bool mb_hs_round_end(struct mb_hs_tracker *t);
+
+/* What the tracker holds, for listings and for turning moves into actions. */
+size_t mb_hs_tracker_hosts(const struct mb_hs_tracker *t);
+const char *mb_hs_host_name(const struct mb_hs_tracker *t, size_t i);
+bool mb_hs_host_up(const struct mb_hs_tracker *t, size_t i);
+const double *mb_hs_host_capacity(const struct mb_hs_tracker *t, size_t i);
+/* The host's newest observation (NULL before one) and its verdicts. */
+const double *mb_hs_host_now(const struct mb_hs_tracker *t, size_t i);
+const struct mb_hot_verdict *mb_hs_host_verdict(const struct mb_hs_tracker *t,
+						size_t i, enum mb_resource r);
+double mb_hs_host_mitigated(const struct mb_hs_tracker *t, size_t i);
+size_t mb_hs_tracker_vms(const struct mb_hs_tracker *t);
+const char *mb_hs_vm_id(const struct mb_hs_tracker *t, size_t v);
+const char *mb_hs_vm_name(const struct mb_hs_tracker *t, size_t v);
+const char *mb_hs_vm_host(const struct mb_hs_tracker *t, size_t v);
+double mb_hs_vm_memory(const struct mb_hs_tracker *t, size_t v);
+const double *mb_hs_vm_now(const struct mb_hs_tracker *t, size_t v);
+
+/*
+ * Whether VM @id must not move (the caller's hold-off and pins).
+ * @sharing: what VM @id shares with host @host, in MiB (ties); may be NULL.
+ */
+typedef bool (*mb_hs_pinned_fn)(void *ctx, const char *id);
+typedef double (*mb_hs_share_fn)(void *ctx, const char *id,
+				 const char *host);
+
+/*
+ * Mitigate the hot hosts not mitigated in the last @holdoff seconds
+ * before @now: profiles become struct mb_hs_vm (mean over the last n
+ * observations, peak over the window), then mb_hs_mitigate(). The moves'
+ * vm fields index the tracker's VMs (mb_hs_vm_id()), from/to its hosts.
+ * The hot hosts are then marked mitigated at @now when @r has moves.
+ * Returns whether some host was due (else @r is empty).
+ */
+bool mb_hs_tracker_mitigate(struct mb_hs_tracker *t, double now,
+			    unsigned int holdoff, mb_hs_pinned_fn pinned,
+			    mb_hs_share_fn share, void *ctx,
+			    struct mb_hs_result *r);
+
 #endif /* MB_HOTSPOT_H */
