@@ -122,6 +122,41 @@ static __always_inline vu64 simd_mul64(vu64 a, uint64_t b)
 	return a * b;
 }
 
+static __always_inline unsigned int simd_lane32(unsigned int i)
+{
+	return i;
+}
+
+static __always_inline unsigned int simd_lane64(unsigned int i)
+{
+	return i;
+}
+
+/* One vector of each buffer, transposed; the lanes in buffer order. */
+static __always_inline void simd_block32(vu32 w[16],
+					 const unsigned char *const p[],
+					 size_t off)
+{
+	int i;
+
+#pragma GCC unroll 16
+	for (i = 0; i < 16; i++)
+		__builtin_memcpy(&w[i], p[i] + off, sizeof(w[i]));
+	simd_transpose32(w);
+}
+
+static __always_inline void simd_block64(vu64 w[8],
+					 const unsigned char *const p[],
+					 size_t off)
+{
+	int i;
+
+#pragma GCC unroll 8
+	for (i = 0; i < 8; i++)
+		__builtin_memcpy(&w[i], p[i] + off, sizeof(w[i]));
+	simd_transpose64(w);
+}
+
 #include "digest_simd_body.h"
 
 #ifdef __clang__

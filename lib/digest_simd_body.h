@@ -7,17 +7,17 @@
  *   SIMD_BYTES              the vector width in bytes (32 or 64);
  *   SIMD_NAME(name)         the name of algorithm @name's function;
  *   vu32, vu64              vectors of SIMD_BYTES / 4 and / 8 lanes;
- *   simd_transpose32(r)     r[i] holds SIMD_BYTES / 4 consecutive words of
- *                           buffer i; afterwards r[j] holds word j of every
- *                           buffer (a square transpose), and likewise
- *   simd_transpose64(r)     for 64-bit words;
+ *   simd_block32(w, p, off) w[j] = word j of the SIMD_BYTES bytes at @off
+ *                           of every buffer p[], the buffers in the lanes
+ *                           in the order simd_lane32(lane) gives; and
+ *   simd_block64(w, p, off) likewise for 64-bit words, simd_lane64();
  *   simd_mul64(a, b)        each 64-bit lane of @a times @b, modulo 2^64.
  *
- * A step loads one vector of each buffer, transposes, and runs the
- * algorithm's rounds on whole vectors: lane i is buffer i's state. The
- * bytes after the last whole vector (none in a 4 KiB page) and the final
- * mixing are done per lane in scalar code, from the lane's state: for
- * SuperFastHash by mb_superfasthash_resume(), the same code the scalar
+ * A step loads one block of every buffer as vectors of one word each and
+ * runs the algorithm's rounds on whole vectors: a lane is a buffer's
+ * state. The bytes after the last whole block (none in a 4 KiB page) and
+ * the final mixing are done per lane in scalar code, from the lane's state:
+ * for SuperFastHash by mb_superfasthash_resume(), the same code the scalar
  * digest runs; for xxh32 and xxh64 by the functions below, which follow
  * the specification like tests/vectors/digests.py. The buffers of a batch
  * all have the same length, so every lane does the same work.
@@ -51,22 +51,6 @@ static __always_inline vu64 simd_splat64(uint64_t x)
 }
 
 /* ---- loads: unaligned, little-endian (x86) ---- */
-
-static __always_inline vu32 simd_load32(const unsigned char *p)
-{
-	vu32 v;
-
-	__builtin_memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static __always_inline vu64 simd_load64(const unsigned char *p)
-{
-	vu64 v;
-
-	__builtin_memcpy(&v, p, sizeof(v));
-	return v;
-}
 
 static __always_inline uint32_t simd_le32(const unsigned char *p)
 {
@@ -119,10 +103,7 @@ void SIMD_NAME(superfast)(const void *const bufs[], unsigned int n,
 	for (off = 0; off < end; off += SIMD_BYTES) {
 		vu32 w[SIMD_L32];
 
-#pragma GCC unroll 16
-		for (i = 0; i < SIMD_L32; i++)
-			w[i] = simd_load32(p[i] + off);
-		simd_transpose32(w);
+		simd_block32(w, p, off);
 		/*
 		 * One 4-byte block: hash += low half; hash = (hash << 16) ^
 		 * (high half << 11) ^ hash; hash += hash >> 11. (w >> 5)
@@ -136,9 +117,13 @@ void SIMD_NAME(superfast)(const void *const bufs[], unsigned int n,
 		}
 	}
 	__builtin_memcpy(h, &hash, sizeof(h));
-	for (i = 0; i < n; i++)
-		out[i] = len ? mb_superfasthash_resume(h[i], p[i] + off,
-						       len - off) : 0;
+	for (i = 0; i < SIMD_L32; i++) {
+		unsigned int b = simd_lane32(i);
+
+		if (b < n)
+			out[b] = len ? mb_superfasthash_resume(h[i], p[b] + off,
+							       len - off) : 0;
+	}
 }
 
 /* ---- xxh32 ---- */
@@ -207,10 +192,7 @@ void SIMD_NAME(xxh32)(const void *const bufs[], unsigned int n, size_t len,
 	for (off = 0; off < end; off += SIMD_BYTES) {
 		vu32 w[SIMD_L32];
 
-#pragma GCC unroll 16
-		for (i = 0; i < SIMD_L32; i++)
-			w[i] = simd_load32(p[i] + off);
-		simd_transpose32(w);
+		simd_block32(w, p, off);
 		/* Word j of a step is word j % 4 of stripe j / 4. */
 #pragma GCC unroll 16
 		for (i = 0; i < SIMD_L32; i++)
@@ -218,11 +200,14 @@ void SIMD_NAME(xxh32)(const void *const bufs[], unsigned int n, size_t len,
 	}
 	for (k = 0; k < 4; k++)
 		__builtin_memcpy(acc[k], &v[k], sizeof(acc[k]));
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < SIMD_L32; i++) {
+		unsigned int b = simd_lane32(i);
 		uint32_t lane[4] = { acc[0][i], acc[1][i], acc[2][i],
 				     acc[3][i] };
 
-		out[i] = simd_xxh32_finish(lane, p[i] + off, len - off, len);
+		if (b < n)
+			out[b] = simd_xxh32_finish(lane, p[b] + off, len - off,
+						   len);
 	}
 }
 
@@ -301,20 +286,20 @@ void SIMD_NAME(xxh64)(const void *const bufs[], unsigned int n, size_t len,
 	for (off = 0; off < end; off += SIMD_BYTES) {
 		vu64 w[SIMD_L64];
 
-#pragma GCC unroll 8
-		for (i = 0; i < SIMD_L64; i++)
-			w[i] = simd_load64(p[i] + off);
-		simd_transpose64(w);
+		simd_block64(w, p, off);
 #pragma GCC unroll 8
 		for (i = 0; i < SIMD_L64; i++)
 			v[i % 4] = simd_xxh64_round(v[i % 4], w[i]);
 	}
 	for (k = 0; k < 4; k++)
 		__builtin_memcpy(acc[k], &v[k], sizeof(acc[k]));
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < SIMD_L64; i++) {
+		unsigned int b = simd_lane64(i);
 		uint64_t lane[4] = { acc[0][i], acc[1][i], acc[2][i],
 				     acc[3][i] };
 
-		out[i] = simd_xxh64_finish(lane, p[i] + off, len - off, len);
+		if (b < n)
+			out[b] = simd_xxh64_finish(lane, p[b] + off, len - off,
+						   len);
 	}
 }
