@@ -429,84 +429,105 @@ int catalogue_foreach(struct catalogue *c, const char *uuid,
 	return ret;
 }
 
-static void set_stat(json_t *o, const char *key, int64_t v)
+static json_t *stat_json(int64_t v)
 {
-	json_object_set_new(o, key, v < 0 ? json_null() : json_integer(v));
+	return v < 0 ? json_null() : json_integer(v);
 }
 
+/* Built with json_pack(): all of it, or NULL when memory runs out. */
 json_t *trace_record_json(const struct trace_record *r)
 {
-	json_t *o = json_object(), *stats = json_object();
+	const char *algo = mb_algo_name(r->algorithm);
 
-	json_object_set_new(o, "version", json_integer(r->version));
-	json_object_set_new(o, "size", json_integer(r->size));
-	json_object_set_new(o, "name", json_string(r->name));
-	json_object_set_new(o, "kernel_release", json_string(r->kernel));
-	json_object_set_new(o, "algorithm",
-			    json_string(mb_algo_name(r->algorithm)));
-	json_object_set_new(o, "page_count", json_integer(r->page_count));
-	json_object_set_new(o, "used_pages", json_integer(r->used_pages));
-	json_object_set_new(o, "free_pages", json_integer(r->free_pages));
-	json_object_set_new(o, "capture_time_ns",
-			    json_integer(r->capture_time_ns));
-	json_object_set_new(o, "scan_ns", json_integer(r->scan_ns));
-	json_object_set_new(o, "upload_time", json_integer(r->upload_time));
-	json_object_set_new(o, "source", json_string(r->source));
-	set_stat(stats, "mem_total_kb", r->stats.mem_total_kb);
-	set_stat(stats, "mem_available_kb", r->stats.mem_available_kb);
-	set_stat(stats, "swap_total_kb", r->stats.swap_total_kb);
-	set_stat(stats, "swap_free_kb", r->stats.swap_free_kb);
-	set_stat(stats, "pswpin", r->stats.pswpin);
-	set_stat(stats, "pswpout", r->stats.pswpout);
-	json_object_set_new(o, "stats", stats);
-	return o;
+	return json_pack("{s:I,s:I,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:s,"
+			 "s:{s:o,s:o,s:o,s:o,s:o,s:o}}",
+			 "version", (json_int_t)r->version,
+			 "size", (json_int_t)r->size,
+			 "name", r->name,
+			 "kernel_release", r->kernel,
+			 "algorithm", algo ? algo : "unknown",
+			 "page_count", (json_int_t)r->page_count,
+			 "used_pages", (json_int_t)r->used_pages,
+			 "free_pages", (json_int_t)r->free_pages,
+			 "capture_time_ns", (json_int_t)r->capture_time_ns,
+			 "scan_ns", (json_int_t)r->scan_ns,
+			 "upload_time", (json_int_t)r->upload_time,
+			 "source", r->source,
+			 "stats",
+			 "mem_total_kb", stat_json(r->stats.mem_total_kb),
+			 "mem_available_kb", stat_json(r->stats.mem_available_kb),
+			 "swap_total_kb", stat_json(r->stats.swap_total_kb),
+			 "swap_free_kb", stat_json(r->stats.swap_free_kb),
+			 "pswpin", stat_json(r->stats.pswpin),
+			 "pswpout", stat_json(r->stats.pswpout));
 }
 
 struct vm_walk {
 	json_t *list;		/* array of VM objects, or NULL for one VM */
 	json_t *vm;		/* VM being filled */
 	json_t *versions;	/* its versions, when wanted */
+	char uuid[37];		/* of @vm */
 	int64_t now;
-	uint64_t bytes;
+	uint64_t count, bytes;	/* of @vm */
+	bool nomem;
 };
-
-static json_t *vm_object(const struct trace_record *r)
-{
-	json_t *o = json_object();
-
-	json_object_set_new(o, "uuid", json_string(r->uuid));
-	json_object_set_new(o, "versions", json_integer(0));
-	json_object_set_new(o, "bytes", json_integer(0));
-	return o;
-}
 
 /* Rows come in (uuid, version) order, so the last row of a VM is its latest. */
 static int vm_walk_row(void *ctx, const struct trace_record *r)
 {
 	struct vm_walk *w = ctx;
 	json_t *latest;
+	int bad = 0;
 
-	if (!w->vm || strcmp(json_string_value(json_object_get(w->vm, "uuid")),
-			     r->uuid)) {
-		w->vm = vm_object(r);
-		if (w->list)
-			json_array_append_new(w->list, w->vm);
+	if (!w->vm || strcmp(w->uuid, r->uuid)) {
+		if (!w->list && w->vm)
+			json_decref(w->vm);	/* one VM asked for: not this */
+		w->vm = json_pack("{s:s}", "uuid", r->uuid);
+		if (!w->vm || (w->list && json_array_append_new(w->list,
+								w->vm))) {
+			w->vm = NULL;
+			w->nomem = true;
+			return -1;
+		}
+		snprintf(w->uuid, sizeof(w->uuid), "%s", r->uuid);
+		w->count = w->bytes = 0;
 	}
-	json_object_set_new(w->vm, "versions", json_integer(
-		json_integer_value(json_object_get(w->vm, "versions")) + 1));
-	json_object_set_new(w->vm, "bytes", json_integer(
-		json_integer_value(json_object_get(w->vm, "bytes")) + r->size));
-	json_object_set_new(w->vm, "name", json_string(r->name));
-	json_object_set_new(w->vm, "latest_version", json_integer(r->version));
-	json_object_set_new(w->vm, "latest_upload_time",
-			    json_integer(r->upload_time));
-	json_object_set_new(w->vm, "age_seconds",
-			    json_integer(w->now - r->upload_time));
+	w->count++;
+	w->bytes += r->size;
 	latest = trace_record_json(r);
-	json_object_set_new(w->vm, "latest", latest);
+	bad |= json_object_set_new(w->vm, "versions",
+				   json_integer((json_int_t)w->count));
+	bad |= json_object_set_new(w->vm, "bytes",
+				   json_integer((json_int_t)w->bytes));
+	bad |= json_object_set_new(w->vm, "name", json_string(r->name));
+	bad |= json_object_set_new(w->vm, "latest_version",
+				   json_integer((json_int_t)r->version));
+	bad |= json_object_set_new(w->vm, "latest_upload_time",
+				   json_integer(r->upload_time));
+	bad |= json_object_set_new(w->vm, "age_seconds",
+				   json_integer(w->now - r->upload_time));
+	bad |= json_object_set_new(w->vm, "latest", latest);
 	if (w->versions)
-		json_array_append_new(w->versions, json_integer(r->version));
+		bad |= json_array_append_new(w->versions,
+				json_integer((json_int_t)r->version));
+	if (bad) {
+		w->nomem = true;
+		return -1;
+	}
 	return 0;
+}
+
+/* The walk's error: memory, or what the catalogue said. */
+static json_t *walk_failed(struct catalogue *c, struct vm_walk *w,
+			   struct mb_err *err)
+{
+	if (w->nomem || (!w->list && !w->versions))
+		mb_errf(err, "catalogue %s: out of memory", c->path);
+	json_decref(w->list);
+	if (!w->list)
+		json_decref(w->vm);
+	json_decref(w->versions);
+	return NULL;
 }
 
 json_t *catalogue_vms_json(struct catalogue *c, int64_t now,
@@ -514,10 +535,8 @@ json_t *catalogue_vms_json(struct catalogue *c, int64_t now,
 {
 	struct vm_walk w = { .list = json_array(), .now = now };
 
-	if (catalogue_foreach(c, NULL, vm_walk_row, &w, err)) {
-		json_decref(w.list);
-		return NULL;
-	}
+	if (!w.list || catalogue_foreach(c, NULL, vm_walk_row, &w, err))
+		return walk_failed(c, &w, err);
 	return w.list;
 }
 
@@ -526,23 +545,23 @@ json_t *catalogue_vm_json(struct catalogue *c, const char *uuid, int64_t now,
 {
 	struct vm_walk w = { .now = now, .versions = json_array() };
 
-	if (catalogue_foreach(c, uuid, vm_walk_row, &w, err)) {
-		json_decref(w.vm);
-		json_decref(w.versions);
-		return NULL;
-	}
+	if (!w.versions || catalogue_foreach(c, uuid, vm_walk_row, &w, err))
+		return walk_failed(c, &w, err);
 	if (!w.vm) {
 		json_decref(w.versions);
 		return json_null();
 	}
-	json_object_set_new(w.vm, "version_list", w.versions);
+	if (json_object_set_new(w.vm, "version_list", w.versions)) {
+		json_decref(w.vm);
+		mb_errf(err, "catalogue %s: out of memory", c->path);
+		return NULL;
+	}
 	return w.vm;
 }
 
 static int traces_row(void *ctx, const struct trace_record *r)
 {
-	json_array_append_new(ctx, trace_record_json(r));
-	return 0;
+	return json_array_append_new(ctx, trace_record_json(r));
 }
 
 json_t *catalogue_traces_json(struct catalogue *c, const char *uuid,
@@ -550,7 +569,9 @@ json_t *catalogue_traces_json(struct catalogue *c, const char *uuid,
 {
 	json_t *list = json_array();
 
-	if (catalogue_foreach(c, uuid, traces_row, list, err)) {
+	/* A row that cannot be added is memory; the walk's own errors say so. */
+	mb_errf(err, "catalogue %s: out of memory", c->path);
+	if (!list || catalogue_foreach(c, uuid, traces_row, list, err)) {
 		json_decref(list);
 		return NULL;
 	}

@@ -221,17 +221,20 @@ int store_validate_file(const char *path, const uint8_t *uuid,
 	int fd, ret = -1;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return mb_errf(err, "%s: %s", path, strerror(errno));
+	if (fd < 0) {
+		mb_errf(err, "%s: %s", path, strerror(errno));
+		return -2;
+	}
 	if (fstat(fd, &st)) {
 		mb_errf(err, "%s: %s", path, strerror(errno));
 		close(fd);
-		return -1;
+		return -2;
 	}
 	p = mbt_parser_new(&validate_ops, &v, st.st_size);
 	if (!p) {
 		close(fd);
-		return mb_errf(err, "%s: out of memory", path);
+		mb_errf(err, "%s: out of memory", path);
+		return -2;
 	}
 	for (;;) {
 		n = read(fd, buf, sizeof(buf));
@@ -239,12 +242,16 @@ int store_validate_file(const char *path, const uint8_t *uuid,
 			continue;
 		if (n < 0) {
 			mb_errf(err, "%s: %s", path, strerror(errno));
+			ret = -2;
 			goto out;
 		}
 		if (n == 0)
 			break;
+		/* The parser's only failure that is not the file's: ENOMEM. */
+		errno = 0;
 		if (mbt_parser_feed(p, buf, n, err)) {
 			mb_err_prefix(err, "%s", path);
+			ret = errno == ENOMEM ? -2 : -1;
 			goto out;
 		}
 	}
@@ -363,11 +370,13 @@ static int collect_version(void *ctx, const struct trace_record *r)
 	uint64_t *grown;
 
 	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 16;
-		grown = realloc(l->v, l->cap * sizeof(*grown));
+		size_t cap = l->cap ? l->cap * 2 : 16;
+
+		grown = realloc(l->v, cap * sizeof(*grown));
 		if (!grown)
 			return -1;
 		l->v = grown;
+		l->cap = cap;
 	}
 	l->v[l->n++] = r->version;
 	l->bytes += r->size;
@@ -448,7 +457,14 @@ static int reconcile_file(struct store *s, const char *uuid, const char *dir,
 		return 0;
 	}
 	mb_uuid_parse(uuid, bin);
-	if (store_validate_file(path, bin, &info, &verr)) {
+	switch (store_validate_file(path, bin, &info, &verr)) {
+	case 0:
+		break;
+	case -2:
+		/* Not known to be bad: keep it, and do not start blind. */
+		*err = verr;
+		return -1;
+	default:
 		log_err("%s", verr.msg);
 		quarantine(s, uuid, path, version);
 		return 0;
@@ -495,8 +511,11 @@ static int reconcile_vm(struct store *s, const char *uuid,
 		}
 		if (len > 4 && !strcmp(de->d_name + len - 4, ".mbt") &&
 		    !parse_version(de->d_name, len - 4, &v)) {
-			collect_version(&versions, &(struct trace_record){
-					.version = v });
+			if (collect_version(&versions, &(struct trace_record){
+					    .version = v })) {
+				ret = mb_errf(err, "%s: out of memory", dir);
+				break;
+			}
 			if (v > high)
 				high = v;
 		}
@@ -556,9 +575,10 @@ static int reconcile(struct store *s, struct mb_err *err)
 			continue;
 		}
 		if (reconcile_vm(s, de->d_name, err)) {
+			/* d_name lives in @d: name it before closing. */
+			mb_err_prefix(err, "reconciling vm %s", de->d_name);
 			closedir(d);
-			return mb_err_prefix(err, "reconciling vm %s",
-					     de->d_name);
+			return -1;
 		}
 	}
 	closedir(d);
@@ -868,9 +888,11 @@ enum store_status store_upload_write(struct store_upload *u, const void *buf,
 			u->max_size);
 		return upload_fail(u, STORE_TOO_LARGE, err);
 	}
+	errno = 0;
 	if (mbt_parser_feed(u->parser, buf, len, err))
 		return upload_fail(u, u->mismatch ? STORE_MISMATCH :
-				   STORE_INVALID, err);
+				   errno == ENOMEM ? STORE_IO : STORE_INVALID,
+				   err);
 	while (done < len) {
 		n = write(u->fd, p + done, len - done);
 		if (n < 0 && errno == EINTR)

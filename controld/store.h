@@ -132,7 +132,10 @@ int store_header_text_ok(const struct mbt_info *info, struct mb_err *err);
 
 /*
  * Validate the .mbt file @path completely; fills @info. @uuid, when not
- * NULL, must match a non-zero header uuid. Returns 0 or -1 with @err set.
+ * NULL, must match a non-zero header uuid. Returns 0, -1 with @err set
+ * when the file is not a valid trace, or -2 with @err set when it could
+ * not be checked (it cannot be opened or read, memory ran out): such a
+ * file may well be valid, and is no reason to quarantine it.
  */
 int store_validate_file(const char *path, const uint8_t *uuid,
 			struct mbt_info *info, struct mb_err *err);

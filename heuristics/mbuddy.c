@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "json_alloc.h"
 
 struct subcommand {
 	const char *name;
@@ -57,6 +58,7 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	mb_json_alloc_init();
 	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 		if (!strcmp(argv[1], subcommands[i].name))
 			return subcommands[i].run(argc - 1, argv + 1);

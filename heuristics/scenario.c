@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_alloc.h"
 #include "scenario.h"
 
 void mb_scenario_free(struct mb_scenario *sc)
@@ -210,7 +211,11 @@ int mb_scenario_parse(const char *json, size_t len, const char *base_dir,
 	int rc = -1;
 
 	memset(sc, 0, sizeof(*sc));
+	mb_json_alloc_failed();
 	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root && (mb_json_alloc_failed() ||
+		      json_error_code(&jerr) == json_error_out_of_memory))
+		return mb_errf(err, "out of memory");
 	if (!root)
 		return mb_errf(err, "line %d, column %d: %s", jerr.line,
 			       jerr.column, jerr.text);
