@@ -213,18 +213,25 @@ static int place_classic(const struct mb_placement *p, int *assign,
 
 /* ---- buddies ---- */
 
+/*
+ * Each host keeps its aggregate U(G), the union of its VMs' sets, so
+ * trying VM v there is one intersection, |D(v) ∩ U(G)|, from which follow
+ * distinct(G ∪ v) = distinct(G) + |D(v)| - |D(v) ∩ U(G)| and after_mb; the
+ * aggregate grows by one union when v is placed. (Recomputing the group's
+ * union for every try, as mb_group_after_mb() does, costs a sort of all
+ * the host's digests each time.)
+ */
 static int place_buddies(const struct mb_placement *p, int *assign,
 			 size_t *members)
 {
 	size_t n = p->nvms, i, j, h;
 	size_t *order = malloc((n + 1) * sizeof(size_t));
-	double *distinct = calloc(p->nhosts + 1, sizeof(double));
+	struct mb_digest_set *agg = calloc(p->nhosts + 1, sizeof(*agg));
+	struct mb_err err;
+	int rc = -1;
 
-	if (!order || !distinct) {
-		free(order);
-		free(distinct);
-		return -1;
-	}
+	if (!order || !agg)
+		goto out;
 	/* Decreasing memory, stable (insertion sort keeps input order). */
 	for (i = 0; i < n; i++) {
 		size_t v = i;
@@ -243,57 +250,53 @@ static int place_buddies(const struct mb_placement *p, int *assign,
 
 		for (h = 0; h < p->nhosts; h++) {
 			size_t k, m = 0;
-			double after, share, pages = (double)s->pages;
+			double after, mem = 0, pages = 0, share = 0;
 
+			/* Sums in the order mb_group_after_mb() takes. */
 			for (k = 0; k < n; k++)
 				if (assign[k] == (int)h) {
 					members[m++] = k;
+					mem += p->vms[k].memory_mb;
 					pages += (double)p->vms[k].set->pages;
 				}
-			after = host_after(p, assign, h, (long)v, members);
+			mem += p->vms[v].memory_mb;
+			pages += (double)s->pages;
+			if (m)
+				share = (double)mb_set_common(s, &agg[h]);
+			after = mem - mb_pages_mb(pages - ((double)agg[h].distinct +
+							   (double)s->distinct -
+							   share));
 			if (!fits(p, h, after))
 				continue;
-			/*
-			 * Sharing with the aggregate: |D(v) ∩ U(G)| =
-			 * distinct(G) + |D(v)| - distinct(G ∪ v), and
-			 * distinct(G ∪ v) follows from after_mb.
-			 */
-			if (m) {
-				double mem = p->vms[v].memory_mb, gd;
-
-				for (k = 0; k < m; k++)
-					mem += p->vms[members[k]].memory_mb;
-				gd = pages - (mem - after) * 256.0;
-				share = distinct[h] + (double)s->distinct - gd;
-			} else {
-				share = 0;
-			}
 			if (share > best_share + 0.5) {
 				best_share = share;
 				best = (long)h;
 			}
 		}
 		if (best >= 0) {
-			size_t m = 0, k;
-			const struct mb_digest_set **sets;
+			struct mb_digest_set grown;
 
 			assign[v] = (int)best;
-			sets = malloc(n * sizeof(*sets));
-			if (!sets) {
-				free(order);
-				free(distinct);
-				return -1;
+			if (!agg[best].width) {
+				/* The first VM: its own set (s ∪ s). */
+				if (mb_set_union(&agg[best], s, s, &err))
+					goto out;
+				agg[best].pages = s->pages;
+				continue;
 			}
-			for (k = 0; k < n; k++)
-				if (assign[k] == (int)best)
-					sets[m++] = p->vms[k].set;
-			distinct[best] = (double)mb_group_distinct(sets, m);
-			free(sets);
+			if (mb_set_union(&grown, &agg[best], s, &err))
+				goto out;
+			mb_set_free(&agg[best]);
+			agg[best] = grown;
 		}
 	}
+	rc = 0;
+out:
+	for (h = 0; agg && h < p->nhosts; h++)
+		mb_set_free(&agg[h]);
+	free(agg);
 	free(order);
-	free(distinct);
-	return 0;
+	return rc;
 }
 
 /* ---- optimal ---- */

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "json_alloc.h"
+#include "pairwise.h"
 #include "scenario.h"
 
 void mb_scenario_free(struct mb_scenario *sc)
@@ -260,36 +261,73 @@ out:
 	return rc;
 }
 
+struct load_job {
+	struct mb_scenario *sc;
+	bool include_free;
+	struct mb_err *errs;
+	int *failed;
+};
+
+/* Trace @i into its set (one worker of mb_parallel_for()). */
+static void load_one(void *ctx, size_t i)
+{
+	struct load_job *job = ctx;
+	struct mb_scenario *sc = job->sc;
+	struct mb_place_vm *vm = &sc->vms[i];
+	struct mb_err *err = &job->errs[i];
+	struct mbt_trace t;
+	int rc;
+
+	memset(&t, 0, sizeof(t));
+	if (mb_trace_load(sc->trace_paths[i], &t, err)) {
+		mb_err_prefix(err, "vms[%zu] (\"%s\")", i, vm->name);
+		job->failed[i] = 1;
+		return;
+	}
+	rc = mb_set_from_trace(&sc->sets[i], &t, job->include_free, vm->name,
+			       err);
+	if (!rc && vm->memory_mb < 0)
+		vm->memory_mb = mb_pages_mb((double)t.info.page_count);
+	mbt_trace_free(&t);
+	if (rc) {
+		mb_err_prefix(err, "vms[%zu] (\"%s\")", i, vm->name);
+		job->failed[i] = 1;
+	}
+}
+
+/*
+ * The traces load in parallel (one per CPU at a time); the first failure
+ * in input order is the one reported, as a serial load would.
+ */
 int mb_scenario_load_traces(struct mb_scenario *sc, bool include_free,
 			    struct mb_err *err)
 {
+	struct load_job job = { sc, include_free, NULL, NULL };
 	size_t i;
+	int rc = -1;
 
 	sc->sets = calloc(sc->nvms + 1, sizeof(*sc->sets));
-	if (!sc->sets)
-		return mb_errf(err, "out of memory");
-	for (i = 0; i < sc->nvms; i++) {
-		struct mb_place_vm *vm = &sc->vms[i];
-		struct mbt_trace t;
-		int rc;
-
-		memset(&t, 0, sizeof(t));
-		if (mb_trace_load(sc->trace_paths[i], &t, err))
-			return mb_err_prefix(err, "vms[%zu] (\"%s\")", i,
-					     vm->name);
-		rc = mb_set_from_trace(&sc->sets[i], &t, include_free,
-				       vm->name, err);
-		if (!rc && vm->memory_mb < 0)
-			vm->memory_mb = mb_pages_mb((double)t.info.page_count);
-		mbt_trace_free(&t);
-		if (rc)
-			return mb_err_prefix(err, "vms[%zu] (\"%s\")", i,
-					     vm->name);
-		vm->set = &sc->sets[i];
-		if (i && mb_set_comparable(&sc->sets[0], &sc->sets[i], err))
-			return -1;
+	job.errs = calloc(sc->nvms + 1, sizeof(*job.errs));
+	job.failed = calloc(sc->nvms + 1, sizeof(*job.failed));
+	if (!sc->sets || !job.errs || !job.failed) {
+		mb_errf(err, "out of memory");
+		goto out;
 	}
-	return 0;
+	mb_parallel_for(sc->nvms, 0, load_one, &job);
+	for (i = 0; i < sc->nvms; i++) {
+		if (job.failed[i]) {
+			*err = job.errs[i];
+			goto out;
+		}
+		sc->vms[i].set = &sc->sets[i];
+		if (i && mb_set_comparable(&sc->sets[0], &sc->sets[i], err))
+			goto out;
+	}
+	rc = 0;
+out:
+	free(job.errs);
+	free(job.failed);
+	return rc;
 }
 
 int mb_scenario_load(const char *path, bool include_free,

@@ -94,9 +94,18 @@ uint64_t mb_set_common(const struct mb_digest_set *a,
 		       const struct mb_digest_set *b);
 
 /*
- * distinct(G) for the @n sets pointed to by @sets (a k-way merge).
- * All sets must be comparable. UINT64_MAX when out of memory (two small
- * arrays of @n entries are allocated).
+ * The union of @a and @b (comparable sets) as a new set @out (no name):
+ * its distinct digests, pages(a) + pages(b) pages. Returns 0, or -1 when
+ * the sets are not comparable or memory is short. Free with mb_set_free().
+ */
+int mb_set_union(struct mb_digest_set *out, const struct mb_digest_set *a,
+		 const struct mb_digest_set *b, struct mb_err *err);
+
+/*
+ * distinct(G) for the @n sets pointed to by @sets: an intersection for two,
+ * a sort of all their digests together for more (a buffer of twice their
+ * size; a k-way merge in two small arrays when that is not available).
+ * All sets must be comparable. UINT64_MAX when out of memory.
  */
 uint64_t mb_group_distinct(const struct mb_digest_set *const *sets, size_t n);
 
