@@ -13,7 +13,7 @@
 #   bench    module scan throughput against user-space hashing
 #   capture  one trace for memtraces/, after the workload named by mtload=
 #            (idle, fill, bigger-userland, drift); mtcount= traces mtevery=
-#            seconds apart
+#            seconds apart; mthashfree=1 hashes free pages too
 PATH=/bin:/sbin
 M=/sys/module/memtrace/parameters
 
@@ -191,7 +191,8 @@ bench)
 	/mtguest bench 64
 	;;
 capture)
-	load
+	# mthashfree=1: free pages are hashed too (memtrace hash_free=1).
+	if [ "${mthashfree:-0}" = 1 ]; then load hash_free=1; else load; fi
 	workload
 	sleep ${mtsettle:-20}
 	n=0
