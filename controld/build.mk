@@ -21,7 +21,7 @@ PROGRAMS += $(CONTROLD)
 E2E_DEPS = $(CONTROLD) $(GUESTD) $(MBUDDY)
 .PHONY: check-e2e
 check-e2e: $(E2E_DEPS)
-	@BUILD=$(BUILD) tests/e2e/run.sh docs upload badinput stats legacy tls faults hardening flood tenants
+	@BUILD=$(BUILD) tests/e2e/run.sh docs upload badinput stats legacy tls faults hardening flood tenants privilege
 
 CHECKS += check-e2e
 
