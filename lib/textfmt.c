@@ -262,12 +262,9 @@ int mb_text_feed(struct mb_text_parser *p, const void *buf, size_t len,
 	return 0;
 }
 
-int mb_text_finish(struct mb_text_parser *p, const char *vm_name,
-		      struct mbt_trace *t, struct mb_err *err)
+/* The end of the input: the last line's digest, and at least one. */
+static int end_input(struct mb_text_parser *p, struct mb_err *err)
 {
-	uint64_t n;
-
-	memset(t, 0, sizeof(*t));
 	if (p->failed) {
 		if (err)
 			*err = p->error;
@@ -277,6 +274,17 @@ int mb_text_finish(struct mb_text_parser *p, const char *vm_name,
 		return -1;
 	if (p->count == 0)
 		return fail(p, err, "no digests: the trace is empty");
+	return 0;
+}
+
+int mb_text_finish(struct mb_text_parser *p, const char *vm_name,
+		      struct mbt_trace *t, struct mb_err *err)
+{
+	uint64_t n;
+
+	memset(t, 0, sizeof(*t));
+	if (end_input(p, err))
+		return -1;
 	n = p->count;
 	t->free_bits = calloc((n + 7) / 8, 1);
 	t->chunks = calloc(1, sizeof(*t->chunks));
@@ -325,16 +333,7 @@ int mb_text_finish(struct mb_text_parser *p, const char *vm_name,
 
 int mb_text_end(struct mb_text_parser *p, struct mb_err *err)
 {
-	if (p->failed) {
-		if (err)
-			*err = p->error;
-		return -1;
-	}
-	if (p->digits && push(p, err) < 0)
-		return -1;
-	if (p->count == 0)
-		return fail(p, err, "no digests: the trace is empty");
-	return flush(p, err);
+	return end_input(p, err) ? -1 : flush(p, err);
 }
 
 int mb_text_read_mem(const void *buf, size_t len, const char *vm_name,
