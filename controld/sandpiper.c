@@ -97,30 +97,16 @@ static void reading_of(struct sandpiper *sp, const char *uuid, double now,
 	int have = stats_vm_latest(sp->stats, uuid, &bb, &g);
 	double stale = 3.0 * (sp->o.stats_interval ? sp->o.stats_interval : 5);
 
-	rd->cpu_cores = rd->net_bps = rd->rss_mb = rd->guest_used_mb = NAN;
-	rd->swapin_pages = NAN;
-	rd->balloon_mb = d->current_mb;
-	if ((have & 1) && now - bb.t <= stale) {
-		rd->cpu_cores = bb.cpu_pct / 100;
-		if (isfinite(bb.rx_bps) || isfinite(bb.tx_bps))
-			rd->net_bps = (isfinite(bb.rx_bps) ? bb.rx_bps : 0) +
-				      (isfinite(bb.tx_bps) ? bb.tx_bps : 0);
-		rd->rss_mb = bb.rss_mb;
-		if (isfinite(bb.balloon_mb))
-			rd->balloon_mb = bb.balloon_mb;
-	}
-	if ((have & 2) && now - g.t <= 15) {
-		rd->guest_used_mb = g.mem_total_mb - g.mem_available_mb;
-		rd->swapin_pages = g.swap_in;
-		/*
-		 * Gray box: a VM whose interfaces libvirt cannot count (QEMU
-		 * user networking has no host device) is counted from its
-		 * guest's /proc/net/dev.
-		 */
-		if (sp->o.mode == MB_HS_GRAY && !(rd->net_bps > 0) &&
-		    isfinite(g.rx_bps) && isfinite(g.tx_bps))
-			rd->net_bps = g.rx_bps + g.tx_bps;
-	}
+	if ((have & 1) && now - bb.t <= stale)
+		mb_hs_reading_black(rd, bb.cpu_pct, bb.rx_bps, bb.tx_bps,
+				    bb.rss_mb, isfinite(bb.balloon_mb) ?
+				    bb.balloon_mb : d->current_mb);
+	else
+		mb_hs_reading_black(rd, NAN, NAN, NAN, NAN, d->current_mb);
+	if ((have & 2) && now - g.t <= 15)
+		mb_hs_reading_gray(rd, sp->o.mode,
+				   g.mem_total_mb - g.mem_available_mb,
+				   g.swap_in, g.rx_bps, g.tx_bps);
 }
 
 /* One observation of every host and VM into the tracker. Lock held. */

@@ -107,7 +107,31 @@ void mb_hot_check(const double *x, size_t len, double threshold,
 		 v->predicted > threshold;
 }
 
-/* ---- utilisations ---- */
+/* ---- readings, utilisations ---- */
+
+void mb_hs_reading_black(struct mb_hs_reading *r, double cpu_pct,
+			 double rx_bps, double tx_bps, double rss_mb,
+			 double balloon_mb)
+{
+	r->cpu_cores = cpu_pct / 100;
+	r->net_bps = isfinite(rx_bps) || isfinite(tx_bps) ?
+		     (isfinite(rx_bps) ? rx_bps : 0) +
+		     (isfinite(tx_bps) ? tx_bps : 0) : NAN;
+	r->rss_mb = rss_mb;
+	r->balloon_mb = balloon_mb;
+	r->guest_used_mb = r->swapin_pages = NAN;
+}
+
+void mb_hs_reading_gray(struct mb_hs_reading *r, enum mb_hs_mode mode,
+			double used_mb, double swapin_pages, double rx_bps,
+			double tx_bps)
+{
+	r->guest_used_mb = used_mb;
+	r->swapin_pages = swapin_pages;
+	if (mode == MB_HS_GRAY && !(r->net_bps > 0) && isfinite(rx_bps) &&
+	    isfinite(tx_bps))
+		r->net_bps = rx_bps + tx_bps;
+}
 
 static double known(double v)
 {
@@ -228,12 +252,19 @@ static bool fits(const struct state *s, int h, long plus, long minus)
 	return true;
 }
 
+/*
+ * Whether hot host @h still needs relief under the moves so far: by the
+ * same rule a destination is judged, peak or mean over a threshold. (By
+ * the mean alone, a host that has just become hot, k of n observations
+ * over, often looks relieved before anything moved.)
+ */
 static bool hot_now(const struct state *s, int h)
 {
 	int r;
 
 	for (r = 0; r < MB_RESOURCES; r++)
-		if (load(s, h, r, false, -1, -1) > s->p->threshold[r] + EPS)
+		if (load(s, h, r, true, -1, -1) > s->p->threshold[r] + EPS ||
+		    load(s, h, r, false, -1, -1) > s->p->threshold[r] + EPS)
 			return true;
 	return false;
 }

@@ -82,6 +82,20 @@ struct mb_hs_reading {
 enum mb_hs_mode { MB_HS_BLACK, MB_HS_GRAY };
 
 /*
+ * Fill @r from a VM's black-box numbers (libvirt's: CPU %, bytes/s in and
+ * out, resident and balloon MiB; NaN = unknown), then add what its guest
+ * reports: in use (MiB) and swap-in (pages/s), and, in gray mode, its own
+ * interface bytes when the black box has none (QEMU user networking).
+ * The live policy and the offline replay build readings only so.
+ */
+void mb_hs_reading_black(struct mb_hs_reading *r, double cpu_pct,
+			 double rx_bps, double tx_bps, double rss_mb,
+			 double balloon_mb);
+void mb_hs_reading_gray(struct mb_hs_reading *r, enum mb_hs_mode mode,
+			double used_mb, double swapin_pages, double rx_bps,
+			double tx_bps);
+
+/*
  * Utilisations of @r on a host of capacities @cap (cores, Mbit/s, MiB), as
  * fractions: CPU = cores / cores; network = bits/s / link; memory, black
  * box = resident memory (else the allocation) / capacity; gray box = what

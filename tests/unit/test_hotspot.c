@@ -3,7 +3,8 @@
  * test_hotspot.c - Sandpiper's detector and mitigation
  * (heuristics/hotspot.c) on known series and small known clusters: the
  * AR forecast, k of n, volume and VSR, a move, a swap with its staging
- * order, a cluster with no solution, and pinned (held-off) VMs.
+ * order, a cluster with no solution, pinned (held-off) VMs, and the
+ * tracker over rounds with its hold-off.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -251,6 +252,86 @@ static void test_capacity_scaling(void **state)
 	assert_int_equal(r.moves[0].to, 1);
 }
 
+/* One round of the tracker: hosts h0 (1 core) and h1 (4 cores), every VM
+ * on its host with its CPU in cores. */
+static bool tracker_round(struct mb_hs_tracker *t, const char *const *ids,
+			  const char *const *hosts, const double *cores,
+			  size_t n)
+{
+	static const double cap1[MB_RESOURCES] = { 1, 1000, 4096 };
+	static const double cap4[MB_RESOURCES] = { 4, 1000, 4096 };
+	struct mb_hs_reading rd;
+	size_t i;
+
+	mb_hs_round_begin(t);
+	assert_int_equal(mb_hs_observe_host(t, "h0", cap1, true), 0);
+	assert_int_equal(mb_hs_observe_host(t, "h1", cap4, true), 0);
+	for (i = 0; i < n; i++) {
+		mb_hs_reading_black(&rd, 100 * cores[i], NAN, NAN, 200, 512);
+		assert_int_equal(mb_hs_observe_vm(t, ids[i], ids[i], hosts[i],
+						  &rd, 512), 0);
+	}
+	return mb_hs_round_end(t);
+}
+
+struct held { const char *id; };
+
+static bool held_pinned(void *ctx, const char *id)
+{
+	const struct held *h = ctx;
+
+	return h->id && !strcmp(h->id, id);
+}
+
+/*
+ * The tracker over rounds: hot only after k of n rounds over; a host
+ * mitigated is not mitigated again within the hold-off (even while its
+ * verdict stays hot, as when the migration has not ended), and after it
+ * is; a VM the caller holds off is not moved, the next one is.
+ */
+static void test_tracker_holdoff(void **state)
+{
+	const char *ids[3] = { "burner", "idle", "there" };
+	const char *on[3] = { "h0", "h0", "h1" };
+	double cores[3] = { 0.1, 0.1, 0.2 };
+	struct mb_hotspot_params p;
+	struct mb_hs_tracker *t;
+	struct mb_hs_result r;
+	struct held held = { NULL };
+	int i;
+
+	(void)state;
+	mb_hotspot_defaults(&p);
+	t = mb_hs_tracker_new(&p, MB_HS_BLACK);
+	assert_non_null(t);
+	for (i = 0; i < 5; i++)
+		assert_false(tracker_round(t, ids, on, cores, 3));
+	assert_false(mb_hs_tracker_mitigate(t, 10, 60, NULL, NULL, NULL, &r));
+	/* The burner starts: 0.9 + 0.1 of h0's core, 2 rounds over: not yet. */
+	cores[0] = 0.9;
+	assert_false(tracker_round(t, ids, on, cores, 3));
+	assert_false(tracker_round(t, ids, on, cores, 3));
+	/* The third: 3 of 5 over, and the forecast. */
+	assert_true(tracker_round(t, ids, on, cores, 3));
+	assert_true(mb_hs_tracker_mitigate(t, 20, 60, NULL, NULL, NULL, &r));
+	assert_int_equal(r.nmoves, 1);
+	assert_string_equal(mb_hs_vm_id(t, r.moves[0].vm), "burner");
+	assert_string_equal(mb_hs_host_name(t, r.moves[0].to), "h1");
+	assert_true(mb_hs_host_mitigated(t, 0) == 20);
+	/* Still hot (the migration runs): no decision within the hold-off. */
+	assert_true(tracker_round(t, ids, on, cores, 3));
+	assert_false(mb_hs_tracker_mitigate(t, 50, 60, NULL, NULL, NULL, &r));
+	assert_int_equal(r.nmoves, 0);
+	assert_true(tracker_round(t, ids, on, cores, 3));
+	/* Past it, due again; the burner held off, the idle VM moves. */
+	held.id = "burner";
+	assert_true(mb_hs_tracker_mitigate(t, 80, 60, held_pinned, NULL,
+					   &held, &r));
+	assert_int_equal(r.nmoves, 1);
+	assert_string_equal(mb_hs_vm_id(t, r.moves[0].vm), "idle");
+	mb_hs_tracker_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -263,6 +344,7 @@ int main(void)
 		cmocka_unit_test(test_no_solution),
 		cmocka_unit_test(test_pinned),
 		cmocka_unit_test(test_capacity_scaling),
+		cmocka_unit_test(test_tracker_holdoff),
 	};
 
 	return cmocka_run_group_tests_name("hotspot", tests, NULL, NULL);
