@@ -110,3 +110,19 @@ validate-balance-sim: $(MBUDDY)
 	@MBUDDY=$(abspath $(MBUDDY)) tests/heuristics/balance_sim_validate.sh
 
 CHECKS += check-balance-sim
+
+# ---- hotspots: Sandpiper's replay (docs/hotspots.md) ----
+# The recordings of memtraces/hotspots/ replayed through the real binary;
+# make memtraces-hotspots records them again (tests/libvirt/sandpiper.sh,
+# real guests, about four minutes).
+.PHONY: check-hotspots memtraces-hotspots
+check-hotspots: $(MBUDDY)
+	@MBUDDY=$(abspath $(MBUDDY)) tests/heuristics/hotspots.sh
+
+memtraces-hotspots: $(E2E_DEPS)
+	@BUILD=$(BUILD) tests/libvirt/sandpiper.sh --record memtraces/hotspots
+
+CHECKS += check-hotspots
+
+FUZZ_SRCS_hotspot_replay = $(LIBMB_SRCS) $(HEUR_LIB_SRCS)
+FUZZ_LIBS_hotspot_replay = -ljansson -lpthread -llzma

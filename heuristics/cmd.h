@@ -19,6 +19,7 @@ int cmd_resize(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_balance(int argc, char **argv);
+int cmd_hotspots(int argc, char **argv);
 int cmd_balance_sim(int argc, char **argv);
 
 #endif /* MB_CMD_H */

@@ -29,6 +29,7 @@ static const struct subcommand subcommands[] = {
 	{ "migrate", cmd_migrate, "ask mb-controld to live-migrate a VM to a host" },
 	{ "top", cmd_top, "live statistics of mb-controld's hosts and VMs" },
 	{ "balance", cmd_balance, "mb-controld's memory balancing: CMA, target, decision per VM" },
+	{ "hotspots", cmd_hotspots, "Sandpiper's hotspots: live, recorded, or replayed offline" },
 	{ "balance-sim", cmd_balance_sim, "simulate memory balancing between VMs (LRU, policies)" },
 };
 
