@@ -58,37 +58,40 @@
 
 
 /*
- * LSD radix sort of 32-bit words in three passes of 11, 11 and 10 bits
- * (2048 counters stay in L1), with all three histograms counted in one
- * read and the passes going back and forth between @a and @tmp; a pass
- * whose digit is the same in every word is skipped.
+ * LSD radix sort of 32-bit words in four passes of 8 bits, with all four
+ * histograms counted in one read and the passes going back and forth
+ * between @a and @tmp (no copy per pass); a pass whose byte is the same in
+ * every word is skipped. (Three passes of 11 bits measured slower on these
+ * sets: 2,048 buckets scatter writes over too many lines at once.)
  */
 static void radix_sort32(uint32_t *a, uint32_t *tmp, size_t n)
 {
-	static const unsigned int shift[3] = { 0, 11, 22 };
-	size_t count[3][2048] = { { 0 } };
+	size_t count[4][256] = { { 0 } };
 	uint32_t *src = a, *dst = tmp, *t;
 	size_t i, pass;
 
 	for (i = 0; i < n; i++) {
-		count[0][a[i] & 0x7ff]++;
-		count[1][(a[i] >> 11) & 0x7ff]++;
-		count[2][a[i] >> 22]++;
-	}
-	for (pass = 0; pass < 3; pass++) {
-		size_t *c = count[pass], sum = 0;
-		unsigned int sh = shift[pass];
+		uint32_t x = a[i];
 
-		if (n && c[(a[0] >> sh) & 0x7ff] == n)
-			continue;	/* every word has this digit */
-		for (i = 0; i < 2048; i++) {
+		count[0][x & 0xff]++;
+		count[1][(x >> 8) & 0xff]++;
+		count[2][(x >> 16) & 0xff]++;
+		count[3][x >> 24]++;
+	}
+	for (pass = 0; pass < 4; pass++) {
+		size_t *c = count[pass], sum = 0;
+		unsigned int sh = 8 * (unsigned int)pass;
+
+		if (n && c[(a[0] >> sh) & 0xff] == n)
+			continue;	/* every word has this byte */
+		for (i = 0; i < 256; i++) {
 			size_t k = c[i];
 
 			c[i] = sum;
 			sum += k;
 		}
 		for (i = 0; i < n; i++)
-			dst[c[(src[i] >> sh) & 0x7ff]++] = src[i];
+			dst[c[(src[i] >> sh) & 0xff]++] = src[i];
 		t = src;
 		src = dst;
 		dst = t;
