@@ -13,6 +13,7 @@
 #include "hotspot.h"
 #include "conf.h"
 #include "config.h"
+#include "inventory.h"
 
 enum {
 	OPT_CONFIG = 'f',
@@ -178,7 +179,8 @@ void config_usage(FILE *out)
 "The controller (docs/operations.md; off unless --host is given):\n"
 "      --host SPEC           a libvirt host, repeatable: NAME,URI[,capacity=MB]\n"
 "                            [,reserve=MB][,migrate-uri=URI]\n"
-"                            [,balloon=libvirt|xenctrl]\n"
+"                            [,balloon=libvirt|xenctrl][,cpus=N]\n"
+"                            [,net-mbps=N] (the last two: --sandpiper)\n"
 "      --inventory-interval S  list the hosts' domains every S s (default 30)\n"
 "      --plan-interval S     make a plan every S s (default 300; 0 = only\n"
 "                            on request)\n"
@@ -509,6 +511,8 @@ int config_validate(const struct controld_config *c, struct mb_err *err)
 			       "contradict each other");
 	if (!c->tls_cert != !c->tls_key)
 		return mb_errf(err, "--tls-cert and --tls-key go together");
+	if (inv_parse_hosts(c->hosts, c->nhosts, NULL, err))
+		return -1;
 	if (c->sandpiper >= 0 && (!c->nhosts || !c->stats_interval))
 		return mb_errf(err, "--sandpiper needs hosts (--host) and "
 			       "their statistics (--stats-interval > 0)");

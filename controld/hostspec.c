@@ -99,3 +99,30 @@ int inv_parse_host(const char *spec, struct inv_host_spec *h,
 			       "xenctrl][,cpus=N][,net-mbps=N]", spec);
 	return 0;
 }
+
+int inv_parse_hosts(char *const *specs, unsigned int n,
+		    struct inv_host_spec *out, struct mb_err *err)
+{
+	struct inv_host_spec *h = calloc(n ? n : 1, sizeof(*h));
+	unsigned int i, j;
+	int ret = -1;
+
+	if (!h)
+		return mb_errf(err, "hosts: out of memory");
+	for (i = 0; i < n; i++) {
+		if (inv_parse_host(specs[i], &h[i], err))
+			goto out;
+		for (j = 0; j < i; j++)
+			if (!strcmp(h[j].name, h[i].name)) {
+				mb_errf(err, "host %s is given twice",
+					h[i].name);
+				goto out;
+			}
+	}
+	if (out)
+		memcpy(out, h, n * sizeof(*h));
+	ret = 0;
+out:
+	free(h);
+	return ret;
+}

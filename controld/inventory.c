@@ -85,7 +85,8 @@ struct inventory *inventory_new(char *const *specs, unsigned int n,
 				struct mb_err *err)
 {
 	struct inventory *inv = calloc(1, sizeof(*inv));
-	unsigned int i, j;
+	struct inv_host_spec *parsed = NULL;
+	unsigned int i;
 
 	if (!inv || !(inv->hosts = calloc(n ? n : 1, sizeof(*inv->hosts)))) {
 		free(inv);
@@ -94,22 +95,23 @@ struct inventory *inventory_new(char *const *specs, unsigned int n,
 	}
 	pthread_mutex_init(&inv->lock, NULL);
 	inv->nhosts = n;
+	parsed = calloc(n ? n : 1, sizeof(*parsed));
+	if (!parsed) {
+		mb_errf(err, "inventory: out of memory");
+		goto fail;
+	}
+	if (inv_parse_hosts(specs, n, parsed, err))
+		goto fail;
 	for (i = 0; i < n; i++) {
-		if (inv_parse_host(specs[i], &inv->hosts[i].spec, err))
-			goto fail;
-		for (j = 0; j < i; j++)
-			if (!strcmp(inv->hosts[j].spec.name,
-				    inv->hosts[i].spec.name)) {
-				mb_errf(err, "host %s is given twice",
-					inv->hosts[i].spec.name);
-				goto fail;
-			}
+		inv->hosts[i].spec = parsed[i];
 		snprintf(inv->hosts[i].error, sizeof(inv->hosts[i].error),
 			 "not connected yet");
 	}
+	free(parsed);
 	virSetErrorFunc(NULL, quiet);
 	return inv;
 fail:
+	free(parsed);
 	free(inv->hosts);
 	free(inv);
 	return NULL;

@@ -41,6 +41,13 @@ struct inv_host_spec {
 
 int inv_parse_host(const char *spec, struct inv_host_spec *h,
 		   struct mb_err *err);
+/*
+ * Parse @n specs into @out (n entries; NULL: only check them), each
+ * name given once. The configuration check (-n) and the inventory run
+ * this one.
+ */
+int inv_parse_hosts(char *const *specs, unsigned int n,
+		    struct inv_host_spec *out, struct mb_err *err);
 
 /* A copy of what the inventory knows, for the planner. */
 struct inv_host_view {

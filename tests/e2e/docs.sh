@@ -35,6 +35,25 @@ check_eq "mb-controld -n refuses a bad config file (exit 2)" 2 "$status"
 check_contains "... naming the line and option" "bad.conf:2: unknown option 'keeep'" "$out"
 out=$("$CONTROLD" --datadir "$WORK/d" -n 2>&1)
 check_contains "mb-controld refuses to run without tokens or --insecure-no-auth" "no --tokens file" "$out"
+# The controller's settings are checked by -n too, each error naming its
+# option or field.
+H="--insecure-no-auth -n --host a,qemu:///system"
+for c in "$H,net-mbps=fast|host: net-mbps 'fast' is not a number of Mbit/s" \
+	 "$H --host a,qemu:///session|host a is given twice" \
+	 "$H,cpus=2,bogus=1|host a: unknown setting 'bogus=1'" \
+	 "$H --sandpiper grey|sandpiper: 'grey' is not black, gray or off" \
+	 "--insecure-no-auth -n --sandpiper black|--sandpiper needs hosts (--host)" \
+	 "$H --sandpiper gray --sandpiper-k 4 --sandpiper-n 3|--sandpiper-k 4 is more than --sandpiper-n 3" \
+	 "$H --sandpiper gray --sandpiper-cpu-threshold 101|sandpiper-cpu-threshold: 101 is out of range 1..100" \
+	 "$H --sandpiper gray --stats-interval 0|their statistics (--stats-interval > 0)"; do
+	args=${c%%|*} want=${c#*|}
+	# shellcheck disable=SC2086
+	out=$("$CONTROLD" $args 2>&1); status=$?
+	check_eq "mb-controld -n refuses '${args#"$H"}' (exit 2), saying '$want'" "2 yes" \
+		"$status $(case $out in *"$want"*) echo yes ;; *) echo "no: $out" ;; esac)"
+done
+out=$("$CONTROLD" $H,cpus=2,net-mbps=100 --sandpiper gray 2>&1)
+check_eq "mb-controld -n accepts a sandpiper configuration" "mb-controld: configuration ok" "$out"
 
 "$CONTROLD" --config "$WORK/c.conf" --keep 3 2>"$WORK/log" &
 pid=$!
@@ -59,9 +78,14 @@ check_contains "mb-guestd -n reads its config file" "configuration ok (vm $U" "$
 out=$("$GUESTD" -f "$WORK/g.conf" --device "$WORK/t.mbt" 2>&1); status=$?
 check_eq "mb-guestd with 'once' in its config and no server runs once and exits 5" 5 "$status"
 
-for route in "PUT /v1/vms/{uuid}/traces" "GET /v1/vms " "GET /v1/vms/{uuid} " \
-	"GET /v1/vms/{uuid}/traces " "GET /v1/vms/{uuid}/traces/{version}" \
-	"GET /v1/health" "GET /metrics"; do
-	check_contains "docs/api.md documents $route" "## $route" "$(cat "$ROOT/docs/api.md")"
-done
+# Every route of controld's table (controld/http.c) has its heading,
+# "## METHOD PATH", then a space, a "[" (query) or the end of the line.
+routes=$(sed -nE 's/^[[:space:]]*\{ "(GET|PUT|POST|DELETE)", "([^"]+)".*/\1 \2/p' "$ROOT/controld/http.c")
+check_eq "controld/http.c's route table is found" yes "$([ "$(echo "$routes" | wc -l)" -ge 20 ] && echo yes || echo no)"
+while read -r method path; do
+	check_eq "docs/api.md documents $method $path" yes \
+		"$(grep -F -x "## $method $path" "$ROOT/docs/api.md" >/dev/null ||
+		   grep -F -e "## $method $path " -e "## $method $path[" "$ROOT/docs/api.md" >/dev/null &&
+		   echo yes || echo "no heading '## $method $path'")"
+done <<< "$routes"
 finish
