@@ -259,6 +259,8 @@ int snapshot_scope_set(struct mb_digest_set *out,
 	*out = *in;
 	out->d32 = NULL;
 	out->width = 8;
+	/* The library sizes sets by their algorithm: a 64-bit one. */
+	out->algorithm = MB_ALGO_XXH64;
 	out->name = strdup(in->name ? in->name : "");
 	out->d64 = malloc((in->distinct ? in->distinct : 1) * sizeof(uint64_t));
 	if (!out->name || !out->d64) {

@@ -115,8 +115,11 @@ json_t *snapshot_inputs_json(const struct snapshot *s);
 
 /*
  * @in as a set in the digest space of tenant number @tenant (1, 2, ...)
- * under the secret @key (see above): 64-bit words, sorted. @out owns its
- * copy; free it with mb_set_free(). 0, or -1 when out of memory.
+ * under the secret @key (see above): 64-bit words, sorted, labelled
+ * MB_ALGO_XXH64 whatever @in's algorithm (the sharing library sizes a
+ * set's words by its algorithm; all sets of a scoped plan are scoped, so
+ * they stay comparable). @out owns its copy; free it with mb_set_free().
+ * 0, or -1 when out of memory.
  */
 int snapshot_scope_set(struct mb_digest_set *out,
 		       const struct mb_digest_set *in, uint32_t tenant,

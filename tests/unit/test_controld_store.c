@@ -524,6 +524,7 @@ static void test_tenant_scoped_sets(void **state)
 		assert_int_equal(snapshot_scope_set(&blue, &raw[w], 2, 42,
 						    &err), 0);
 		assert_int_equal(red.width, 8);
+		assert_int_equal(mb_algo_digest_size(red.algorithm), 8);
 		assert_int_equal(red.distinct, raw[w].distinct);
 		assert_int_equal(red.pages, raw[w].pages);
 		for (i = 1; i < red.distinct; i++)
