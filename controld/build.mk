@@ -100,12 +100,15 @@ CHECKS += check-e2e-san
 # (tests/libvirt/cluster.sh); then one host with two guests with balloons
 # for the live statistics and the resize action (controller.sh); then the
 # balancer's emergency path and a short run of the balancing experiment
-# (balance.sh, about seven minutes). A few minutes each.
+# (balance.sh, about seven minutes); then Sandpiper's CPU and network
+# hotspots on two hosts (sandpiper.sh, about four minutes). A few minutes
+# each.
 .PHONY: check-libvirt
 check-libvirt: $(E2E_DEPS)
 	@rc=0; BUILD=$(BUILD) tests/libvirt/cluster.sh || rc=1; \
 	BUILD=$(BUILD) tests/libvirt/controller.sh || rc=1; \
-	BUILD=$(BUILD) tests/libvirt/balance.sh || rc=1; exit $$rc
+	BUILD=$(BUILD) tests/libvirt/balance.sh || rc=1; \
+	BUILD=$(BUILD) tests/libvirt/sandpiper.sh || rc=1; exit $$rc
 
 CHECKS += check-libvirt
 

@@ -70,7 +70,9 @@ lv_host_stop() {
 # its libraries, mbfill, virtio_balloon.ko, /test.sh) in $LV, readable by
 # the daemons. Kernel parameters /test.sh knows: mbport, mbint (mb-guestd's
 # --interval), mbfill=SEED:MIB, mbballoon=1 (load virtio_balloon),
-# mbburn=1 (keep a vCPU busy), mbswap=1 (swap on the virtio disk vda, see
+# mbburn=1 (keep a vCPU busy; mbburn=go: once http://10.0.2.2:MBGO/
+# burn-NAME answers), mbnet=PORT (send zeros to the host's 127.0.0.1:PORT
+# with nc, once MBGO's /net-NAME answers), mbswap=1 (swap on the virtio disk vda, see
 # LV_SWAP_MB), mbwork=PHASES with mbgo=PORT (run mbwork PHASES once
 # http://10.0.2.2:PORT/go answers: lv_go PORT starts it; phase k > 1
 # waits for /phase-k, each phase ends by fetching /done-NAME-k: lv_phases
@@ -99,7 +101,16 @@ if [ -n "${mbwork:-}" ]; then
 	 echo "MB-VMSTAT $(grep -E '^(pswpin|pswpout|pgmajfault) ' /proc/vmstat | tr '\n' ' ')") &
 fi
 [ -n "${mbfill:-}" ] && /bin/mbfill "${mbfill%%:*}" "${mbfill##*:}" &
-[ -n "${mbburn:-}" ] && (while :; do :; done) &
+if [ "${mbburn:-}" = go ]; then
+	(until wget -q -O /dev/null "http://10.0.2.2:$mbgo/burn-$mbhost" 2>/dev/null; do sleep 0.5; done
+	 echo "MB-BURN"; while :; do :; done) &
+elif [ -n "${mbburn:-}" ]; then
+	(while :; do :; done) &
+fi
+if [ -n "${mbnet:-}" ]; then
+	(until wget -q -O /dev/null "http://10.0.2.2:$mbgo/net-$mbhost" 2>/dev/null; do sleep 0.5; done
+	 echo "MB-NET"; while :; do nc 10.0.2.2 "$mbnet" < /dev/zero; sleep 0.2; done) &
+fi
 sleep 2
 /bin/mb-guestd --server "http://10.0.2.2:$mbport" --module /memtrace.ko \
 	--interval "${mbint:-10}" --retries 1000 --retry-max-delay 2 --timeout 60 &
