@@ -32,9 +32,9 @@ fds() { ls "/proc/$1/fd" | wc -l; }
 metric() { admin_get /metrics "$WORK/metrics" >/dev/null; awk -v k="$1" '$1 == k { print $2 }' "$WORK/metrics"; }
 
 # flood PORT SECONDS COUNT MODE: COUNT connections spread over 127.0.0.2-5
-# for SECONDS, each reopened as soon as the daemon closes it; MODE "http"
-# sends half a request header and waits, "idle" sends nothing. Prints
-# how many connections it opened in all.
+# for SECONDS, each reopened as soon as the daemon closes it; MODE "http":
+# half of them send half a request header and wait, the others nothing;
+# "idle": none sends anything. Prints how many connections it opened.
 flood() {
 	python3 - "$@" <<'PY'
 import socket, sys, time, select
@@ -58,7 +58,7 @@ sent = set()
 while time.time() < end:
     r, w, _ = select.select(list(socks), [s for s in socks if s not in sent], [], 0.05)
     for s in w:
-        if mode == "http":
+        if mode == "http" and socks[s] % 2 == 0:
             try:
                 s.send(b"PUT /v1/vms/x/traces HTTP/1.1\r\nHost: x\r\n")
             except OSError:
