@@ -67,6 +67,7 @@ struct legacy_conn {
 	char peer[INET6_ADDRSTRLEN];
 	int spool;			/* the digests so far, 4 bytes each */
 	uint64_t spooled;
+	uint64_t received;		/* bytes */
 };
 
 void legacy_vm_uuid(const char *name, uint8_t uuid[MBT_UUID_LEN])
@@ -180,6 +181,7 @@ static int receive(struct legacy_conn *c, struct mb_text_parser *p,
 			conn_request(c->l->conns, c->entry, true);
 		conn_body(c->l->conns, c->entry, n);
 		total += n;
+		c->received = total;
 		if (total > c->l->max_upload)
 			return mb_errf(err, "over the limit of %" PRIu64
 				       " bytes", c->l->max_upload);
@@ -291,10 +293,17 @@ static void *conn_thread(void *arg)
 	else
 		snprintf(name, sizeof(name), "legacy-%s", c->peer);
 	if (ingest(c, name, &rec, &err)) {
-		__atomic_add_fetch(&l->metrics->legacy_errors, 1,
-				   __ATOMIC_RELAXED);
-		log_warn("legacy upload from %s (vm %s) rejected: %s",
-			 c->peer, name, err.msg);
+		/*
+		 * A connection the table closed before it sent a byte is a
+		 * flood's, not an upload: the table's summary counts it.
+		 */
+		bool idle = !c->received && conn_was_cut(l->conns, c->entry);
+
+		if (!idle)
+			__atomic_add_fetch(&l->metrics->legacy_errors, 1,
+					   __ATOMIC_RELAXED);
+		log_msg(idle ? LOG_DEBUG : LOG_WARNING, "legacy upload from %s "
+			"(vm %s) rejected: %s", c->peer, name, err.msg);
 		reply(c->fd, "error %s", err.msg);
 	} else {
 		metrics_count_upload(l->metrics, rec.size, 1);
