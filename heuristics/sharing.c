@@ -51,6 +51,7 @@
 #define SPARSE_MIN	8
 #define SPARSE_DIV	32
 #define BUCKET_TARGET	16384
+#define BUCKET_TARGET_MASKS 1024	/* n <= 64: the table stays in L1 */
 #define MAX_BUCKET_BITS	24
 #define MAX_CHUNKS	512
 
@@ -442,6 +443,7 @@ struct exact_worker {
 	/* grouping table */
 	uint64_t *tkey;
 	uint32_t *thead, *tcount, *used;
+	uint64_t *tmask;		/* n <= 64: the VMs holding the key */
 	size_t tcap;
 	uint32_t *list;			/* one digest's VMs */
 	/* results */
@@ -523,12 +525,14 @@ static int grow_table(struct exact_worker *w, size_t need)
 	free(w->thead);
 	free(w->tcount);
 	free(w->used);
+	free(w->tmask);
 	w->tkey = malloc(cap * sizeof(*w->tkey));
 	w->thead = malloc(cap * sizeof(*w->thead));
 	w->tcount = calloc(cap, sizeof(*w->tcount));
 	w->used = malloc(cap * sizeof(*w->used));
+	w->tmask = calloc(cap, sizeof(*w->tmask));
 	w->tcap = cap;
-	if (!w->tkey || !w->thead || !w->tcount || !w->used) {
+	if (!w->tkey || !w->thead || !w->tcount || !w->used || !w->tmask) {
 		w->tcap = 0;
 		return -1;
 	}
@@ -596,11 +600,130 @@ static int add_digest(struct exact_worker *w, uint32_t count, uint32_t head)
 	return 0;
 }
 
+/*
+ * add_digest() for a digest held by the VMs of @vms (n <= 64): the same
+ * counts, the VMs read from the mask's bits instead of a list.
+ */
+static int add_digest_mask(struct exact_worker *w, uint64_t vms)
+{
+	const struct exact_job *job = w->job;
+	size_t n = job->n;
+	uint64_t rest, m, count = vms;
+
+	/* popcount without the CPU's instruction (the build is generic) */
+	count -= (count >> 1) & 0x5555555555555555ULL;
+	count = (count & 0x3333333333333333ULL) +
+		((count >> 2) & 0x3333333333333333ULL);
+	count = (((count + (count >> 4)) & 0x0F0F0F0F0F0F0F0FULL) *
+		 0x0101010101010101ULL) >> 56;
+
+	w->distinct++;
+	if (count == 1) {
+		w->single++;
+		return 0;
+	}
+	if (count == n) {
+		w->all++;
+		return 0;
+	}
+	if (count <= job->sparse_max) {
+		w->sparse++;
+		for (rest = vms; rest; rest &= rest - 1) {
+			size_t a = (size_t)__builtin_ctzll(rest);
+
+			for (m = rest & (rest - 1); m; m &= m - 1)
+				w->tri[a * n + (size_t)__builtin_ctzll(m)]++;
+		}
+		return 0;
+	}
+	w->dense++;
+	{
+		uint64_t *blk = open_block(w);
+		uint64_t bit = 1ULL << w->col;
+
+		if (!blk)
+			return -1;
+		if (w->col == 0)
+			memset(blk, 0, n * sizeof(uint64_t));
+		for (m = vms; m; m &= m - 1)
+			blk[__builtin_ctzll(m)] |= bit;
+		if (++w->col == 64) {
+			w->nblocks++;
+			w->col = 0;
+		}
+	}
+	return 0;
+}
+
+/*
+ * One bucket for at most 64 VMs: each digest's VMs as a bit mask in the
+ * grouping table, straight from the sets' runs (no entry arrays, no
+ * lists). The runs are measured first to size the table.
+ */
+#define BUCKET_KEYS(type, d)						\
+static int run_bucket_##type(struct exact_worker *w, uint64_t b)		\
+{									\
+	const struct exact_job *job = w->job;				\
+	unsigned int shift = job->keybits - job->bucket_bits;		\
+	size_t v, i, nused = 0, entries = 0;				\
+	uint64_t mask, end[64];						\
+									\
+	for (v = 0; v < job->n; v++) {					\
+		const struct mb_digest_set *s = &job->sets[v];		\
+		uint64_t k = w->cursor[v];				\
+									\
+		while (k < s->distinct && (!job->bucket_bits ||		\
+		       (uint64_t)s->d[k] >> shift == b))		\
+			k++;						\
+		end[v] = k;						\
+		entries += k - w->cursor[v];				\
+	}								\
+	if (!entries)							\
+		return 0;						\
+	if (grow_table(w, entries))					\
+		return -1;						\
+	mask = w->tcap - 1;						\
+	for (v = 0; v < job->n; v++) {					\
+		const type *d = job->sets[v].d;				\
+		uint64_t bit = 1ULL << v;				\
+									\
+		for (i = w->cursor[v]; i < end[v]; i++) {		\
+			type key = d[i];				\
+			size_t slot = (size_t)(((uint64_t)key *		\
+				0x9E3779B97F4A7C15ULL) >> 32) & mask;	\
+									\
+			while (w->tmask[slot] && w->tkey[slot] != key)	\
+				slot = (slot + 1) & mask;		\
+			if (!w->tmask[slot]) {				\
+				w->tkey[slot] = key;			\
+				w->used[nused++] = (uint32_t)slot;	\
+			}						\
+			w->tmask[slot] |= bit;				\
+		}							\
+		w->cursor[v] = end[v];					\
+	}								\
+	for (i = 0; i < nused; i++) {					\
+		size_t slot = w->used[i];				\
+									\
+		if (add_digest_mask(w, w->tmask[slot]))			\
+			return -1;					\
+		w->tmask[slot] = 0;					\
+	}								\
+	return 0;							\
+}
+BUCKET_KEYS(uint32_t, d32)
+BUCKET_KEYS(uint64_t, d64)
+#undef BUCKET_KEYS
+
 static int run_bucket(struct exact_worker *w, uint64_t b)
 {
 	const struct exact_job *job = w->job;
 	size_t v, i, nused = 0;
 	uint64_t mask;
+
+	if (job->n <= 64)
+		return job->sets[0].width == 4 ? run_bucket_uint32_t(w, b) :
+						 run_bucket_uint64_t(w, b);
 
 	w->en = 0;
 	for (v = 0; v < job->n; v++) {
@@ -692,6 +815,7 @@ static void worker_release(struct exact_worker *w)
 	free(w->thead);
 	free(w->tcount);
 	free(w->used);
+	free(w->tmask);
 	free(w->list);
 	free(w->tri);
 	free(w->blocks);
@@ -752,7 +876,8 @@ static int exact_setup(struct exact_job *job, const struct mb_digest_set *sets,
 	}
 	job->keybits = n ? (unsigned int)sets[0].width * 8 : 32;
 	while (job->bucket_bits < MAX_BUCKET_BITS &&
-	       (entries >> job->bucket_bits) > BUCKET_TARGET)
+	       (entries >> job->bucket_bits) >
+	       (n <= 64 ? BUCKET_TARGET_MASKS : BUCKET_TARGET))
 		job->bucket_bits++;
 	job->nbuckets = 1ULL << job->bucket_bits;
 	job->nchunks = job->nbuckets < MAX_CHUNKS ? job->nbuckets : MAX_CHUNKS;
