@@ -40,7 +40,7 @@ $(BENCH_SHARING): $(BUILD)/bench/bench_sharing.o $(LIBHEUR) $(LIBMB)
 	$(CC) $(MB_LDFLAGS) -o $@ $< $(LIBHEUR) $(LIBMB) -lpthread -lm $(LIBMB_LIBS)
 
 .PHONY: bench-sharing-real bench-sharing-exact bench-sharing-bloom \
-	bench-sharing-bloom-big bench-pack check-heuristics
+	bench-sharing-bloom-big bench-pack bench-best-match check-heuristics
 bench-sharing-real: $(MBUDDY)
 	@MBUDDY=$(abspath $(MBUDDY)) bench/bench_sharing_real.sh memtraces
 
@@ -56,8 +56,15 @@ bench-sharing-bloom-big: $(BENCH_SHARING)
 bench-pack: $(MBUDDY)
 	@MBUDDY=$(abspath $(MBUDDY)) bench/bench_pack.sh memtraces
 
+# best-match on six real traces of ~240,000 pages, captured once in QEMU
+# guests (the rule is kmod/build.mk's, beside `make memtraces`).
+LARGE_TRACES := $(BUILD)/bench/large-traces
+
+bench-best-match: $(MBUDDY) $(LARGE_TRACES)/.captured
+	@MBUDDY=$(abspath $(MBUDDY)) bench/bench_best_match.sh $(LARGE_TRACES)
+
 BENCHES += bench-sharing-real bench-sharing-exact bench-sharing-bloom \
-	   bench-sharing-bloom-big bench-pack
+	   bench-sharing-bloom-big bench-pack bench-best-match
 
 # Shell tests of mbuddy sharing / best-match / pack.
 check-heuristics: $(MBUDDY)

@@ -42,5 +42,12 @@ bench-kmod: $(KMOD_KO) $(GUEST_TOOL)
 memtraces: $(KMOD_KO) $(GUEST_TOOL) $(MBUDDY)
 	@GUEST_BUILD=$(abspath $(GUEST_DIR)) tests/guest/capture-memtraces.sh
 
+# The six large traces of bench-best-match (heuristics/build.mk), captured
+# once: 960 MiB guests, every page hashed.
+$(LARGE_TRACES)/.captured: | $(KMOD_KO) $(GUEST_TOOL) $(MBUDDY)
+	@GUEST_BUILD=$(abspath $(GUEST_DIR)) MBUDDY=$(abspath $(MBUDDY)) \
+		CAPTURE_SET=large tests/guest/capture-memtraces.sh $(LARGE_TRACES)
+	@touch $@
+
 CHECKS += check-kmod-style check-guest
 BENCHES += bench-kmod
