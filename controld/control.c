@@ -806,12 +806,12 @@ fail:
 	return NULL;
 }
 
-void control_stop(struct control *c)
+bool control_stop(struct control *c)
 {
 	struct timespec limit;
 
 	if (!c)
-		return;
+		return true;
 	__atomic_store_n(&c->stop, true, __ATOMIC_RELAXED);
 	/*
 	 * The loop may be inside a libvirt call to a host that hangs: give
@@ -822,7 +822,7 @@ void control_stop(struct control *c)
 	if (pthread_timedjoin_np(c->thread, NULL, &limit)) {
 		log_warn("the control loop is stuck in a libvirt call; "
 			 "exiting without it");
-		return;
+		return false;
 	}
 	/*
 	 * Workers are detached and may still be inside libvirt; their rows
@@ -831,7 +831,7 @@ void control_stop(struct control *c)
 	 */
 	balancer_free(c->balancer);
 	if (!scheduler_stop(c->sched))
-		return;
+		return false;
 	sandpiper_free(c->sandpiper);
 	if (c->sharing_taken)
 		snapshot_free(&c->sharing_snap);
@@ -841,4 +841,5 @@ void control_stop(struct control *c)
 	inventory_free(c->inv);
 	pthread_mutex_destroy(&c->plan_lock);
 	free(c);
+	return true;
 }

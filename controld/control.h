@@ -81,9 +81,11 @@ struct control *control_start(const struct control_options *o,
 			      struct mb_err *err);
 /*
  * Stop the loop; running actions go on in libvirt and are settled at the
- * next start.
+ * next start. Returns true when nothing of the controller runs any more
+ * (then it is freed, and its database may be closed); false when its loop
+ * or an action is stuck in libvirt and it was left to the exiting process.
  */
-void control_stop(struct control *c);
+bool control_stop(struct control *c);
 
 json_t *control_hosts_json(struct control *c);
 void control_annotate_vms(struct control *c, json_t *vms);

@@ -108,7 +108,7 @@ int main(int argc, char **argv)
 	char *cert = NULL, *key = NULL, *dbpath = NULL, *cdbpath = NULL;
 	struct mb_err err;
 	sigset_t sigs;
-	bool fresh;
+	bool fresh, stopped;
 	int sig, ret, status = 1, lock_fd = -1;
 
 	log_init("mb-controld");
@@ -321,10 +321,10 @@ out:
 		legacy_stop(legacy, cfg.shutdown_timeout);
 	if (http)
 		http_shutdown(http, cfg.shutdown_timeout);
-	control_stop(control);
+	stopped = control_stop(control);
 	stats_free(stats);
 	/* A controller stuck in libvirt may still use the db: leave it then. */
-	if (!control)
+	if (stopped)
 		controldb_close(cdb);
 	store_close(store);
 	catalogue_close(cat);
