@@ -49,9 +49,11 @@ struct vm_state {
 	char fixed_why[ACTION_TEXT_LEN];
 	bool emergency;			/* the last decision answered pressure */
 	double pressure_at;		/* its last pressure report, seconds */
+	double fired_at;		/* ... and when its trigger fired */
 	double answered_at;		/* the report the last decision answered */
+	double answered_fired;		/* ... its trigger */
 	struct {
-		double at;		/* a pressure report ... */
+		double at, fired;	/* a pressure report, its trigger ... */
 		int64_t action;		/* ... and the resize that answered it */
 	} emergencies[4];		/* the last ones, oldest first */
 	size_t nemergencies;
@@ -237,7 +239,8 @@ static void act(struct balancer *b, struct vm_state *vs,
 }
 
 /* Keep the last few (pressure report, resize) pairs: the reaction times. */
-static void record_emergency(struct vm_state *v, double at, int64_t action)
+static void record_emergency(struct vm_state *v, double at, double fired,
+			     int64_t action)
 {
 	size_t max = sizeof(v->emergencies) / sizeof(v->emergencies[0]);
 
@@ -247,6 +250,7 @@ static void record_emergency(struct vm_state *v, double at, int64_t action)
 		v->nemergencies--;
 	}
 	v->emergencies[v->nemergencies].at = at;
+	v->emergencies[v->nemergencies].fired = fired;
 	v->emergencies[v->nemergencies].action = action;
 	v->nemergencies++;
 }
@@ -286,6 +290,7 @@ static void balance_host(struct balancer *b, const struct inv_host_view *h,
 		v->max_mb = d->memory_mb;
 		v->emergency = took_pressure(b, d->uuid);
 		v->answered_at = v->emergency ? v->pressure_at : 0;
+		v->answered_fired = v->emergency ? v->fired_at : 0;
 		why = scheduler_pinned(b->sched, d->uuid, ACTION_RESIZE,
 				       v->fixed_why, sizeof(v->fixed_why));
 		/*
@@ -339,7 +344,7 @@ static void balance_host(struct balancer *b, const struct inv_host_view *h,
 			 copy.note);
 		if (copy.action && copy.answered_at > 0)
 			record_emergency(&b->vms[vs[i]], copy.answered_at,
-					 copy.action);
+					 copy.answered_fired, copy.action);
 		pthread_mutex_unlock(&b->lock);
 		if (copy.action)
 			log_info("balance: %s on %s: %s (action %" PRId64 ")",
@@ -481,15 +486,18 @@ void balancer_free(struct balancer *b)
 	free(b);
 }
 
-void balancer_pressure(struct balancer *b, const char *uuid)
+void balancer_pressure(struct balancer *b, const char *uuid, double fired_at)
 {
 	struct vm_state *v;
 	size_t i;
 
 	pthread_mutex_lock(&b->lock);
 	v = vm_state(b, uuid, true);
-	if (v)
+	if (v) {
 		v->pressure_at = now_s();
+		v->fired_at = fired_at <= v->pressure_at ? fired_at :
+			      v->pressure_at;
+	}
 	for (i = 0; i < b->npressure; i++)
 		if (!strcmp(b->pressure[i], uuid))
 			break;
@@ -562,8 +570,9 @@ static json_t *vm_json(const struct vm_state *v)
 	size_t i;
 
 	for (i = 0; i < v->nemergencies; i++)
-		json_array_append_new(em, json_pack("{s:f,s:I}", "pressure_at",
-			v->emergencies[i].at, "action",
+		json_array_append_new(em, json_pack("{s:f,s:f,s:I}",
+			"pressure_at", v->emergencies[i].at, "fired_at",
+			v->emergencies[i].fired, "action",
 			(json_int_t)v->emergencies[i].action));
 	o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:{s:f,s:f,s:f,s:f,s:f},s:I,"
 			 "s:I,s:f,s:o,s:o,s:f,s:b,s:o,s:o,"

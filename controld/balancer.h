@@ -39,10 +39,11 @@ int balancer_start(struct balancer *b, struct mb_err *err);
 void balancer_free(struct balancer *b);
 
 /*
- * VM @uuid reported memory pressure: its host is balanced now, that VM
- * counted as stalling (policy_balance.h). Returns at once.
+ * VM @uuid reported memory pressure, its trigger having fired at
+ * @fired_at (seconds): its host is balanced now, that VM counted as
+ * stalling (policy_balance.h). Returns at once.
  */
-void balancer_pressure(struct balancer *b, const char *uuid);
+void balancer_pressure(struct balancer *b, const char *uuid, double fired_at);
 
 /* One round over every host, in the caller's thread (tests, startup). */
 void balancer_round(struct balancer *b);

@@ -577,11 +577,11 @@ void control_annotate_vms(struct control *c, json_t *vms)
 	inventory_annotate_vms(c->inv, vms);
 }
 
-bool control_pressure(struct control *c, const char *uuid)
+bool control_pressure(struct control *c, const char *uuid, double fired_at)
 {
 	if (!c->balancer)
 		return false;
-	balancer_pressure(c->balancer, uuid);
+	balancer_pressure(c->balancer, uuid, fired_at);
 	return true;
 }
 

@@ -121,11 +121,11 @@ json_t *control_actions_json(struct control *c, int kind, bool legacy,
 			     struct mb_err *err);
 
 /*
- * VM @uuid reported memory pressure (POST /v1/vms/{uuid}/pressure): with
- * balancing on, its host is balanced now. Returns false when balancing is
- * off.
+ * VM @uuid reported memory pressure (POST /v1/vms/{uuid}/pressure), its
+ * trigger having fired at @fired_at (seconds, our clock): with balancing
+ * on, its host is balanced now. Returns false when balancing is off.
  */
-bool control_pressure(struct control *c, const char *uuid);
+bool control_pressure(struct control *c, const char *uuid, double fired_at);
 
 /* GET /v1/balance: the balancer's last decisions ({"mode": "off"} when off). */
 json_t *control_balance_json(struct control *c);

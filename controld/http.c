@@ -632,6 +632,7 @@ static enum MHD_Result post_vm_stats(struct http_server *h,
 	struct guest_report r;
 	struct timespec ts;
 	struct mb_err err;
+	double fired;
 
 	if (guest_report_parse(req->body ? req->body : "", req->body_len, &r,
 			       &err)) {
@@ -648,9 +649,13 @@ static enum MHD_Result post_vm_stats(struct http_server *h,
 			"{s:s,s:f}", "uuid", req->uuid_text, "received", r.t));
 	log_info("vm %s reports memory pressure%s%s", req->uuid_text,
 		 r.trigger[0] ? ": " : "", r.trigger);
+	/* When its trigger fired, by our clock (the report's age at sending). */
+	fired = isfinite(r.trigger_age_ms) ? r.t - r.trigger_age_ms / 1000 :
+		r.t;
 	return respond(h, conn, MHD_HTTP_ACCEPTED, json_pack(
 		"{s:s,s:f,s:b}", "uuid", req->uuid_text, "received", r.t,
-		"balancing", control_pressure(h->control, req->uuid_text)));
+		"balancing", control_pressure(h->control, req->uuid_text,
+					      fired)));
 }
 
 static void metrics_extra(void *ctx, FILE *out)

@@ -778,7 +778,9 @@ int guest_report_parse(const char *text, size_t len, struct guest_report *r,
 	if (get_text(o, "name", r->name, sizeof(r->name), err) ||
 	    get_text(o, "boot_id", r->boot_id, sizeof(r->boot_id), err) ||
 	    get_text(o, "trigger", r->trigger, sizeof(r->trigger), err) ||
-	    get_number(o, "uptime_s", 0, 1e12, &r->uptime_s, err))
+	    get_number(o, "uptime_s", 0, 1e12, &r->uptime_s, err) ||
+	    get_number(o, "trigger_age_ms", 0, 600000, &r->trigger_age_ms,
+		       err))
 		goto out;
 	psi = json_object_get(o, "psi_memory");
 	if (psi && !json_is_null(psi) && !json_is_object(psi)) {

@@ -69,6 +69,7 @@ struct guest_report {
 	double psi_some[3], psi_full[3];	/* avg10, avg60, avg300, % */
 	int64_t psi_some_total_us, psi_full_total_us;
 	char trigger[64];		/* pressure reports: what fired */
+	double trigger_age_ms;		/* ... how long before sending; NaN */
 };
 
 struct vm_sample {

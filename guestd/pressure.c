@@ -86,8 +86,15 @@ int pressure_init(struct pressure_watch *w, const struct upload_target *t,
 	return 0;
 }
 
-/* Send one pressure report saying @why. */
-static void report(struct pressure_watch *w, const char *why)
+static int64_t mono_ms(void);
+
+/*
+ * Send one pressure report saying @why, for a trigger that fired at
+ * @fired_ms (CLOCK_MONOTONIC): the report says how long ago, so that the
+ * controller can time its reaction from the trigger itself.
+ */
+static void report(struct pressure_watch *w, const char *why,
+		   int64_t fired_ms)
 {
 	struct upload_result res;
 	struct guest_stats s;
@@ -102,6 +109,8 @@ static void report(struct pressure_watch *w, const char *why)
 	if (!o)
 		return;
 	json_object_set_new(o, "trigger", json_string(why));
+	json_object_set_new(o, "trigger_age_ms",
+			    json_integer(mono_ms() - fired_ms));
 	text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15));
 	json_decref(o);
 	if (!text)
@@ -132,7 +141,7 @@ static void *pressure_main(void *arg)
 
 	while (!atomic_load(&w->stop)) {
 		struct pollfd p = { .fd = w->fd, .events = POLLPRI };
-		int64_t now, pswpin;
+		int64_t now, pswpin, fired_ms = 0;
 		bool fired = false;
 		int rc;
 
@@ -145,6 +154,7 @@ static void *pressure_main(void *arg)
 			w->fd = -1;
 		} else if (rc > 0 && (p.revents & POLLPRI)) {
 			fired = true;
+			fired_ms = mono_ms();
 			w->fired++;
 			snprintf(why, sizeof(why), "psi %s", w->trigger);
 		}
@@ -156,6 +166,7 @@ static void *pressure_main(void *arg)
 						      last_check),
 						      w->swapin_pages)) {
 				fired = true;
+				fired_ms = now;
 				snprintf(why, sizeof(why), "swap-in %lld pages "
 					 "in %lld ms", (long long)(pswpin -
 					 w->last_pswpin),
@@ -166,7 +177,7 @@ static void *pressure_main(void *arg)
 		}
 		if (fired && now - last_report >= PRESSURE_MIN_GAP_MS) {
 			last_report = now;
-			report(w, why);
+			report(w, why, fired_ms);
 		}
 	}
 	return NULL;
