@@ -37,14 +37,7 @@ for t in "${traces[@]}"; do
 	"$MBUDDY" trace export --include-free "$t" "$out" >/dev/null
 	pages=$((pages + $(wc -l < "$out")))
 done
-best() { # command...: best wall time of 5 runs, in seconds
-	local b=999999 i s e
-	for i in 1 2 3 4 5; do
-		s=$(date +%s.%N); "$@" > /dev/null; e=$(date +%s.%N)
-		b=$(python3 -c "print(min($b, $e - $s))")
-	done
-	echo "$b"
-}
+. "$here/bench_lib.sh"	# best
 py=$(best python3 "$here/best_match_baseline.py" "$work/scenario.json")
 mb=$(best "$MBUDDY" best-match --json "$work/scenario.json")
 python3 "$here/best_match_baseline.py" "$work/scenario.json" > "$work/py.json"

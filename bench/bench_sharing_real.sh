@@ -24,14 +24,7 @@ for t in "${traces[@]}"; do
 	"$MBUDDY" trace export "$t" "$out" >/dev/null
 	texts+=("$out")
 done
-best() { # command...: best wall time of 5 runs, in seconds
-	local b=999999 i s e
-	for i in 1 2 3 4 5; do
-		s=$(date +%s.%N); "$@" > /dev/null; e=$(date +%s.%N)
-		b=$(python3 -c "print(min($b, $e - $s))")
-	done
-	echo "$b"
-}
+. "$here/bench_lib.sh"	# best
 py=$(best python3 "$here/bench_sharing_baseline.py" "${texts[@]}")
 mb_txt=$(best "$MBUDDY" sharing --json "${texts[@]}")
 mb_mbt=$(best "$MBUDDY" sharing --json "${traces[@]}")

@@ -565,6 +565,31 @@ static uint64_t *open_block(struct exact_worker *w)
 	return w->blocks + w->nblocks * n;
 }
 
+/*
+ * A dense digest's column: the bit to set in the returned block's row of
+ * each VM holding it (NULL when out of memory); dense_done() after.
+ */
+static uint64_t *dense_column(struct exact_worker *w, uint64_t *bit)
+{
+	uint64_t *blk = open_block(w);
+
+	w->dense++;
+	if (!blk)
+		return NULL;
+	if (w->col == 0)
+		memset(blk, 0, w->job->n * sizeof(uint64_t));
+	*bit = 1ULL << w->col;
+	return blk;
+}
+
+static void dense_done(struct exact_worker *w)
+{
+	if (++w->col == 64) {
+		w->nblocks++;
+		w->col = 0;
+	}
+}
+
 static int add_digest(struct exact_worker *w, uint32_t count, uint32_t head)
 {
 	const struct exact_job *job = w->job;
@@ -590,21 +615,14 @@ static int add_digest(struct exact_worker *w, uint32_t count, uint32_t head)
 				w->tri[(size_t)w->list[j] * n + w->list[i]]++;
 		return 0;
 	}
-	w->dense++;
 	{
-		uint64_t *blk = open_block(w);
-		uint64_t bit = 1ULL << w->col;
+		uint64_t bit, *blk = dense_column(w, &bit);
 
 		if (!blk)
 			return -1;
-		if (w->col == 0)
-			memset(blk, 0, n * sizeof(uint64_t));
 		for (e = head; e != UINT32_MAX; e = w->enext[e])
 			blk[w->evm[e]] |= bit;
-		if (++w->col == 64) {
-			w->nblocks++;
-			w->col = 0;
-		}
+		dense_done(w);
 	}
 	return 0;
 }
@@ -645,21 +663,14 @@ static int add_digest_mask(struct exact_worker *w, uint64_t vms)
 		}
 		return 0;
 	}
-	w->dense++;
 	{
-		uint64_t *blk = open_block(w);
-		uint64_t bit = 1ULL << w->col;
+		uint64_t bit, *blk = dense_column(w, &bit);
 
 		if (!blk)
 			return -1;
-		if (w->col == 0)
-			memset(blk, 0, n * sizeof(uint64_t));
 		for (m = vms; m; m &= m - 1)
 			blk[__builtin_ctzll(m)] |= bit;
-		if (++w->col == 64) {
-			w->nblocks++;
-			w->col = 0;
-		}
+		dense_done(w);
 	}
 	return 0;
 }
