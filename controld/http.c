@@ -52,7 +52,9 @@
 #include "http.h"
 #include "log.h"
 #include "routes.h"
+#include "sharing_view.h"
 #include "textsafe.h"
+#include "ui.h"
 
 #define JSON_BODY_MAX (64 * 1024)
 /* A body this short is read before an error known from the headers. */
@@ -76,6 +78,7 @@ struct http_server {
 	int active_uploads;		/* atomic */
 	time_t started;
 	struct conn_table *conns;
+	struct sharing_view *sharing;
 };
 
 struct request {
@@ -460,6 +463,8 @@ enum handler {
 	H_PRESSURE,
 	H_BALANCE,
 	H_HOTSPOTS,
+	H_SHARING,
+	H_UI,
 };
 
 /* The API, docs/api.md. */
@@ -499,6 +504,11 @@ static const struct route routes[] = {
 	  "read" },
 	{ "GET", "/v1/hotspots", ROLE_ADMIN, BODY_NONE, true, H_HOTSPOTS,
 	  "read" },
+	{ "GET", "/v1/sharing", ROLE_ADMIN, BODY_NONE, false, H_SHARING,
+	  "read" },
+	/* The dashboard's files hold no data: the page asks the API. */
+	{ "GET", "/ui", ROLE_ANYONE, BODY_NONE, false, H_UI, "" },
+	{ "GET", "/ui/{file}", ROLE_ANYONE, BODY_NONE, false, H_UI, "" },
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -746,6 +756,27 @@ static enum MHD_Result new_action(struct http_server *h,
 			"action", j));
 }
 
+/* GET /ui/ and its files (ui.h). */
+static enum MHD_Result serve_ui(struct http_server *h,
+				struct MHD_Connection *conn,
+				struct request *req)
+{
+	const struct ui_asset *a = ui_find(route_param(&req->match, "file"));
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	if (!a)
+		return respond_error(h, conn, MHD_HTTP_NOT_FOUND, "the "
+				     "dashboard has no such file");
+	r = ui_response(a);
+	if (!r)
+		return MHD_NO;
+	metrics_count_status(h->metrics, MHD_HTTP_OK);
+	ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
 static enum MHD_Result dispatch(struct http_server *h,
 				struct MHD_Connection *conn,
 				struct request *req)
@@ -816,6 +847,12 @@ static enum MHD_Result dispatch(struct http_server *h,
 		return list_actions(h, conn, false);
 	case H_ACTION_NEW:
 		return new_action(h, conn, req);
+	case H_SHARING:
+		return json_or_error(h, conn, sharing_view_json(h->sharing,
+				     h->control, &err),
+				     MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, &err);
+	case H_UI:
+		return serve_ui(h, conn, req);
 	}
 	return respond_error(h, conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
 			     "route without a handler");
@@ -1189,13 +1226,19 @@ struct http_server *http_start(const struct http_options *o,
 	h->stats = o->stats;
 	h->started = time(NULL);
 	h->conns = conn_table_new(&cl, err);
-	if (!h->conns) {
+	h->sharing = sharing_view_new(store, cat, auth);
+	if (!h->conns || !h->sharing) {
+		if (!h->sharing)
+			mb_errf(err, "out of memory");
+		conn_table_free(h->conns);
+		sharing_view_free(h->sharing);
 		free(h);
 		return NULL;
 	}
 	h->listen_fd = listen_socket(o->listen, o->port, &h->port, err);
 	if (h->listen_fd < 0) {
 		conn_table_free(h->conns);
+		sharing_view_free(h->sharing);
 		free(h);
 		return NULL;
 	}
@@ -1231,6 +1274,7 @@ struct http_server *http_start(const struct http_options *o,
 			"valid? the log above says more)" : "");
 		close(h->listen_fd);
 		conn_table_free(h->conns);
+		sharing_view_free(h->sharing);
 		free(h);
 		return NULL;
 	}
@@ -1263,5 +1307,6 @@ void http_shutdown(struct http_server *h, unsigned int timeout)
 			 "dropping them", active, active == 1 ? "" : "s");
 	MHD_stop_daemon(h->mhd);
 	conn_table_free(h->conns);
+	sharing_view_free(h->sharing);
 	free(h);
 }

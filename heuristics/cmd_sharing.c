@@ -24,6 +24,7 @@
 #include "cmd.h"
 #include "pairwise.h"
 #include "sharing.h"
+#include "sharing_json.h"
 #include "textsafe.h"
 
 #define EXIT_FAIL 1
@@ -115,16 +116,6 @@ static void progress_tty(void *ctx, double done)
 	fflush(stderr);
 }
 
-static double fraction(double common, const struct mb_digest_set *a,
-		       const struct mb_digest_set *b)
-{
-	uint64_t m = a->distinct < b->distinct ? a->distinct : b->distinct;
-
-	if (!m || isnan(common))
-		return 0;
-	return common / (double)m;
-}
-
 static int write_svg(const char *path, const struct mb_digest_set *sets,
 		     size_t n, const double *common, const char *estimator)
 {
@@ -153,8 +144,8 @@ static int write_svg(const char *path, const struct mb_digest_set *sets,
 				sets[i].name);
 		}
 		for (j = 0; j < (int)n; j++) {
-			double fr = i == j ? 1 : fraction(common[i * n + j],
-							 &sets[i], &sets[j]);
+			double fr = i == j ? 1 : mb_shared_fraction(
+				common[i * n + j], &sets[i], &sets[j]);
 			int r, g, b;
 
 			if (fr < 0)
@@ -183,99 +174,21 @@ static int write_svg(const char *path, const struct mb_digest_set *sets,
 	return fclose(f) ? -1 : 0;
 }
 
-static json_t *json_num(double v)
+static int print_json(char **paths, const struct mb_digest_set *sets,
+		      size_t n, const double *common, bool exact,
+		      const struct mb_bloom_params *bp, double bits_per_page,
+		      double group_distinct)
 {
-	return isnan(v) ? json_null() : json_real(v);
-}
+	json_t *root = mb_sharing_json(sets, n, (const char *const *)paths,
+				       common, exact, bp, bits_per_page,
+				       group_distinct);
 
-static void print_json(char **paths, const struct mb_digest_set *sets,
-		       size_t n, const double *common,
-		       const struct mb_sharing_matrix *exact,
-		       const struct mb_bloom_params *bp, double bits_per_page,
-		       double group_distinct)
-{
-	json_t *root = json_object(), *vms = json_array(), *mat = json_array();
-	json_t *frac = json_array(), *fm = NULL, *group = json_object();
-	int width = n ? sets[0].width : 4;
-	uint64_t pages = 0;
-	size_t i, j;
-
-	json_object_set_new(root, "estimator", json_string(exact ? "exact" :
-							   "bloom"));
-	json_object_set_new(root, "algorithm",
-			    json_string(mb_algo_name(n ? sets[0].algorithm : 0)));
-	json_object_set_new(root, "digest_bits", json_integer(width * 8));
-	if (bp) {
-		json_t *b = json_object();
-
-		json_object_set_new(b, "m_bits", json_integer((json_int_t)bp->m));
-		json_object_set_new(b, "k", json_integer(bp->k));
-		if (bits_per_page > 0)
-			json_object_set_new(b, "bits_per_page",
-					    json_real(bits_per_page));
-		json_object_set_new(root, "bloom", b);
-	}
-	if (width == 4)
-		fm = json_array();
-	for (i = 0; i < n; i++) {
-		json_t *v = json_object(), *row = json_array(),
-		       *frow = json_array(), *fmrow = NULL;
-
-		json_object_set_new(v, "name", json_string(sets[i].name));
-		json_object_set_new(v, "trace", json_string(paths[i]));
-		json_object_set_new(v, "pages", json_integer((json_int_t)sets[i].pages));
-		json_object_set_new(v, "distinct",
-				    json_integer((json_int_t)sets[i].distinct));
-		json_object_set_new(v, "duplicates",
-				    json_integer((json_int_t)mb_set_self_duplicates(&sets[i])));
-		json_object_set_new(v, "saved_mb",
-				    json_real(mb_pages_mb((double)mb_set_self_duplicates(&sets[i]))));
-		if (width == 4)
-			json_object_set_new(v, "false_matches",
-					    json_real(mb_false_matches_within(sets[i].distinct, 4)));
-		json_array_append_new(vms, v);
-		pages += sets[i].pages;
-		if (fm)
-			fmrow = json_array();
-		for (j = 0; j < n; j++) {
-			double c = i == j ? (double)sets[i].distinct :
-					    common[i * n + j];
-
-			json_array_append_new(row, exact ?
-				json_integer((json_int_t)c) : json_num(c));
-			json_array_append_new(frow, json_num(i == j ? 1 :
-				fraction(c, &sets[i], &sets[j])));
-			if (fmrow)
-				json_array_append_new(fmrow, json_real(i == j ? 0 :
-					mb_false_matches(sets[i].distinct,
-							 sets[j].distinct, 4)));
-		}
-		json_array_append_new(mat, row);
-		json_array_append_new(frac, frow);
-		if (fm)
-			json_array_append_new(fm, fmrow);
-	}
-	json_object_set_new(root, "vms", vms);
-	json_object_set_new(root, "common", mat);
-	json_object_set_new(root, "shared_fraction", frac);
-	if (fm)
-		json_object_set_new(root, "false_matches", fm);
-	json_object_set_new(group, "vms", json_integer((json_int_t)n));
-	json_object_set_new(group, "pages", json_integer((json_int_t)pages));
-	json_object_set_new(group, "distinct", exact ?
-		json_integer((json_int_t)group_distinct) :
-		json_num(group_distinct));
-	json_object_set_new(group, "saved", json_num((double)pages -
-						      group_distinct));
-	json_object_set_new(group, "saved_mb",
-			    json_num(mb_pages_mb((double)pages - group_distinct)));
-	if (width == 4)
-		json_object_set_new(group, "false_matches",
-			json_real(mb_false_matches_within((uint64_t)group_distinct, 4)));
-	json_object_set_new(root, "group", group);
+	if (!root)
+		return -1;
 	json_dumpf(root, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
 	putchar('\n');
 	json_decref(root);
+	return 0;
 }
 
 struct pair {
@@ -377,9 +290,10 @@ static void print_human(const struct mb_digest_set *sets, size_t n,
 				       sets[pairs[i].a].name,
 				       sets[pairs[i].b].name, pairs[i].common,
 				       mb_pages_mb(pairs[i].common),
-				       100 * fraction(pairs[i].common,
-						      &sets[pairs[i].a],
-						      &sets[pairs[i].b]));
+				       100 * mb_shared_fraction(
+					       pairs[i].common,
+					       &sets[pairs[i].a],
+					       &sets[pairs[i].b]));
 			free(pairs);
 		}
 	}
@@ -537,11 +451,14 @@ int cmd_sharing(int argc, char **argv)
 			"heatmap: %m\n", svg);
 		goto out;
 	}
-	if (json)
-		print_json(lc.paths, lc.sets, n, common,
-			   use_bloom ? NULL : &exact, use_bloom ? &bp : NULL,
-			   bloom_bytes ? 0 : bits_per_page, group_distinct);
-	else
+	if (json && print_json(lc.paths, lc.sets, n, common, !use_bloom,
+			       use_bloom ? &bp : NULL,
+			       bloom_bytes ? 0 : bits_per_page,
+			       group_distinct)) {
+		fprintf(stderr, "mbuddy sharing: out of memory\n");
+		goto out;
+	}
+	if (!json)
 		print_human(lc.sets, n, common, !use_bloom,
 			    use_bloom ? &bp : NULL, group_distinct);
 	rc = 0;

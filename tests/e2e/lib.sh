@@ -172,3 +172,53 @@ store_snapshot() {
 temp_files() {
 	find "$1/vms" -name '.upload-*' -o -name '.meta-*' | wc -l
 }
+
+# make_test_certs DIR: a test CA (ca.key, ca.pem) and a server certificate
+# for 127.0.0.1 and localhost signed by it (server.key, server.pem, from
+# the template server.tmpl), ECDSA keys, made with certtool (GnuTLS).
+# Fails when certtool does.
+make_test_certs() {
+	local d=$1
+	mkdir -p "$d" || return 1
+	certtool --generate-privkey --key-type ecdsa --outfile "$d/ca.key" 2>/dev/null
+	cat > "$d/ca.tmpl" <<'T'
+cn = "Memory Buddies test CA"
+ca
+cert_signing_key
+expiration_days = 2
+T
+	certtool --generate-self-signed --load-privkey "$d/ca.key" --template "$d/ca.tmpl" \
+		--outfile "$d/ca.pem" 2>/dev/null
+	certtool --generate-privkey --key-type ecdsa --outfile "$d/server.key" 2>/dev/null
+	cat > "$d/server.tmpl" <<'T'
+cn = "localhost"
+dns_name = "localhost"
+ip_address = "127.0.0.1"
+tls_www_server
+signing_key
+encryption_key
+expiration_days = 2
+T
+	certtool --generate-certificate --load-privkey "$d/server.key" --load-ca-certificate "$d/ca.pem" \
+		--load-ca-privkey "$d/ca.key" --template "$d/server.tmpl" --outfile "$d/server.pem" 2>/dev/null
+	[ -s "$d/server.pem" ]
+}
+
+# ui_browser SHOTS ARGS...: tests/e2e/ui_browser.py (the dashboard in
+# Debian's headless Chromium, screenshots into SHOTS) with ARGS; its
+# checks are added to this suite's.
+ui_browser() {
+	local shots=$1 out need
+	shift
+	for need in /usr/bin/chromium /usr/bin/chromedriver; do
+		[ -x "$need" ] || { fail "$need is installed (scripts/packages.d/ui.txt)" "$need" "missing"; return 1; }
+	done
+	/usr/bin/python3 -c 'import selenium' 2>/dev/null ||
+		{ fail "python3-selenium is installed" "module selenium" "missing"; return 1; }
+	out=$(/usr/bin/python3 "$E2E_DIR/ui_browser.py" --shots "$shots" "$@" 2>&1)
+	printf '%s\n' "$out" | grep -v '^ui_browser: '
+	PASSED=$((PASSED + $(printf '%s\n' "$out" | grep -c '^PASS: ')))
+	FAILED=$((FAILED + $(printf '%s\n' "$out" | grep -c '^FAIL: ')))
+	printf '%s\n' "$out" | grep -q '^ui_browser: ' ||
+		fail "ui_browser.py $* runs to its summary" "a summary line" "$(printf '%s\n' "$out" | tail -3)"
+}

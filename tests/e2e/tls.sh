@@ -10,26 +10,7 @@
 
 command -v certtool >/dev/null || { fail "certtool is installed (gnutls-bin)" "certtool" "missing"; finish; }
 cd "$WORK" || exit 1
-certtool --generate-privkey --key-type ecdsa --outfile ca.key 2>/dev/null
-cat > ca.tmpl <<'T'
-cn = "Memory Buddies test CA"
-ca
-cert_signing_key
-expiration_days = 2
-T
-certtool --generate-self-signed --load-privkey ca.key --template ca.tmpl --outfile ca.pem 2>/dev/null
-certtool --generate-privkey --key-type ecdsa --outfile server.key 2>/dev/null
-cat > server.tmpl <<'T'
-cn = "localhost"
-dns_name = "localhost"
-ip_address = "127.0.0.1"
-tls_www_server
-signing_key
-encryption_key
-expiration_days = 2
-T
-certtool --generate-certificate --load-privkey server.key --load-ca-certificate ca.pem \
-	--load-ca-privkey ca.key --template server.tmpl --outfile server.pem 2>/dev/null
+make_test_certs "$WORK"
 [ -s server.pem ] || { fail "the test CA signs a server certificate" "server.pem" "certtool failed"; finish; }
 
 U=$(new_uuid)

@@ -220,4 +220,8 @@ kill -0 "$CD_PID" && pass "controld still runs" || fail "controld still runs" al
 for route in "GET /v1/hosts" "POST /v1/plan " "GET /v1/plan " "POST /v1/plan/apply" "GET /v1/migrations"; do
 	check_contains "docs/api.md documents $route" "## $route" "$(cat "$ROOT/docs/api.md")"
 done
+# The dashboard on this live cluster (docs/dashboard.md): every view's
+# numbers against the API while the guests keep uploading.
+ui_browser "$BUILD/ui-screenshots-cluster" --url "$CD_URL" --token "$ADMIN_TOKEN" \
+	--no-auth --live --mode view --tag cluster
 finish
