@@ -210,6 +210,8 @@ static json_t *info_json(const char *path, const struct mbt_trace *t,
 		json_array_append_new(flags, json_string("synthetic_pfn"));
 	if (t->info.flags & MBT_FLAG_FROM_IMAGE)
 		json_array_append_new(flags, json_string("from_image"));
+	if (t->info.flags & MBT_FLAG_FROM_HOST)
+		json_array_append_new(flags, json_string("from_host"));
 	json_object_set_new(o, "file", json_string(path));
 	json_object_set_new(o, "vm_name", json_string(t->info.vm_name));
 	json_object_set_new(o, "vm_uuid", mb_uuid_is_zero(t->info.vm_uuid) ?
@@ -274,11 +276,13 @@ static void info_text(const char *path, const struct mbt_trace *t,
 	printf("  captured        %s", when);
 	if (t->info.scan_ns)
 		printf(" (scan took %.3f s)", t->info.scan_ns / 1e9);
-	printf("\n  digests         %s, %d bits%s%s\n",
+	printf("\n  digests         %s, %d bits%s%s%s\n",
 	       mb_algo_name(t->info.algorithm), t->info.digest_size * 8,
 	       t->info.flags & MBT_FLAG_FREE_HASHED ? ", free pages hashed" :
 	       "", t->info.flags & MBT_FLAG_FROM_IMAGE ?
-	       ", from a host-side memory image" : "");
+	       ", from a host-side memory image" : "",
+	       t->info.flags & MBT_FLAG_FROM_HOST ?
+	       ", taken from the host (mb-hostd)" : "");
 	printf("  pfns            %" PRIu64 "..%" PRIu64 " in %zu run%s%s\n",
 	       mbt_pfn(t, 0), mbt_pfn(t, t->info.page_count - 1), t->nchunks,
 	       t->nchunks == 1 ? "" : "s",
