@@ -8,14 +8,14 @@ GUESTD := $(BUILD)/mb-guestd
 
 $(BUILD)/guestd/%.o: PART_CFLAGS += -Idaemon -Iguestd -Wno-format-truncation
 
-$(GUESTD): $(GUESTD_OBJS) $(DAEMON_OBJS) $(LIBMB)
+$(GUESTD): $(GUESTD_OBJS) $(DAEMON_OBJS) $(DAEMON_UPLOAD_OBJS) $(LIBMB)
 	$(CC) $(MB_LDFLAGS) -o $@ $^ $(GUESTD_LIBS) $(LIBMB_LIBS)
 
 PROGRAMS += $(GUESTD)
 
 # Unit tests of mb-guestd link its objects (everything but main.o), and
 # libmicrohttpd for the HTTP server on loopback that receives the reports.
-$(BUILD)/tests/test_guestd_%: $(BUILD)/tests/unit/test_guestd_%.o $(filter-out $(BUILD)/guestd/main.o,$(GUESTD_OBJS)) $(DAEMON_OBJS) $(LIBMB)
+$(BUILD)/tests/test_guestd_%: $(BUILD)/tests/unit/test_guestd_%.o $(filter-out $(BUILD)/guestd/main.o,$(GUESTD_OBJS)) $(DAEMON_OBJS) $(DAEMON_UPLOAD_OBJS) $(LIBMB)
 	@mkdir -p $(dir $@)
 	$(CC) $(MB_LDFLAGS) -o $@ $^ -lcmocka -lmicrohttpd $(GUESTD_LIBS) $(LIBMB_LIBS)
 

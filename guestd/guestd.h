@@ -18,6 +18,7 @@
 
 #include "mb_error.h"
 #include "mbt.h"
+#include "upload.h"
 
 /* Exit statuses of --once and --stats-once (docs/mb-guestd.8). */
 enum guestd_exit {
@@ -26,9 +27,11 @@ enum guestd_exit {
 	GUESTD_FAILED = 1,	/* unexpected local failure */
 	GUESTD_USAGE = 2,	/* bad flags or config file */
 	GUESTD_SCAN = 3,	/* no trace: module, device or trace invalid */
-	GUESTD_REJECTED = 4,	/* controld refused it (4xx); not retried */
-	GUESTD_UNREACHABLE = 5,	/* network errors or 5xx (after all retries,
-				   for a trace) */
+	GUESTD_REJECTED = UPLOAD_REJECTED,	/* controld refused it (4xx);
+						   not retried */
+	GUESTD_UNREACHABLE = UPLOAD_UNREACHABLE,	/* network errors or 5xx
+							   (after all retries,
+							   for a trace) */
 	GUESTD_BUSY = 6,	/* another scan of the device is running */
 };
 
@@ -176,48 +179,27 @@ struct scan {
 int collect_scan(const char *device, struct scan *out, struct mb_err *err);
 void scan_release(struct scan *s);
 
-/* ---- upload.c ---- */
+/* ---- upload.c (the HTTP part is daemon/upload.h, shared with mb-hostd) ---- */
 
-struct upload_result {
-	long http_status;		/* 0: no answer */
-	uint64_t version;		/* on 201 */
-	char message[MB_ERR_LEN];	/* error text, from controld or curl */
-};
-
-struct upload_target {
-	const char *server;
-	const char *token;		/* NULL: no Authorization header */
-	const char *ca_file;
-	const char *uuid;
-	const char *name;
-	unsigned int timeout;		/* seconds for the whole request */
-	bool verbose;
-	const atomic_bool *cancel;	/* when it turns true, the request in
-					   flight ends at once; may be NULL */
-};
-
-/* curl_global_init(): once, before any thread starts. */
-int upload_global_init(struct mb_err *err);
+#define GUESTD_USER_AGENT "mb-guestd/1.0"
 
 /*
- * PUT the scan to controld once. Returns GUESTD_OK, GUESTD_REJECTED (4xx
- * other than 408/429) or GUESTD_UNREACHABLE (retryable: network, 5xx,
- * 408, 429), with @res filled.
+ * PUT the scan to controld with @stats in X-MB-* headers, retried
+ * (upload_trace_retrying()). Returns GUESTD_OK, GUESTD_REJECTED (4xx
+ * other than 408/429) or GUESTD_UNREACHABLE (network, 5xx, 408, 429 after
+ * every retry), with @res filled.
  */
-int upload_once(const struct upload_target *t, const struct scan *s,
-		const struct guest_stats *stats, struct upload_result *res);
+int upload_scan(const struct upload_target *t, const struct scan *s,
+		const struct guest_stats *stats, unsigned int retries,
+		unsigned int max_delay_s, const volatile sig_atomic_t *stop,
+		struct upload_result *res);
 
 /*
- * POST the statistics report @json to {server}/v1/vms/{uuid}/stats once.
- * Returns GUESTD_OK for any 2xx, else the same classes as upload_once()
- * (a 404 is GUESTD_REJECTED with res->http_status 404), with @res filled.
+ * POST the statistics report @json to {server}/v1/vms/{uuid}/stats once
+ * (upload_json() with route "stats").
  */
 int upload_report(const struct upload_target *t, const char *json,
 		  struct upload_result *res);
-
-/* The same to {server}/v1/vms/{uuid}/@route ("stats", "pressure"). */
-int upload_json(const struct upload_target *t, const char *route,
-		const char *json, struct upload_result *res);
 
 /* ---- report.c ---- */
 

@@ -47,31 +47,6 @@ static void sleep_ms(uint64_t ms)
 		;
 }
 
-static uint64_t random_below(uint64_t n)
-{
-	uint64_t r;
-
-	if (!n)
-		return 0;
-	if (getentropy(&r, sizeof(r)))
-		r = (uint64_t)rand();
-	return r % n;
-}
-
-/*
- * Delay before retry @attempt (1-based): min(max, 1 s * 2^(attempt-1)),
- * then "equal jitter": half of it fixed, half random, so guests that lost
- * controld at the same moment do not come back in lock step.
- */
-static uint64_t backoff_ms(unsigned int attempt, unsigned int max_s)
-{
-	uint64_t d = 1000ULL << (attempt > 20 ? 20 : attempt - 1);
-
-	if (d > max_s * 1000ULL)
-		d = max_s * 1000ULL;
-	return d / 2 + random_below(d / 2 + 1);
-}
-
 struct guestd {
 	struct guestd_config cfg;
 	char uuid[37];
@@ -79,20 +54,26 @@ struct guestd {
 	char *token;
 };
 
-static int cycle(struct guestd *g)
+/* Where the trace cycle, the reports and the pressure path send to. */
+static struct upload_target target(const struct guestd *g)
 {
-	struct upload_target t = {
+	return (struct upload_target){
 		.server = g->cfg.server, .token = g->token,
 		.ca_file = g->cfg.ca_file, .uuid = g->uuid, .name = g->name,
 		.timeout = g->cfg.timeout, .verbose = g->cfg.verbose,
+		.user_agent = GUESTD_USER_AGENT,
 	};
+}
+
+static int cycle(struct guestd *g)
+{
+	struct upload_target t = target(g);
 	struct guest_stats stats;
 	struct upload_result res;
 	struct scan scan;
 	struct mb_err err;
 	uint8_t want[MBT_UUID_LEN];
 	char got[37];
-	unsigned int attempt;
 	int ret;
 
 	if (!g->cfg.device_given &&
@@ -118,25 +99,8 @@ static int cycle(struct guestd *g)
 		"scanned %llu pages (%llu bytes); uploading to %s",
 		(unsigned long long)scan.info.page_count,
 		(unsigned long long)scan.size, g->cfg.server);
-	for (attempt = 0;; attempt++) {
-		ret = upload_once(&t, &scan, &stats, &res);
-		if (ret != GUESTD_UNREACHABLE)
-			break;
-		if (attempt >= g->cfg.retries || stop_requested) {
-			log_err("upload failed %u time%s, giving up: %s",
-				attempt + 1, attempt ? "s" : "", res.message);
-			break;
-		}
-		{
-			uint64_t ms = backoff_ms(attempt + 1,
-						 g->cfg.retry_max_delay);
-
-			log_warn("upload failed (%s); retry %u of %u in "
-				 "%llu ms", res.message, attempt + 1,
-				 g->cfg.retries, (unsigned long long)ms);
-			sleep_ms(ms);
-		}
-	}
+	ret = upload_scan(&t, &scan, &stats, g->cfg.retries,
+			  g->cfg.retry_max_delay, &stop_requested, &res);
 	if (ret == GUESTD_OK)
 		log_msg(g->cfg.verbose || g->cfg.once ? LOG_INFO : LOG_DEBUG,
 			"vm %s: stored as version %llu (%llu pages)", g->uuid,
@@ -153,11 +117,7 @@ static int cycle(struct guestd *g)
 /* --stats-once, or the report thread; false when reports are off. */
 static bool setup_reports(struct guestd *g, struct reporter *r)
 {
-	struct upload_target t = {
-		.server = g->cfg.server, .token = g->token,
-		.ca_file = g->cfg.ca_file, .uuid = g->uuid, .name = g->name,
-		.timeout = g->cfg.timeout, .verbose = g->cfg.verbose,
-	};
+	struct upload_target t = target(g);
 	unsigned int interval = g->cfg.stats_once ? 0 : g->cfg.stats_interval;
 	struct mb_err err;
 
@@ -180,11 +140,7 @@ static bool setup_reports(struct guestd *g, struct reporter *r)
 /* The emergency path's watch, unless --pressure-trigger off (or --once). */
 static bool setup_pressure(struct guestd *g, struct pressure_watch *w)
 {
-	struct upload_target t = {
-		.server = g->cfg.server, .token = g->token,
-		.ca_file = g->cfg.ca_file, .uuid = g->uuid, .name = g->name,
-		.timeout = g->cfg.timeout, .verbose = g->cfg.verbose,
-	};
+	struct upload_target t = target(g);
 	struct mb_err err;
 
 	if (g->cfg.once || g->cfg.stats_once ||
