@@ -46,8 +46,7 @@
 #define MBT_FLAG_FREE_HASHED	0x0001
 #define MBT_FLAG_SYNTHETIC_PFN	0x0002
 #define MBT_FLAG_FROM_IMAGE	0x0004
-#define MBT_FLAG_FROM_HOST	0x0008	/* hashed by mb-hostd from the QEMU
-					   process, not by the guest module */
+#define MBT_FLAG_FROM_HOST	0x0008	/* by mb-hostd, from the QEMU process */
 #define MBT_FLAGS_KNOWN		0x000f
 
 /* Chunk header field offsets; the free bitmap follows the header. */
