@@ -23,6 +23,7 @@
 
 struct auth_entry {
 	bool admin;
+	char host[AUTH_HOST_MAX];	/* "" = not a host token */
 	uint8_t uuid[MBT_UUID_LEN];
 	char token[TOKEN_MAX];
 	size_t len;
@@ -53,9 +54,9 @@ static int parse_tenant(const char *name, unsigned int lineno, const char *s,
 		return mb_errf(err, "%s:%u: third field '%.*s' is not "
 			       "tenant=NAME", name, lineno,
 			       (int)(len > 40 ? 40 : len), s);
-	if (e->admin)
-		return mb_errf(err, "%s:%u: an admin token belongs to no "
-			       "tenant", name, lineno);
+	if (e->admin || e->host[0])
+		return mb_errf(err, "%s:%u: %s token belongs to no tenant",
+			       name, lineno, e->admin ? "an admin" : "a host");
 	s += 7;
 	len -= 7;
 	if (len >= AUTH_TENANT_MAX)
@@ -72,11 +73,30 @@ static int parse_tenant(const char *name, unsigned int lineno, const char *s,
 	return 0;
 }
 
+/* "host=NAME": the token of a hypervisor host, for mb-hostd's traces. */
+static int parse_host(const char *name, unsigned int lineno, const char *key,
+		      struct auth_entry *e, struct mb_err *err)
+{
+	size_t len = strlen(key + 5), i;
+
+	if (!len || len >= AUTH_HOST_MAX)
+		return mb_errf(err, "%s:%u: host name must be 1 to %d "
+			       "characters", name, lineno, AUTH_HOST_MAX - 1);
+	for (i = 0; i < len; i++)
+		if (!tenant_char(key[5 + i]))
+			return mb_errf(err, "%s:%u: host name '%s' has a "
+				       "character other than letters, digits, "
+				       "'-', '_' and '.'", name, lineno,
+				       key + 5);
+	memcpy(e->host, key + 5, len + 1);
+	return 0;
+}
+
 static int parse_line(const char *name, unsigned int lineno, const char *s,
 		      size_t len, struct auth_entry *e, struct mb_err *err)
 {
 	size_t klen, vstart, vlen, tstart, tlen;
-	char key[64];
+	char key[AUTH_HOST_MAX + 8];	/* a uuid, "admin" or "host=NAME" */
 
 	for (klen = 0; klen < len && !isspace((unsigned char)s[klen]); klen++)
 		;
@@ -101,17 +121,23 @@ static int parse_line(const char *name, unsigned int lineno, const char *s,
 	if (vlen >= TOKEN_MAX || vlen < 8)
 		return mb_errf(err, "%s:%u: token must be 8 to %d characters",
 			       name, lineno, TOKEN_MAX - 1);
+	if (klen >= sizeof(key) && klen > 5 && !memcmp(s, "host=", 5))
+		return mb_errf(err, "%s:%u: host name must be 1 to %d "
+			       "characters", name, lineno, AUTH_HOST_MAX - 1);
 	if (klen >= sizeof(key))
-		return mb_errf(err, "%s:%u: '%.40s...' is neither a vm uuid nor "
-			       "'admin'", name, lineno, s);
+		return mb_errf(err, "%s:%u: '%.40s...' is neither a vm uuid, "
+			       "'admin' nor host=NAME", name, lineno, s);
 	memcpy(key, s, klen);
 	key[klen] = '\0';
 	memset(e, 0, sizeof(*e));
 	if (!strcmp(key, "admin"))
 		e->admin = true;
-	else if (mb_uuid_parse(key, e->uuid))
-		return mb_errf(err, "%s:%u: '%s' is neither a vm uuid nor "
-			       "'admin'", name, lineno, key);
+	else if (!strncmp(key, "host=", 5)) {
+		if (parse_host(name, lineno, key, e, err))
+			return -1;
+	} else if (mb_uuid_parse(key, e->uuid))
+		return mb_errf(err, "%s:%u: '%s' is neither a vm uuid, 'admin' "
+			       "nor host=NAME", name, lineno, key);
 	memcpy(e->token, s + vstart, vlen);
 	e->len = vlen;
 	e->lineno = lineno;
@@ -139,7 +165,7 @@ static int check_tenants(const char *name, struct auth_entry *entries,
 	if (!v)
 		return mb_errf(err, "%s: out of memory", name);
 	for (i = 0; i < n; i++)
-		if (!entries[i].admin)
+		if (!entries[i].admin && !entries[i].host[0])
 			v[k++] = &entries[i];
 	qsort(v, k, sizeof(*v), by_uuid);
 	for (i = 1; i < k && !ret; i++) {
@@ -308,7 +334,7 @@ bool auth_tenant(struct auth *a, const uint8_t uuid[MBT_UUID_LEN],
 	tenant[0] = '\0';
 	pthread_rwlock_rdlock(&a->lock);
 	for (i = 0; i < a->n && !found; i++)
-		if (!a->entries[i].admin &&
+		if (!a->entries[i].admin && !a->entries[i].host[0] &&
 		    !memcmp(a->entries[i].uuid, uuid, MBT_UUID_LEN)) {
 			memcpy(tenant, a->entries[i].tenant, AUTH_TENANT_MAX);
 			found = true;
@@ -340,17 +366,20 @@ static bool token_equal(const char *a, size_t alen, const char *b,
 	return !diff && alen;
 }
 
-enum auth_result auth_check(struct auth *a, const char *header,
-			    const uint8_t *vm)
+/*
+ * The entry of the token in @header (copied to @out), or AUTH_MISSING /
+ * AUTH_UNKNOWN. Every entry is compared, whatever matches first.
+ */
+static enum auth_result find_token(struct auth *a, const char *header,
+				   const uint8_t *vm, struct auth_entry *out,
+				   bool *vm_match)
 {
-	const struct auth_entry *match = NULL;
 	const char *token;
 	size_t len;
 	unsigned int i;
-	bool allowed = false;
+	bool found = false;
 
-	if (a->insecure)
-		return AUTH_OK;
+	*vm_match = false;
 	if (!header || strncasecmp(header, "Bearer ", 7))
 		return AUTH_MISSING;
 	token = header + 7;
@@ -363,15 +392,62 @@ enum auth_result auth_check(struct auth *a, const char *header,
 	for (i = 0; i < a->n; i++) {
 		const struct auth_entry *e = &a->entries[i];
 
-		if (token_equal(token, len, e->token, e->len)) {
-			match = e;
-			if (e->admin ||
-			    (vm && !memcmp(e->uuid, vm, MBT_UUID_LEN)))
-				allowed = true;
+		if (!token_equal(token, len, e->token, e->len))
+			continue;
+		/* An admin entry wins, then the entry of @vm (rotations). */
+		if (!found || (!out->admin && (e->admin ||
+		    (vm && !e->host[0] && !memcmp(e->uuid, vm,
+						  MBT_UUID_LEN))))) {
+			*out = *e;
+			found = true;
 		}
+		if (vm && !e->admin && !e->host[0] &&
+		    !memcmp(e->uuid, vm, MBT_UUID_LEN))
+			*vm_match = true;
 	}
 	pthread_rwlock_unlock(&a->lock);
-	if (!match)
-		return AUTH_UNKNOWN;
-	return allowed ? AUTH_OK : AUTH_FORBIDDEN;
+	return found ? AUTH_OK : AUTH_UNKNOWN;
+}
+
+enum auth_result auth_check(struct auth *a, const char *header,
+			    const uint8_t *vm)
+{
+	struct auth_entry e;
+	enum auth_result r;
+	bool vm_match;
+
+	if (a->insecure)
+		return AUTH_OK;
+	r = find_token(a, header, vm, &e, &vm_match);
+	if (r != AUTH_OK)
+		return r;
+	return e.admin || vm_match ? AUTH_OK : AUTH_FORBIDDEN;
+}
+
+enum auth_result auth_identify(struct auth *a, const char *header,
+			       const uint8_t *vm, struct auth_principal *p)
+{
+	struct auth_entry e;
+	enum auth_result r;
+	bool vm_match;
+
+	memset(p, 0, sizeof(*p));
+	if (a->insecure) {
+		p->kind = PRINCIPAL_ANYONE;
+		return AUTH_OK;
+	}
+	r = find_token(a, header, vm, &e, &vm_match);
+	if (r != AUTH_OK)
+		return r;
+	if (e.admin) {
+		p->kind = PRINCIPAL_ADMIN;
+	} else if (e.host[0]) {
+		p->kind = PRINCIPAL_HOST;
+		memcpy(p->host, e.host, sizeof(p->host));
+	} else {
+		p->kind = PRINCIPAL_VM;
+		memcpy(p->uuid, e.uuid, MBT_UUID_LEN);
+		p->vm_match = vm_match;
+	}
+	return AUTH_OK;
 }

@@ -4,12 +4,16 @@
  *
  * The tokens file maps who may do what, one entry per line:
  *
- *	# uuid or "admin"                     token     [tenant=NAME]
+ *	# uuid, "admin" or host=NAME          token     [tenant=NAME]
  *	5f0e8a3c-1d2b-4c6e-9a7f-0123456789ab  3q2+7w... tenant=acme
  *	admin                                 Zx81...
+ *	host=h1                               Kp4s...
  *
  * A VM's token lets it upload its own traces and nothing else; an admin
- * token reads everything (and may upload for any VM). Lines may hold
+ * token reads everything (and may upload for any VM). A host token
+ * (host=NAME, NAME one of controld's --host names) lets mb-hostd on that
+ * host upload host-side traces of the domains the inventory says it runs
+ * (controld/hostside.c), and nothing else. Lines may hold
  * several tokens per uuid (one per line) so tokens can be rotated; they
  * must then name the same tenant. The tenant (letters, digits, '-', '_',
  * '.') scopes sharing (--sharing-scope tenant): VMs without one form one
@@ -49,6 +53,32 @@ int auth_load_text(struct auth *a, const char *name, const char *text,
  */
 enum auth_result auth_check(struct auth *a, const char *header,
 			    const uint8_t *vm);
+
+#define AUTH_HOST_MAX 64
+
+enum principal_kind {
+	PRINCIPAL_ANYONE,	/* --insecure-no-auth: no token checked */
+	PRINCIPAL_ADMIN,
+	PRINCIPAL_VM,
+	PRINCIPAL_HOST,
+};
+
+/* Whose token a request carries. */
+struct auth_principal {
+	enum principal_kind kind;
+	uint8_t uuid[MBT_UUID_LEN];	/* PRINCIPAL_VM: its VM */
+	bool vm_match;			/* PRINCIPAL_VM: a token of the @vm
+					   asked about (rotated tokens) */
+	char host[AUTH_HOST_MAX];	/* PRINCIPAL_HOST: its host */
+};
+
+/*
+ * Who the token in @header (may be NULL) belongs to, for routes that more
+ * than one kind may call: AUTH_OK with @p filled, or AUTH_MISSING /
+ * AUTH_UNKNOWN. @vm, when not NULL, is the VM the request is about.
+ */
+enum auth_result auth_identify(struct auth *a, const char *header,
+			       const uint8_t *vm, struct auth_principal *p);
 
 /*
  * Refuse a secret (the tokens file, a TLS private key) that other users

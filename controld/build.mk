@@ -33,7 +33,7 @@ PROGRAMS += $(CONTROLD)
 E2E_DEPS = $(CONTROLD) $(GUESTD) $(MBUDDY)
 .PHONY: check-e2e
 check-e2e: $(E2E_DEPS)
-	@BUILD=$(BUILD) tests/e2e/run.sh docs upload badinput stats legacy tls faults hardening flood tenants privilege
+	@BUILD=$(BUILD) tests/e2e/run.sh docs upload badinput stats legacy tls faults hardening flood tenants hostside privilege
 
 CHECKS += check-e2e
 
@@ -112,7 +112,7 @@ FUZZ_LIBS_controld_stats = -ljansson -lsqlite3 -lpthread
 .PHONY: check-e2e-san
 check-e2e-san: $(DEPS_STAMP)
 	@$(MAKE) --no-print-directory SAN=1 build/san/mb-controld build/san/mb-guestd build/san/mbuddy >/dev/null
-	@BUILD=build/san tests/e2e/run.sh upload badinput stats legacy tls hardening flood tenants
+	@BUILD=build/san tests/e2e/run.sh upload badinput stats legacy tls hardening flood tenants hostside
 
 CHECKS += check-e2e-san
 

@@ -14,6 +14,7 @@
 #include "conf.h"
 #include "config.h"
 #include "inventory.h"
+#include "snapshot.h"
 
 enum {
 	OPT_CONFIG = 'f',
@@ -42,6 +43,7 @@ enum {
 	OPT_LEGACY_MAX_CONNECTIONS,
 	OPT_LEGACY_TIMEOUT,
 	OPT_SHARING_SCOPE,
+	OPT_PREFER_TRACES,
 	OPT_VERBOSE,
 	OPT_VERSION,
 	OPT_HOST,
@@ -100,6 +102,7 @@ static const struct option options[] = {
 	{ "legacy-max-connections", required_argument, NULL, OPT_LEGACY_MAX_CONNECTIONS },
 	{ "legacy-timeout", required_argument, NULL, OPT_LEGACY_TIMEOUT },
 	{ "sharing-scope", required_argument, NULL, OPT_SHARING_SCOPE },
+	{ "prefer-traces", required_argument, NULL, OPT_PREFER_TRACES },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
 	{ "host", required_argument, NULL, OPT_HOST },
 	{ "inventory-interval", required_argument, NULL, OPT_INVENTORY_INTERVAL },
@@ -215,6 +218,10 @@ void config_usage(FILE *out)
 "      --sharing-scope tenant|global  count sharing, and colocate for it,\n"
 "                            only between VMs of one tenant (default tenant;\n"
 "                            docs/security.md)\n"
+"      --prefer-traces guest|host|newest  a VM with a guest trace and a\n"
+"                            host-side one (mb-hostd) is planned with the\n"
+"                            guest's (default), the host's, or the newest\n"
+"                            (docs/hostd.md)\n"
 "\n"
 "Live statistics (docs/api.md, GET /v1/vms/{uuid}/stats):\n"
 "      --stats-interval S    libvirt statistics every S s (default 5;\n"
@@ -316,6 +323,17 @@ static int apply(void *ctx, int val, const char *arg, struct mb_err *err)
 		}
 		return mb_errf(err, "sharing-scope: '%s' is not tenant or "
 			       "global", arg);
+	case OPT_PREFER_TRACES:
+		if (!strcmp(arg, "guest"))
+			c->prefer_traces = TRACE_PREFER_GUEST;
+		else if (!strcmp(arg, "host"))
+			c->prefer_traces = TRACE_PREFER_HOST;
+		else if (!strcmp(arg, "newest"))
+			c->prefer_traces = TRACE_PREFER_NEWEST;
+		else
+			return mb_errf(err, "prefer-traces: '%s' is not guest, "
+				       "host or newest", arg);
+		return 0;
 	case OPT_VERBOSE:
 		c->verbose = true;
 		return 0;

@@ -47,6 +47,7 @@ struct controld_config {
 	unsigned int legacy_max_connections;
 	unsigned int legacy_timeout;	/* seconds a legacy upload may take */
 	bool sharing_global;		/* --sharing-scope global */
+	int prefer_traces;		/* enum trace_pref (snapshot.h) */
 	bool verbose;
 	/* The controller (control.h); off without hosts. */
 	char **hosts;			/* --host specs, as given */

@@ -170,6 +170,7 @@ static json_t *make_plan(struct control *c, struct action **acts,
 		.inv = c->inv, .cat = c->cat, .store = c->store,
 		.cache = c->cache, .sched = c->sched, .stats = c->stats,
 		.balancer = c->balancer, .tenants = c->o.tenants,
+		.prefer = (enum trace_pref)c->o.prefer_traces,
 	};
 	const struct plan_opts po = { c->o.min_gain_mb, c->o.max_moves,
 				      c->o.swap_threshold };
@@ -606,6 +607,7 @@ static double sharing_for_sandpiper(void *ctx, const char *uuid,
 	const struct snapshot_sources src = {
 		.inv = c->inv, .cat = c->cat, .store = c->store,
 		.cache = c->cache, .stats = c->stats,
+		.prefer = (enum trace_pref)c->o.prefer_traces,
 	};
 	struct mb_err err;
 	double shared;
@@ -637,6 +639,11 @@ json_t *control_balance_json(struct control *c)
 bool control_has_host(struct control *c, const char *name)
 {
 	return inventory_host_index(c->inv, name) >= 0;
+}
+
+struct inventory *control_inventory(struct control *c)
+{
+	return c->inv;
 }
 
 /* ---- the loop ---- */

@@ -61,6 +61,8 @@ struct control_options {
 	 * within a tenant (snapshot.h). NULL: across all VMs.
 	 */
 	struct auth *tenants;
+	/* --prefer-traces: a VM's guest or host-side trace (snapshot.h). */
+	int prefer_traces;
 };
 
 /* How a request went, for the API to turn into a status. */
@@ -91,6 +93,9 @@ json_t *control_hosts_json(struct control *c);
 void control_annotate_vms(struct control *c, json_t *vms);
 /* Whether host @name is configured. */
 bool control_has_host(struct control *c, const char *name);
+
+/* The inventory of the hosts (for the upload rule of hostside.c). */
+struct inventory *control_inventory(struct control *c);
 
 /* The latest stored plan (json null when none). */
 json_t *control_plan_latest(struct control *c, struct mb_err *err);

@@ -49,6 +49,7 @@
 
 #include "action.h"
 #include "conns.h"
+#include "hostside.h"
 #include "http.h"
 #include "log.h"
 #include "routes.h"
@@ -98,6 +99,7 @@ struct request {
 	struct store_upload *up;
 	char name[MBT_NAME_LEN];
 	struct vm_stats stats;
+	struct trace_origin origin;	/* what this token may upload */
 	uint64_t drained;
 	bool counted;			/* in active_uploads */
 };
@@ -201,6 +203,8 @@ static unsigned int status_of(enum store_status st)
 		return MHD_HTTP_INSUFFICIENT_STORAGE;
 	case STORE_BUSY:
 		return MHD_HTTP_TOO_MANY_REQUESTS;
+	case STORE_FORBIDDEN:
+		return MHD_HTTP_FORBIDDEN;
 	case STORE_IO:
 		break;
 	}
@@ -386,6 +390,9 @@ static enum MHD_Result upload_first(struct http_server *h,
 		mb_err_prefix(&err, "trace for vm %s", req->uuid_text);
 		return refuse(h, conn, req, status_of(st), err.msg);
 	}
+	if (req->origin.mask)
+		store_upload_require_flags(req->up, req->origin.mask,
+					   req->origin.want, req->origin.why);
 	req->counted = true;
 	__atomic_add_fetch(&h->active_uploads, 1, __ATOMIC_RELAXED);
 	return MHD_YES;
@@ -429,8 +436,9 @@ static enum MHD_Result upload_done(struct http_server *h,
 	}
 	metrics_count_upload(h->metrics, rec.size, 0);
 	log_msg(h->verbose ? LOG_INFO : LOG_DEBUG,
-		"vm %s (%s): stored version %" PRIu64 ", %" PRIu64 " bytes",
-		rec.uuid, rec.name, rec.version, rec.size);
+		"vm %s (%s): stored version %" PRIu64 ", %" PRIu64 " bytes%s%s",
+		rec.uuid, rec.name, rec.version, rec.size,
+		req->origin.host[0] ? " from host " : "", req->origin.host);
 	body = json_pack("{s:s,s:I,s:I,s:I,s:s}", "uuid", rec.uuid,
 			 "version", (json_int_t)rec.version,
 			 "size", (json_int_t)rec.size,
@@ -470,7 +478,7 @@ enum handler {
 /* The API, docs/api.md. */
 static const struct route routes[] = {
 	{ "GET", "/v1/health", ROLE_ANYONE, BODY_NONE, false, H_HEALTH, "" },
-	{ "PUT", "/v1/vms/{uuid}/traces", ROLE_VM, BODY_STREAM, false,
+	{ "PUT", "/v1/vms/{uuid}/traces", ROLE_VM_OR_HOST, BODY_STREAM, false,
 	  H_UPLOAD, "upload traces for this vm" },
 	{ "GET", "/v1/vms", ROLE_ADMIN, BODY_NONE, false, H_VMS, "read" },
 	{ "GET", "/v1/vms/{uuid}", ROLE_ADMIN, BODY_NONE, false, H_VM, "read" },
@@ -943,7 +951,22 @@ static enum MHD_Result first_call(struct http_server *h,
 	if (vm && parse_vm_uuid(vm, req->uuid, req->uuid_text, msg,
 				sizeof(msg)))
 		return refuse(h, conn, req, MHD_HTTP_BAD_REQUEST, msg);
-	if (r->role != ROLE_ANYONE) {
+	if (r->role == ROLE_VM_OR_HOST) {
+		char why[MB_ERR_LEN];
+
+		status = auth_status(hostside_authorize(h->auth, h->control ?
+				control_inventory(h->control) : NULL,
+				MHD_lookup_connection_value(conn,
+					MHD_HEADER_KIND,
+					MHD_HTTP_HEADER_AUTHORIZATION),
+				req->uuid, req->uuid_text, &req->origin, why,
+				sizeof(why)), msg, sizeof(msg), r->what);
+		if (status == MHD_HTTP_FORBIDDEN && why[0])
+			snprintf(msg, sizeof(msg), "%s", why);
+		if (status)
+			return refuse(h, conn, req, status, msg);
+		conn_request(h->conns, req->conn, true);
+	} else if (r->role != ROLE_ANYONE) {
 		status = auth_status(auth_check(h->auth,
 				MHD_lookup_connection_value(conn,
 					MHD_HEADER_KIND,

@@ -229,6 +229,7 @@ int main(int argc, char **argv)
 			.sandpiper = cfg.sandpiper,
 			.sandpiper_holdoff = cfg.sandpiper_holdoff,
 			.tenants = cfg.sharing_global ? NULL : auth,
+			.prefer_traces = cfg.prefer_traces,
 		};
 		int r;
 

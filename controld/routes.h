@@ -20,6 +20,8 @@
 enum route_role {
 	ROLE_ANYONE,			/* no token needed */
 	ROLE_VM,			/* the token of VM {uuid}, or admin */
+	ROLE_VM_OR_HOST,		/* the same, or a host token of the host
+					   running VM {uuid} (hostside.h) */
 	ROLE_ADMIN,
 };
 

@@ -156,9 +156,21 @@ void set_cache_counts(struct set_cache *c, uint64_t *loads, uint64_t *hits,
 
 /* ---- each VM's latest two traces, from the catalogue ---- */
 
-struct pair {
+/*
+ * The latest two traces of one VM from one side: the guest's own
+ * (memtrace.ko), the host's (mb-hostd, source "host"), or either.
+ */
+struct side {
 	struct trace_record latest, prev;
+	bool has, has_prev;
+};
+
+enum { SIDE_GUEST, SIDE_HOST, SIDE_ANY, NSIDES };
+
+struct pair {
+	struct trace_record latest, prev;	/* the side chosen */
 	bool has_prev;
+	struct side side[NSIDES];
 };
 
 struct pairs {
@@ -166,29 +178,63 @@ struct pairs {
 	size_t n, cap;
 };
 
+static void side_add(struct side *s, const struct trace_record *r)
+{
+	if (s->has) {
+		s->prev = s->latest;
+		s->has_prev = true;
+	}
+	s->latest = *r;
+	s->has = true;
+}
+
+/* Catalogue rows come in (uuid, version) order: one pair per run. */
 static int collect_pairs(void *ctx, const struct trace_record *r)
 {
 	struct pairs *ps = ctx;
+	struct pair *p;
 
-	if (ps->n && !strcmp(ps->p[ps->n - 1].latest.uuid, r->uuid)) {
-		ps->p[ps->n - 1].prev = ps->p[ps->n - 1].latest;
-		ps->p[ps->n - 1].has_prev = true;
-		ps->p[ps->n - 1].latest = *r;
-		return 0;
-	}
-	if (ps->n == ps->cap) {
-		size_t cap = ps->cap ? ps->cap * 2 : 64;
-		struct pair *g = realloc(ps->p, cap * sizeof(*g));
+	if (!ps->n || strcmp(ps->p[ps->n - 1].side[SIDE_ANY].latest.uuid,
+			     r->uuid)) {
+		if (ps->n == ps->cap) {
+			size_t cap = ps->cap ? ps->cap * 2 : 64;
+			struct pair *g = realloc(ps->p, cap * sizeof(*g));
 
-		if (!g)
-			return -1;
-		ps->p = g;
-		ps->cap = cap;
+			if (!g)
+				return -1;
+			ps->p = g;
+			ps->cap = cap;
+		}
+		memset(&ps->p[ps->n], 0, sizeof(ps->p[ps->n]));
+		ps->n++;
 	}
-	memset(&ps->p[ps->n], 0, sizeof(ps->p[ps->n]));
-	ps->p[ps->n].latest = *r;
-	ps->n++;
+	p = &ps->p[ps->n - 1];
+	side_add(&p->side[strcmp(r->source, "host") ? SIDE_GUEST : SIDE_HOST],
+		 r);
+	side_add(&p->side[SIDE_ANY], r);
 	return 0;
+}
+
+/* Each VM's traces of the side --prefer-traces asks for, else the other. */
+static void choose_sides(struct pairs *ps, enum trace_pref prefer)
+{
+	size_t i;
+
+	for (i = 0; i < ps->n; i++) {
+		struct pair *p = &ps->p[i];
+		const struct side *s = &p->side[SIDE_ANY];
+
+		if (prefer == TRACE_PREFER_GUEST && p->side[SIDE_GUEST].has)
+			s = &p->side[SIDE_GUEST];
+		else if (prefer == TRACE_PREFER_HOST && p->side[SIDE_HOST].has)
+			s = &p->side[SIDE_HOST];
+		else if (prefer != TRACE_PREFER_NEWEST)
+			s = &p->side[p->side[SIDE_GUEST].has ? SIDE_GUEST :
+				     SIDE_HOST];
+		p->latest = s->latest;
+		p->prev = s->prev;
+		p->has_prev = s->has_prev;
+	}
 }
 
 static const struct pair *find_pair(const struct pairs *ps, const char *uuid)
@@ -374,6 +420,7 @@ int snapshot_take(struct snapshot *s, const struct snapshot_sources *src,
 	}
 	if (catalogue_foreach(src->cat, NULL, collect_pairs, &ps, err))
 		goto fail;
+	choose_sides(&ps, src->prefer);
 	for (i = 0; i < s->inv.nhosts; i++)
 		ndom += s->inv.hosts[i].ndomains;
 	s->hosts = calloc(s->inv.nhosts + 1, sizeof(*s->hosts));
@@ -383,8 +430,9 @@ int snapshot_take(struct snapshot *s, const struct snapshot_sources *src,
 	s->swap_source = calloc(ndom + 1, sizeof(*s->swap_source));
 	s->pins = calloc(ndom + 1, sizeof(*s->pins));
 	s->tenants = calloc(ndom + 1, sizeof(*s->tenants));
+	s->trace_sources = calloc(ndom + 1, sizeof(*s->trace_sources));
 	if (!s->hosts || !s->plan_host || !s->vms || !s->versions ||
-	    !s->swap_source || !s->pins || !s->tenants) {
+	    !s->swap_source || !s->pins || !s->tenants || !s->trace_sources) {
 		mb_errf(err, "plan: out of memory");
 		goto fail;
 	}
@@ -447,6 +495,9 @@ int snapshot_take(struct snapshot *s, const struct snapshot_sources *src,
 					s->pins[s->nvms],
 					sizeof(s->pins[s->nvms]));
 			s->versions[s->nvms] = p->latest.version;
+			snprintf(s->trace_sources[s->nvms],
+				 sizeof(s->trace_sources[s->nvms]), "%s",
+				 p->latest.source);
 			if (src->tenants) {
 				uint8_t bin[MBT_UUID_LEN];
 
@@ -491,6 +542,7 @@ void snapshot_free(struct snapshot *s)
 	free(s->swap_source);
 	free(s->pins);
 	free(s->tenants);
+	free(s->trace_sources);
 	if (s->scoped) {
 		size_t i;
 
@@ -553,9 +605,11 @@ json_t *snapshot_inputs_json(const struct snapshot *s)
 		const struct plan_vm *v = &s->vms[i];
 
 		json_array_append_new(arr, json_pack(
-			"{s:s,s:s,s:s,s:I,s:f,s:o,s:s,s:s}", "uuid", v->uuid,
-			"name", v->name, "host", s->hosts[v->host].name,
+			"{s:s,s:s,s:s,s:I,s:s,s:f,s:o,s:s,s:s}", "uuid",
+			v->uuid, "name", v->name, "host",
+			s->hosts[v->host].name,
 			"version", (json_int_t)s->versions[i],
+			"trace_source", s->trace_sources[i],
 			"memory_mb", v->memory_mb, "swap_pages_per_s",
 			v->swap_rate < 0 ? json_null() :
 			json_real(v->swap_rate),

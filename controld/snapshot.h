@@ -4,9 +4,10 @@
  * joined into one picture of the cluster (snapshot.c).
  *
  * Every running domain of an up host is joined by uuid with its latest
- * trace; what cannot be planned (no trace yet, an unreadable trace, a
- * trace of another digest algorithm, a trace no running domain has) is
- * listed in "unplanned", never dropped silently. Each planned VM carries
+ * trace (of the side --prefer-traces names, when it has both); what
+ * cannot be planned (no trace yet, an unreadable trace, a trace of
+ * another digest algorithm, a trace no running domain has) is listed in
+ * "unplanned", never dropped silently. Each planned VM carries
  * its digest set, its swap rate and why it is pinned, if it is.
  *
  * Digest sets come from a cache keyed by (uuid, version): a trace is read
@@ -73,6 +74,7 @@ struct snapshot {
 	size_t nvms;
 	struct plan_vm *vms;
 	uint64_t *versions;		/* trace version of each VM */
+	char (*trace_sources)[16];	/* its source: "http", "host", ... */
 	const char **swap_source;	/* "guest stats", "libvirt", "traces" */
 	char (*pins)[ACTION_TEXT_LEN];
 	char (*tenants)[AUTH_TENANT_MAX];	/* each VM's, "" = none */
@@ -87,6 +89,17 @@ struct snapshot {
  * configured memory). With a balancer, a VM counts as its balanced target
  * and a host carries the sum of its VMs' CMAs.
  */
+/*
+ * Which trace of a VM that has both a guest trace (memtrace.ko) and a
+ * host-side one (mb-hostd) is planned with (--prefer-traces): the latest
+ * of the preferred side, or of the other side when there is none.
+ */
+enum trace_pref {
+	TRACE_PREFER_GUEST,		/* the default: the guest sees free pages */
+	TRACE_PREFER_HOST,
+	TRACE_PREFER_NEWEST,		/* whichever came last */
+};
+
 struct snapshot_sources {
 	struct inventory *inv;
 	struct catalogue *cat;
@@ -96,6 +109,7 @@ struct snapshot_sources {
 	struct stats *stats;
 	struct balancer *balancer;
 	struct auth *tenants;		/* NULL: --sharing-scope global */
+	enum trace_pref prefer;		/* --prefer-traces */
 };
 
 int snapshot_take(struct snapshot *s, const struct snapshot_sources *src,

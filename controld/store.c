@@ -77,7 +77,16 @@ struct store_upload {
 	struct mb_err error;
 	bool mismatch;
 	bool flying;			/* holds the VM's in-flight slot */
+	uint16_t flags_mask, flags_want;	/* store_upload_require_flags() */
+	char flags_why[160];
+	bool flags_refused;
 };
+
+/* Traces mb-hostd took are "host" whoever sent them (docs/hostd.md). */
+static const char *source_of(const struct mbt_info *info, const char *given)
+{
+	return info->flags & MBT_FLAG_FROM_HOST ? "host" : given;
+}
 
 bool store_uuid_acceptable(const uint8_t header[MBT_UUID_LEN],
 			   const uint8_t target[MBT_UUID_LEN])
@@ -471,7 +480,7 @@ static int reconcile_file(struct store *s, const char *uuid, const char *dir,
 	}
 	record_from_info(&r, uuid, version, st.st_size, &info);
 	r.upload_time = st.st_mtime;
-	snprintf(r.source, sizeof(r.source), "http");
+	snprintf(r.source, sizeof(r.source), "%s", source_of(&info, "http"));
 	snprintf(meta, sizeof(meta), "%s/%" PRIu64 ".json", dir, version);
 	meta_read(meta, &r);
 	if (catalogue_add(s->cat, &r, err))
@@ -712,6 +721,10 @@ static int upload_header(void *ctx, const struct mbt_info *info,
 		u->mismatch = true;
 		return -1;
 	}
+	if ((info->flags & u->flags_mask) != u->flags_want) {
+		u->flags_refused = true;
+		return mb_errf(err, "%s", u->flags_why);
+	}
 	return store_header_text_ok(info, err);
 }
 
@@ -859,6 +872,14 @@ io_fail:
 	return NULL;
 }
 
+void store_upload_require_flags(struct store_upload *u, uint16_t mask,
+				uint16_t want, const char *why)
+{
+	u->flags_mask = mask;
+	u->flags_want = want & mask;
+	snprintf(u->flags_why, sizeof(u->flags_why), "%s", why);
+}
+
 uint64_t store_upload_size(const struct store_upload *u)
 {
 	return u->received;
@@ -891,6 +912,7 @@ enum store_status store_upload_write(struct store_upload *u, const void *buf,
 	errno = 0;
 	if (mbt_parser_feed(u->parser, buf, len, err))
 		return upload_fail(u, u->mismatch ? STORE_MISMATCH :
+				   u->flags_refused ? STORE_FORBIDDEN :
 				   errno == ENOMEM ? STORE_IO : STORE_INVALID,
 				   err);
 	while (done < len) {
@@ -962,7 +984,8 @@ enum store_status store_upload_commit(struct store_upload *u, const char *name,
 	record_from_info(out, u->uuid_text, 0, u->received, &info);
 	if (!out->name[0] && name)
 		snprintf(out->name, sizeof(out->name), "%s", name);
-	snprintf(out->source, sizeof(out->source), "%s", source);
+	snprintf(out->source, sizeof(out->source), "%s",
+		 source_of(&info, source));
 	out->upload_time = time(NULL);
 	if (stats)
 		out->stats = *stats;

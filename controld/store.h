@@ -39,6 +39,8 @@ enum store_status {
 	STORE_NOSPACE,		/* disk full or quota (507) */
 	STORE_IO,		/* any other local failure (500) */
 	STORE_BUSY,		/* the VM has an upload in flight (429) */
+	STORE_FORBIDDEN,	/* header flags the uploader may not send
+				   (403): store_upload_require_flags() */
 };
 
 struct store_options {
@@ -89,6 +91,15 @@ struct store_upload *store_upload_begin(struct store *s,
 					enum store_status *status,
 					struct mb_err *err);
 
+/*
+ * Accept only a trace whose header flags, masked by @mask, equal @want
+ * (STORE_FORBIDDEN with the message @why otherwise): how the HTTP layer
+ * keeps host-side traces (MBT_FLAG_FROM_HOST) to host tokens and guest
+ * traces to the guests' (docs/security.md). Call before the first write.
+ */
+void store_upload_require_flags(struct store_upload *u, uint16_t mask,
+				uint16_t want, const char *why);
+
 /* Validate and write the next bytes. After a failure every call fails. */
 enum store_status store_upload_write(struct store_upload *u, const void *buf,
 				     size_t len, struct mb_err *err);
@@ -99,7 +110,9 @@ uint64_t store_upload_size(const struct store_upload *u);
 /*
  * Finish: checks the trace is complete, makes it durable and visible as the
  * VM's next version and applies retention. @name is used when the trace
- * header has no vm_name; @source is "http" or "legacy"; @stats may be NULL.
+ * header has no vm_name; @source is "http" or "legacy" (a trace with
+ * MBT_FLAG_FROM_HOST is recorded as "host" whatever @source says);
+ * @stats may be NULL.
  * Fills @out with what was stored. Always frees @u.
  */
 enum store_status store_upload_commit(struct store_upload *u, const char *name,

@@ -102,7 +102,7 @@ static void test_parameters(void **state)
 	assert_null(route_param(&m, "name"));
 	r = expect_found("PUT", "/v1/vms/" U "/traces",
 			 "/v1/vms/{uuid}/traces", &m);
-	assert_int_equal(r->role, ROLE_VM);
+	assert_int_equal(r->role, ROLE_VM_OR_HOST);
 	assert_int_equal(r->body, BODY_STREAM);
 	r = expect_found("POST", "/v1/vms/" U "/stats", "/v1/vms/{uuid}/stats",
 			 &m);
