@@ -13,3 +13,20 @@ $(HOSTD): $(HOSTD_OBJS) $(DAEMON_OBJS) $(DAEMON_UPLOAD_OBJS) $(LIBMB)
 	$(CC) $(MB_LDFLAGS) -o $@ $^ $(HOSTD_LIBS) $(LIBMB_LIBS)
 
 PROGRAMS += $(HOSTD)
+
+# Unit tests of mb-hostd (tests/unit/test_hostd_*.c) link its objects.
+$(BUILD)/tests/unit/test_hostd_%.o: PART_CFLAGS += -Idaemon -Ihostd
+$(BUILD)/tests/test_hostd_%: $(BUILD)/tests/unit/test_hostd_%.o $(HOSTD_LIB_OBJS) $(DAEMON_OBJS) $(DAEMON_UPLOAD_OBJS) $(LIBMB)
+	@mkdir -p $(dir $@)
+	$(CC) $(MB_LDFLAGS) -o $@ $^ -lcmocka $(HOSTD_LIBS) $(LIBMB_LIBS)
+
+# Fuzz targets of mb-hostd's parsers: QEMU's answers and the layout built
+# from them (tests/fuzz/fuzz_hostd_qemu.c), the process's /proc files
+# (fuzz_hostd_proc.c).
+FUZZ_SRCS_hostd_qemu = hostd/qemu.c hostd/layout.c $(LIBMB_SRCS)
+FUZZ_CFLAGS_hostd_qemu = -Idaemon -Ihostd
+FUZZ_LIBS_hostd_qemu = -ljansson
+build/fuzz/fuzz_hostd_qemu: hostd/qemu.c hostd/layout.c hostd/hostd.h
+FUZZ_SRCS_hostd_proc = hostd/procfs.c $(LIBMB_SRCS)
+FUZZ_CFLAGS_hostd_proc = -Idaemon -Ihostd
+build/fuzz/fuzz_hostd_proc: hostd/procfs.c hostd/hostd.h

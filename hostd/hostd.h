@@ -313,7 +313,8 @@ struct block_place {
  * entries) and drops from @l the segments of blocks without a mapping
  * when they have no guest-physical page (with @err describing the first
  * such block in *@warning, "" when none). Returns 0, or -1 when a block
- * with guest-physical pages has no mapping or fails its check.
+ * with guest-physical pages has no mapping or fails its check; @l stays
+ * the caller's to free either way.
  */
 int layout_attach(struct layout *l, const struct vma *vmas, size_t nvmas,
 		  const struct memory_view *view, struct block_place *places,

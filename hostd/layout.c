@@ -240,7 +240,8 @@ static int add_hidden(struct builder *b)
 	v = malloc((nvisible ? nvisible : 1) * sizeof(*v));
 	if (!v)
 		return -1;
-	memcpy(v, l->segs, nvisible * sizeof(*v));
+	if (nvisible)
+		memcpy(v, l->segs, nvisible * sizeof(*v));
 	qsort(v, nvisible, sizeof(*v), by_offset);
 	for (i = 1; i < nvisible; i++) {
 		const struct segment *p = &v[i - 1], *q = &v[i];

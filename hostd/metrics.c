@@ -24,8 +24,9 @@ struct domain_metrics *metrics_domain(struct metrics *m, const char *uuid,
 
 	for (i = 0; i < m->n; i++)
 		if (!strcmp(m->d[i].uuid, uuid)) {
-			snprintf(m->d[i].name, sizeof(m->d[i].name), "%s",
-				 name);
+			if (name != m->d[i].name)	/* renamed domain */
+				snprintf(m->d[i].name, sizeof(m->d[i].name),
+					 "%s", name);
 			return &m->d[i];
 		}
 	if (m->n == m->cap) {
