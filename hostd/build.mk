@@ -30,3 +30,15 @@ build/fuzz/fuzz_hostd_qemu: hostd/qemu.c hostd/layout.c hostd/hostd.h
 FUZZ_SRCS_hostd_proc = hostd/procfs.c $(LIBMB_SRCS)
 FUZZ_CFLAGS_hostd_proc = -Idaemon -Ihostd
 build/fuzz/fuzz_hostd_proc: hostd/procfs.c hostd/hostd.h
+
+# QEMU TCG guests (tests/hostd/): the host-side trace of two guests
+# against their module's, page by page (equality.sh, about 40 s), then
+# mb-hostd through two real libvirt hosts into mb-controld, the wrong
+# host's token refused (libvirt.sh, about a minute). The KSM comparison is
+# part of check-ksm (validate/build.mk).
+.PHONY: check-hostd validate-hostd bench-hostd
+check-hostd: $(HOSTD) $(CONTROLD) $(GUESTD) $(MBUDDY) kmod/memtrace.ko
+	@rc=0; BUILD=$(BUILD) tests/hostd/equality.sh || rc=1; \
+	BUILD=$(BUILD) tests/hostd/libvirt.sh || rc=1; exit $$rc
+
+CHECKS += check-hostd

@@ -13,6 +13,11 @@
 # and the actual figure is KSM's saving computed from our guests' own page
 # tables (validate/ksm-pagemap.py), which equals pages_sharing on a quiet
 # host. Needs root and KSM on the host.
+#
+# With HOSTD (mb-hostd; make check-ksm sets it) the guests' QEMUs are also
+# traced from the host, and the prediction from those traces must be within
+# +-HOSTD_KSM_BOUND % (default 1) of the same actual figure
+# (tests/hostd/ksm-compare.py, docs/hostd.md).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
@@ -39,5 +44,10 @@ python3 "$here/ksm-report.py" table "$out/result.json" | sed -n 1,3p
 python3 "$here/ksm-report.py" check --bound "$refined" --exact-bound "$exact" \
 	--bloom-bound "$bloom" --guest-bound "$guest" --ram-bound "$ram" "$out/result.json"
 rc=$?
+# The same configuration predicted from mb-hostd's host-side traces
+# (docs/hostd.md), next to the guest traces' prediction.
+if [ -s "$out/predict-host.json" ]; then
+	python3 "$top/tests/hostd/ksm-compare.py" --bound "${HOSTD_KSM_BOUND:-1}" "$out" || rc=1
+fi
 echo "check-ksm: $([ $rc = 0 ] && echo PASS || echo FAIL) in $(( $(date +%s) - start )) s"
 exit $rc

@@ -24,6 +24,11 @@
 # REPORT_ONLY=1 recomputes predict.json and result.json of a finished run
 # from its traces and snapshots, without booting anything.
 #
+# With HOSTD=PATH (mb-hostd), each guest also gets a QMP socket and a
+# uuid, and right after the guests' traces mb-hostd takes a host-side
+# trace of each (host-K/UUID.mbt); predict-host.json is then ksmpredict's
+# prediction from those (docs/hostd.md).
+#
 # KSM is host-wide: every setting this script changes (run, pages_to_scan,
 # sleep_millisecs, use_zero_pages, smart_scan) is restored on exit, whatever
 # happens, after `echo 2 > run` has unmerged everything. Only the QEMU
@@ -71,6 +76,15 @@ report() {
 	if [ -d "$1/pages-before-1" ]; then
 		python3 "$here/ksm-diff.py" --json "$1" > "$1/diff.json" || return 1
 	fi
+	# From the host-side traces too (mb-hostd), when there are some.
+	if [ -d "$1/host-2" ]; then
+		args=()
+		for i in $(seq 1 "$n"); do
+			u=$(printf '6b736d00-0000-4000-8000-%012d' "$i")
+			args+=("$1/host-1/$u.mbt,$1/host-2/$u.mbt")
+		done
+		"$predict" --json --max-page-sharing "$mps" "${args[@]}" > "$1/predict-host.json" || return 1
+	fi
 	python3 "$here/ksm-report.py" result --load "$load" --guests "$n" --mem "$mem" \
 		--mib "$mib" --settle "$settle" --stable "$stable" --scans "$samples" \
 		"$1" > "$1/result.json" || return 1
@@ -89,6 +103,7 @@ done
 case $load in idle|shared|private) ;; *) die "unknown load '$load'" ;; esac
 mkdir -p "$out"
 rm -rf "${out:?}"/*
+[ -z "${HOSTD:-}" ] || mkdir -p "$out/host-1" "$out/host-2"
 
 # One experiment at a time on this host.
 exec 9> /tmp/mb-validate-ksm.lock
@@ -159,10 +174,17 @@ echo "${KSM_SLEEP_MS:-20}" > $K/sleep_millisecs
 echo 1 > $K/use_zero_pages
 [ -e $K/smart_scan ] && echo 0 > $K/smart_scan
 
+hostd_args=()	# mb-hostd's QMP sockets, one per guest
 for i in $(seq 1 "$n"); do
-	"$top/tests/guest/boot.sh" -m "$mem" -t 1800 \
+	uuid=() qmp=()
+	if [ -n "${HOSTD:-}" ]; then
+		uuid=(-u "$(printf '6b736d00-0000-4000-8000-%012d' "$i")")
+		qmp=(-qmp "unix:$out/g$i.qmp,server=on,wait=off")
+		hostd_args+=(--qmp "$out/g$i.qmp")
+	fi
+	"$top/tests/guest/boot.sh" -m "$mem" -t 1800 "${uuid[@]}" \
 		-a "mbhost=g$i mbload=$load mbmib=$mib" "$out/initrd.gz" -- \
-		-machine pc,mem-merge=on -vga none \
+		-machine pc,mem-merge=on -vga none "${qmp[@]}" \
 		-virtfs "local,path=$share,mount_tag=mbksm,security_model=none,id=mbksm" \
 		> "$out/g$i.console" 2>&1 &
 	bootpids+=($!)
@@ -255,6 +277,11 @@ capture() {	# capture K: every guest writes trace K at the same moment
 	t=$(date +%s.%N)
 	touch "$share/scan-$k"
 	waitfiles 300 $(for i in $(seq 1 "$n"); do echo "$share/g$i-$k.done"; done)
+	if [ -n "${HOSTD:-}" ]; then
+		"$HOSTD" "${hostd_args[@]}" --output-dir "$out/host-$k" --once \
+			--algo xxh64 --max-cpu 100 --nice 0 --ionice off \
+			2>> "$out/hostd.log" || die "mb-hostd failed (log $out/hostd.log)"
+	fi
 	snap after-$k
 	for i in $(seq 1 "$n"); do
 		grep -q ok "$share/g$i-$k.done" || die "guest g$i: scan $k failed (console $out/g$i.console)"
