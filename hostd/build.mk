@@ -42,3 +42,19 @@ check-hostd: $(HOSTD) $(CONTROLD) $(GUESTD) $(MBUDDY) kmod/memtrace.ko
 	BUILD=$(BUILD) tests/hostd/libvirt.sh || rc=1; exit $$rc
 
 CHECKS += check-hostd
+
+# Pages hashed per second of host CPU: mb-hostd out of a 1 GiB QEMU guest
+# against mbuddy trace hash on a memory image of it (bench/bench_hostd.sh).
+bench-hostd: $(HOSTD) $(MBUDDY)
+	@BUILD=$(BUILD) bench/bench_hostd.sh
+
+BENCHES += bench-hostd
+
+# The long runs: equality on four 512 MiB guests, and the KSM comparison
+# for idle, shared and private guests, two and three of each
+# (tests/hostd/validate.sh; docs/hostd.md has the results).
+validate-hostd: $(HOSTD) $(MBUDDY) $(BUILD)/validate/ksmpredict build/validate/ksmload kmod/memtrace.ko
+	@BUILD=$(BUILD) tests/hostd/validate.sh
+
+# tests/e2e/docs.sh checks mb-hostd's --help, man page and config file.
+check-e2e: $(HOSTD)

@@ -8,7 +8,7 @@
 
 help_opts() { "$1" --help | grep -o -- '--[a-z][a-z-]*' | sort -u; }
 man_opts() { grep -o -- '\\-\\-[a-z][a-z\\-]*' "$1" | sed 's/\\//g' | sort -u; }
-for prog in mb-controld mb-guestd; do
+for prog in mb-controld mb-guestd mb-hostd; do
 	h=$(help_opts "$BUILD/$prog")
 	m=$(man_opts "$ROOT/docs/$prog.8")
 	check_eq "$prog: --help and docs/$prog.8 list the same options" "$h" "$m"
@@ -77,6 +77,19 @@ out=$("$GUESTD" -f "$WORK/g.conf" -n 2>&1)
 check_contains "mb-guestd -n reads its config file" "configuration ok (vm $U" "$out"
 out=$("$GUESTD" -f "$WORK/g.conf" --device "$WORK/t.mbt" 2>&1); status=$?
 check_eq "mb-guestd with 'once' in its config and no server runs once and exits 5" 5 "$status"
+
+# mb-hostd reads its config file the same way and checks it with -n.
+HOSTD=$BUILD/mb-hostd
+printf 'connect qemu:///system\noutput-dir %s\nmax-cpu 30\n' "$WORK" > "$WORK/h.conf"
+out=$("$HOSTD" -f "$WORK/h.conf" -n 2>&1)
+check_eq "mb-hostd -n accepts a good config file" \
+	"mb-hostd: configuration ok (libvirt qemu:///system, traces to $WORK)" "$out"
+printf 'max-cpu 30\nmax-cpus 2\n' > "$WORK/hbad.conf"
+out=$("$HOSTD" -f "$WORK/hbad.conf" --output-dir "$WORK" -n 2>&1); status=$?
+check_eq "mb-hostd -n refuses a bad config file (exit 2), naming the line" \
+	"2 yes" "$status $(case $out in *"hbad.conf:2: unknown option 'max-cpus'"*) echo yes ;; *) echo "no: $out" ;; esac)"
+out=$("$HOSTD" -f "$WORK/h.conf" --max-cpu 101 -n 2>&1)
+check_contains "mb-hostd: a flag is checked like the file's options" "max-cpu: 101 is out of range 1..100" "$out"
 
 # Every route of controld's table (controld/http.c) has its heading,
 # "## METHOD PATH", then a space, a "[" (query) or the end of the line.

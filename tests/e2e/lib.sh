@@ -222,3 +222,32 @@ ui_browser() {
 	printf '%s\n' "$out" | grep -q '^ui_browser: ' ||
 		fail "ui_browser.py $* runs to its summary" "a summary line" "$(printf '%s\n' "$out" | tail -3)"
 }
+
+# System calls against a unit's filter (privilege.sh, tests/hostd/libvirt.sh).
+# expand GROUP...: the system calls of the groups and names given.
+expand() {
+	local g
+	for g in "$@"; do
+		case $g in
+		@*) systemd-analyze syscall-filter "$g" | awk 'NR > 1 && !/^ *#/ && NF { print $1 }' |
+			while read -r s; do expand "$s"; done ;;
+		*) echo "$g" ;;
+		esac
+	done
+}
+# allowed UNIT: what SystemCallFilter= lines of UNIT allow (allow lists,
+# then the ~ deny lists).
+allowed() {
+	local allow=() deny=() line
+	while IFS= read -r line; do
+		case $line in
+		SystemCallFilter=~*) read -ra w <<< "${line#SystemCallFilter=~}"; deny+=("${w[@]}") ;;
+		SystemCallFilter=*) read -ra w <<< "${line#SystemCallFilter=}"; allow+=("${w[@]}") ;;
+		esac
+	done < "$1"
+	comm -23 <(expand "${allow[@]}" | sort -u) <(expand "${deny[@]}" | sort -u)
+}
+# used TRACE: the system calls an strace -f log shows.
+used() {
+	sed -n 's/^[0-9]\+ \+\([a-z0-9_]\+\)(.*/\1/p' "$1" | sort -u
+}

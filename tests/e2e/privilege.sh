@@ -16,7 +16,8 @@
 . "$(dirname "$0")/lib.sh"
 
 # ---- 1. the units' exposure ----
-for unit in controld/mb-controld.service:2.0 guestd/mb-guestd.service:5.0; do
+for unit in controld/mb-controld.service:2.0 guestd/mb-guestd.service:5.0 \
+	    hostd/mb-hostd.service:4.0; do
 	file=$ROOT/${unit%%:*} goal=${unit#*:}
 	out=$(systemd-analyze security --offline=yes --threshold="${goal%.*}0" "$file" 2>&1)
 	score=$(printf '%s\n' "$out" | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
@@ -42,33 +43,7 @@ unprivileged() {
 }
 
 # ---- 2. the system calls each daemon makes are allowed ----
-# expand GROUP...: the system calls of the groups and names given.
-expand() {
-	local g
-	for g in "$@"; do
-		case $g in
-		@*) systemd-analyze syscall-filter "$g" | awk 'NR > 1 && !/^ *#/ && NF { print $1 }' |
-			while read -r s; do expand "$s"; done ;;
-		*) echo "$g" ;;
-		esac
-	done
-}
-# allowed UNIT: what SystemCallFilter= lines of UNIT allow (allow lists,
-# then the ~ deny lists).
-allowed() {
-	local allow=() deny=() line
-	while IFS= read -r line; do
-		case $line in
-		SystemCallFilter=~*) read -ra w <<< "${line#SystemCallFilter=~}"; deny+=("${w[@]}") ;;
-		SystemCallFilter=*) read -ra w <<< "${line#SystemCallFilter=}"; allow+=("${w[@]}") ;;
-		esac
-	done < "$1"
-	comm -23 <(expand "${allow[@]}" | sort -u) <(expand "${deny[@]}" | sort -u)
-}
-# used TRACE: the system calls an strace -f log shows.
-used() {
-	sed -n 's/^[0-9]\+ \+\([a-z0-9_]\+\)(.*/\1/p' "$1" | sort -u
-}
+# expand, allowed and used: tests/e2e/lib.sh.
 
 # The certificate of a test CA, for the HTTPS part of the session.
 certtool --generate-privkey --key-type ecdsa --outfile "$WORK/ca.key" 2>/dev/null

@@ -78,6 +78,16 @@ check_eq "host b stores g2's trace with its own token" 0 "$(cat "$WORK/rc")"
 hostd b "$WORK/b.token" --domain no-such-domain
 check_eq "--domain naming no running domain: exit 3" 3 "$(cat "$WORK/rc")"
 
+# Every system call of a cycle through libvirt is one the unit allows
+# (hostd/mb-hostd.service; tests/e2e/privilege.sh does the same for the
+# other daemons).
+if command -v strace >/dev/null; then
+	strace -f -qq -o "$WORK/hostd.strace" "$HOSTD" --connect "$(lv_uri a)" --server "$CD_URL" \
+		--token-file "$WORK/a.token" --once --retries 0 --metrics-file "$WORK/hostd.prom" 2>/dev/null
+	bad=$(comm -23 <(used "$WORK/hostd.strace") <(allowed "$ROOT/hostd/mb-hostd.service"))
+	check_eq "every system call mb-hostd made ($(used "$WORK/hostd.strace" | wc -l) kinds) is allowed by its unit" "" "$(echo $bad)"
+fi
+
 # The CPU budget on a real guest: at most 10 % of a CPU.
 hostd a "$WORK/a.token" --max-cpu 10
 line=$(grep -o 'hashed with .* in [0-9.]* s, CPU [0-9.]* s' "$WORK/hostd.log")
