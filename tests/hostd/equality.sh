@@ -30,6 +30,7 @@ for f in "$top/kmod/memtrace.ko" "$HOSTD"; do
 done
 work=$(mktemp -d /tmp/mb-hostd-eq.XXXXXX)
 bootpids=()
+keep=${KEEP:-0}	# KEEP=1: keep the files (the traces, consoles)
 cleanup() {
 	local p
 	touch "$work"/share-*/stop 2>/dev/null
