@@ -1,10 +1,12 @@
 # controld/: mb-controld, the trace store and HTTP API; daemon/: code the
-# daemons share (config files, logging); guestd/: mb-guestd. The agents'
-# HTTP client (daemon/upload.c, libcurl) is linked by mb-guestd and
-# mb-hostd only, as $(DAEMON_UPLOAD_OBJS).
-DAEMON_SRCS := $(filter-out daemon/upload.c,$(wildcard daemon/*.c))
+# daemons share (config files, logging); guestd/: mb-guestd. What only
+# the agents share (their HTTP client daemon/upload.c with libcurl, their
+# common options, their stop flag) is linked by mb-guestd and mb-hostd
+# only, as $(DAEMON_UPLOAD_OBJS).
+DAEMON_AGENT_SRCS := daemon/upload.c daemon/agent.c daemon/stop.c
+DAEMON_SRCS := $(filter-out $(DAEMON_AGENT_SRCS),$(wildcard daemon/*.c))
 DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
-DAEMON_UPLOAD_OBJS := $(BUILD)/daemon/upload.o
+DAEMON_UPLOAD_OBJS := $(DAEMON_AGENT_SRCS:%.c=$(BUILD)/%.o)
 CONTROLD_SRCS := $(wildcard controld/*.c)
 CONTROLD_LIB_OBJS := $(filter-out $(BUILD)/controld/main.o,$(CONTROLD_SRCS:%.c=$(BUILD)/%.o))
 # The dashboard's files (controld/ui/, docs/dashboard.md), compiled in as

@@ -238,3 +238,18 @@ int conf_parse_cli(const struct conf_cli *cli, int argc, char **argv,
 		return mb_errf(err, "unexpected argument '%s'", argv[optind]);
 	return 0;
 }
+
+int conf_parse_url(const char *what, const char *arg, struct mb_err *err)
+{
+	if (strncmp(arg, "http://", 7) && strncmp(arg, "https://", 8))
+		return mb_errf(err, "%s: '%s' is not an http:// or https:// URL",
+			       what, arg);
+	return 0;
+}
+
+int conf_set_str(char **dst, const char *arg, struct mb_err *err)
+{
+	free(*dst);
+	*dst = strdup(arg);
+	return *dst ? 0 : mb_errf(err, "out of memory");
+}

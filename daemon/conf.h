@@ -79,6 +79,15 @@ int conf_parse_bool(const char *what, const char *arg, int *out,
 		    struct mb_err *err);
 
 /*
+ * Replace *@dst (freed) with a copy of @arg. 0, or -1 with @err when out
+ * of memory.
+ */
+int conf_set_str(char **dst, const char *arg, struct mb_err *err);
+
+/* An http:// or https:// URL (mb-controld, for the agents). 0 or -1. */
+int conf_parse_url(const char *what, const char *arg, struct mb_err *err);
+
+/*
  * Read a secret (a bearer token) from the first line of @path, trailing
  * whitespace removed. Returns a malloc'ed string or NULL with @err set.
  */

@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "log.h"
+#include "stop.h"
 #include "upload.h"
 
 struct body {
@@ -267,15 +268,6 @@ uint64_t upload_backoff_ms(unsigned int attempt, unsigned int max_s)
 	return d / 2 + random_below(d / 2 + 1);
 }
 
-/* Sleep @ms, cut short when *@stop turns true (a signal interrupts it). */
-static void sleep_ms(uint64_t ms, const volatile sig_atomic_t *stop)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
-
-	while (!(stop && *stop) && nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
 int upload_trace_retrying(const struct upload_target *t, int fd,
 			  uint64_t size, const char *const *headers,
 			  unsigned int retries, unsigned int max_delay_s,
@@ -299,7 +291,7 @@ int upload_trace_retrying(const struct upload_target *t, int fd,
 		log_warn("upload failed (%s); retry %u of %u in %llu ms",
 			 res->message, attempt + 1, retries,
 			 (unsigned long long)ms);
-		sleep_ms(ms, stop);
+		daemon_sleep_ms(ms, stop);
 	}
 }
 

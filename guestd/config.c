@@ -14,10 +14,7 @@ enum {
 	OPT_CONFIG = 'f',
 	OPT_CHECK = 'n',
 	OPT_HELP = 'h',
-	OPT_SERVER = 256,
-	OPT_TOKEN_FILE,
-	OPT_CA_FILE,
-	OPT_INTERVAL,
+	OPT_INTERVAL = 256,
 	OPT_ONCE,
 	OPT_STATS_INTERVAL,
 	OPT_STATS_ONCE,
@@ -25,11 +22,6 @@ enum {
 	OPT_MODULE,
 	OPT_VM_UUID,
 	OPT_VM_NAME,
-	OPT_RETRIES,
-	OPT_RETRY_MAX_DELAY,
-	OPT_TIMEOUT,
-	OPT_SYSLOG,
-	OPT_VERBOSE,
 	OPT_VERSION,
 	OPT_PRESSURE_TRIGGER,
 	OPT_PRESSURE_SWAPIN,
@@ -38,9 +30,6 @@ enum {
 static const struct option options[] = {
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "check-config", no_argument, NULL, OPT_CHECK },
-	{ "server", required_argument, NULL, OPT_SERVER },
-	{ "token-file", required_argument, NULL, OPT_TOKEN_FILE },
-	{ "ca-file", required_argument, NULL, OPT_CA_FILE },
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
 	{ "once", no_argument, NULL, OPT_ONCE },
 	{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
@@ -51,11 +40,7 @@ static const struct option options[] = {
 	{ "module", required_argument, NULL, OPT_MODULE },
 	{ "vm-uuid", required_argument, NULL, OPT_VM_UUID },
 	{ "vm-name", required_argument, NULL, OPT_VM_NAME },
-	{ "retries", required_argument, NULL, OPT_RETRIES },
-	{ "retry-max-delay", required_argument, NULL, OPT_RETRY_MAX_DELAY },
-	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-	{ "syslog", no_argument, NULL, OPT_SYSLOG },
-	{ "verbose", no_argument, NULL, OPT_VERBOSE },
+	AGENT_OPTIONS,
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -109,19 +94,15 @@ static void usage(FILE *out)
 "unreachable or 5xx (one try), 1 other failure.\n");
 }
 
-static int set_str(char **dst, const char *arg)
-{
-	free(*dst);
-	*dst = strdup(arg);
-	return *dst ? 0 : -1;
-}
-
 static int apply(void *ctx, int val, const char *arg, struct mb_err *err)
 {
 	struct guestd_config *c = ctx;
 	unsigned long long v;
 	uint8_t uuid[MBT_UUID_LEN];
+	int ret = agent_option_apply(&c->agent, val, arg, err);
 
+	if (ret <= 0)
+		return ret;
 	switch (val) {
 	case OPT_CONFIG:
 		c->config_file = arg;
@@ -129,15 +110,6 @@ static int apply(void *ctx, int val, const char *arg, struct mb_err *err)
 	case OPT_CHECK:
 		c->check_only = true;
 		return 0;
-	case OPT_SERVER:
-		if (strncmp(arg, "http://", 7) && strncmp(arg, "https://", 8))
-			return mb_errf(err, "server: '%s' is not an http:// or "
-				       "https:// URL", arg);
-		return set_str(&c->server, arg);
-	case OPT_TOKEN_FILE:
-		return set_str(&c->token_file, arg);
-	case OPT_CA_FILE:
-		return set_str(&c->ca_file, arg);
 	case OPT_INTERVAL:
 		if (conf_parse_uint("interval", arg, 1, 86400 * 7, &v, err))
 			return -1;
@@ -157,7 +129,7 @@ static int apply(void *ctx, int val, const char *arg, struct mb_err *err)
 	case OPT_PRESSURE_TRIGGER:
 		if (strcmp(arg, "off") && pressure_trigger_check(arg, err))
 			return -1;
-		return set_str(&c->pressure_trigger, arg);
+		return conf_set_str(&c->pressure_trigger, arg, err);
 	case OPT_PRESSURE_SWAPIN:
 		if (conf_parse_uint("pressure-swapin", arg, 0, 1 << 30, &v,
 				    err))
@@ -166,39 +138,18 @@ static int apply(void *ctx, int val, const char *arg, struct mb_err *err)
 		return 0;
 	case OPT_DEVICE:
 		c->device_given = true;
-		return set_str(&c->device, arg);
+		return conf_set_str(&c->device, arg, err);
 	case OPT_MODULE:
-		return set_str(&c->module, arg);
+		return conf_set_str(&c->module, arg, err);
 	case OPT_VM_UUID:
 		if (mb_uuid_parse(arg, uuid))
 			return mb_errf(err, "vm-uuid: '%s' is not a uuid", arg);
-		return set_str(&c->vm_uuid, arg);
+		return conf_set_str(&c->vm_uuid, arg, err);
 	case OPT_VM_NAME:
 		if (strlen(arg) >= MBT_NAME_LEN)
 			return mb_errf(err, "vm-name: longer than %d bytes",
 				       MBT_NAME_LEN - 1);
-		return set_str(&c->vm_name, arg);
-	case OPT_RETRIES:
-		if (conf_parse_uint("retries", arg, 0, 1000, &v, err))
-			return -1;
-		c->retries = v;
-		return 0;
-	case OPT_RETRY_MAX_DELAY:
-		if (conf_parse_uint("retry-max-delay", arg, 1, 86400, &v, err))
-			return -1;
-		c->retry_max_delay = v;
-		return 0;
-	case OPT_TIMEOUT:
-		if (conf_parse_uint("timeout", arg, 1, 86400, &v, err))
-			return -1;
-		c->timeout = v;
-		return 0;
-	case OPT_SYSLOG:
-		c->syslog = true;
-		return 0;
-	case OPT_VERBOSE:
-		c->verbose = true;
-		return 0;
+		return conf_set_str(&c->vm_name, arg, err);
 	}
 	return mb_errf(err, "option not allowed here");
 }
@@ -219,16 +170,14 @@ int guestd_config_parse(struct guestd_config *c, int argc, char **argv,
 	int ret;
 
 	memset(c, 0, sizeof(*c));
+	agent_options_init(&c->agent);
 	c->interval = 120;
 	c->stats_interval = 5;
 	c->pressure_trigger = strdup("some 100000 1000000");
 	c->pressure_swapin = 64;
 	c->device = strdup("/dev/memtrace");
-	c->retries = 5;
-	c->retry_max_delay = 60;
-	c->timeout = 300;
 	ret = conf_parse_cli(&cli, argc, argv, err);
-	if (ret == 0 && !c->server)
+	if (ret == 0 && !c->agent.server)
 		return mb_errf(err, "no --server given (e.g. --server "
 			       "http://10.0.2.2:8080)");
 	if (ret == 0 && c->once && c->stats_once)
@@ -239,9 +188,7 @@ int guestd_config_parse(struct guestd_config *c, int argc, char **argv,
 
 void guestd_config_free(struct guestd_config *c)
 {
-	free(c->server);
-	free(c->token_file);
-	free(c->ca_file);
+	agent_options_free(&c->agent);
 	free(c->device);
 	free(c->module);
 	free(c->vm_uuid);

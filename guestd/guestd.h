@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "agent.h"
 #include "mb_error.h"
 #include "mbt.h"
 #include "upload.h"
@@ -38,9 +39,7 @@ enum guestd_exit {
 struct guestd_config {
 	const char *config_file;
 	bool check_only;
-	char *server;			/* http(s)://host:port */
-	char *token_file;
-	char *ca_file;
+	struct agent_options agent;	/* server, token, retries, log */
 	unsigned int interval;		/* seconds between cycles */
 	bool once;
 	unsigned int stats_interval;	/* seconds between reports, 0: none */
@@ -52,11 +51,6 @@ struct guestd_config {
 	char *module;			/* memtrace.ko to load, or NULL */
 	char *vm_uuid;			/* text, or NULL for SMBIOS */
 	char *vm_name;			/* NULL: hostname */
-	unsigned int retries;		/* attempts after the first */
-	unsigned int retry_max_delay;	/* seconds */
-	unsigned int timeout;		/* seconds per request */
-	bool syslog;
-	bool verbose;
 };
 
 int guestd_config_parse(struct guestd_config *c, int argc, char **argv,

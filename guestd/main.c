@@ -29,23 +29,7 @@
 #include "conf.h"
 #include "guestd.h"
 #include "log.h"
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_stop(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
-
-/* Sleep @ms, cut short by SIGTERM/SIGINT. */
-static void sleep_ms(uint64_t ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
-
-	while (!stop_requested && nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
+#include "stop.h"
 
 struct guestd {
 	struct guestd_config cfg;
@@ -58,9 +42,9 @@ struct guestd {
 static struct upload_target target(const struct guestd *g)
 {
 	return (struct upload_target){
-		.server = g->cfg.server, .token = g->token,
-		.ca_file = g->cfg.ca_file, .uuid = g->uuid, .name = g->name,
-		.timeout = g->cfg.timeout, .verbose = g->cfg.verbose,
+		.server = g->cfg.agent.server, .token = g->token,
+		.ca_file = g->cfg.agent.ca_file, .uuid = g->uuid, .name = g->name,
+		.timeout = g->cfg.agent.timeout, .verbose = g->cfg.agent.verbose,
 		.user_agent = GUESTD_USER_AGENT,
 	};
 }
@@ -95,14 +79,14 @@ static int cycle(struct guestd *g)
 	}
 	if (collect_stats("/proc", &stats, &err))
 		log_warn("memory statistics incomplete: %s", err.msg);
-	log_msg(g->cfg.verbose ? LOG_INFO : LOG_DEBUG,
+	log_msg(g->cfg.agent.verbose ? LOG_INFO : LOG_DEBUG,
 		"scanned %llu pages (%llu bytes); uploading to %s",
 		(unsigned long long)scan.info.page_count,
-		(unsigned long long)scan.size, g->cfg.server);
-	ret = upload_scan(&t, &scan, &stats, g->cfg.retries,
-			  g->cfg.retry_max_delay, &stop_requested, &res);
+		(unsigned long long)scan.size, g->cfg.agent.server);
+	ret = upload_scan(&t, &scan, &stats, g->cfg.agent.retries,
+			  g->cfg.agent.retry_max_delay, &daemon_stop_requested, &res);
 	if (ret == GUESTD_OK)
-		log_msg(g->cfg.verbose || g->cfg.once ? LOG_INFO : LOG_DEBUG,
+		log_msg(g->cfg.agent.verbose || g->cfg.once ? LOG_INFO : LOG_DEBUG,
 			"vm %s: stored as version %llu (%llu pages)", g->uuid,
 			(unsigned long long)res.version,
 			(unsigned long long)scan.info.page_count);
@@ -165,7 +149,6 @@ int main(int argc, char **argv)
 	struct reporter reports;
 	struct pressure_watch pressure;
 	bool reporting = false, watching = false;
-	struct sigaction sa = { .sa_handler = on_stop };
 	struct timespec start, end;
 	struct mb_err err;
 	uint8_t bin[MBT_UUID_LEN];
@@ -188,27 +171,25 @@ int main(int argc, char **argv)
 		snprintf(g.name, sizeof(g.name), "%s", g.cfg.vm_name);
 	else if (gethostname(g.name, sizeof(g.name) - 1))
 		snprintf(g.name, sizeof(g.name), "unknown");
-	if (g.cfg.token_file &&
-	    !(g.token = conf_read_secret(g.cfg.token_file, &err))) {
+	if (g.cfg.agent.token_file &&
+	    !(g.token = conf_read_secret(g.cfg.agent.token_file, &err))) {
 		log_err("%s", err.msg);
 		status = GUESTD_USAGE;
 		goto out;
 	}
 	if (g.cfg.check_only) {
 		printf("mb-guestd: configuration ok (vm %s, name %s, server "
-		       "%s)\n", g.uuid, g.name, g.cfg.server);
+		       "%s)\n", g.uuid, g.name, g.cfg.agent.server);
 		goto out;
 	}
-	if (g.cfg.syslog)
+	if (g.cfg.agent.syslog)
 		log_use_syslog();
 	if (upload_global_init(&err)) {
 		log_err("%s", err.msg);
 		status = GUESTD_FAILED;
 		goto out;
 	}
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	daemon_catch_stop();
 	reporting = setup_reports(&g, &reports);
 	if (g.cfg.stats_once) {
 		status = reporting ? report_once(&reports, stdout) :
@@ -220,12 +201,12 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	log_info("vm %s (%s): uploading to %s every %u s", g.uuid, g.name,
-		 g.cfg.server, g.cfg.interval);
+		 g.cfg.agent.server, g.cfg.interval);
 	if (reporting)
 		log_info("statistics reports every %u s",
 			 g.cfg.stats_interval);
 	watching = setup_pressure(&g, &pressure);
-	while (!stop_requested) {
+	while (!daemon_stop_requested) {
 		uint64_t spent_ms;
 
 		clock_gettime(CLOCK_MONOTONIC, &start);
@@ -234,7 +215,8 @@ int main(int argc, char **argv)
 		spent_ms = (end.tv_sec - start.tv_sec) * 1000 +
 			   (end.tv_nsec - start.tv_nsec) / 1000000;
 		if (spent_ms < g.cfg.interval * 1000ULL)
-			sleep_ms(g.cfg.interval * 1000ULL - spent_ms);
+			daemon_sleep_ms(g.cfg.interval * 1000ULL - spent_ms,
+					&daemon_stop_requested);
 	}
 	log_info("stopping");
 out:

@@ -19,9 +19,6 @@ enum {
 	OPT_CONNECT = 256,
 	OPT_QMP,
 	OPT_DOMAIN,
-	OPT_SERVER,
-	OPT_TOKEN_FILE,
-	OPT_CA_FILE,
 	OPT_OUTPUT_DIR,
 	OPT_INTERVAL,
 	OPT_ONCE,
@@ -32,11 +29,6 @@ enum {
 	OPT_CHUNK_PAGES,
 	OPT_UNMAPPED_BLOCKS,
 	OPT_METRICS_FILE,
-	OPT_RETRIES,
-	OPT_RETRY_MAX_DELAY,
-	OPT_TIMEOUT,
-	OPT_SYSLOG,
-	OPT_VERBOSE,
 	OPT_VERSION,
 };
 
@@ -46,9 +38,6 @@ static const struct option options[] = {
 	{ "connect", required_argument, NULL, OPT_CONNECT },
 	{ "qmp", required_argument, NULL, OPT_QMP },
 	{ "domain", required_argument, NULL, OPT_DOMAIN },
-	{ "server", required_argument, NULL, OPT_SERVER },
-	{ "token-file", required_argument, NULL, OPT_TOKEN_FILE },
-	{ "ca-file", required_argument, NULL, OPT_CA_FILE },
 	{ "output-dir", required_argument, NULL, OPT_OUTPUT_DIR },
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
 	{ "once", no_argument, NULL, OPT_ONCE },
@@ -59,11 +48,7 @@ static const struct option options[] = {
 	{ "chunk-pages", required_argument, NULL, OPT_CHUNK_PAGES },
 	{ "unmapped-blocks", required_argument, NULL, OPT_UNMAPPED_BLOCKS },
 	{ "metrics-file", required_argument, NULL, OPT_METRICS_FILE },
-	{ "retries", required_argument, NULL, OPT_RETRIES },
-	{ "retry-max-delay", required_argument, NULL, OPT_RETRY_MAX_DELAY },
-	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-	{ "syslog", no_argument, NULL, OPT_SYSLOG },
-	{ "verbose", no_argument, NULL, OPT_VERBOSE },
+	AGENT_OPTIONS,
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -116,13 +101,6 @@ static void usage(FILE *out)
 "Exit status of --once: 0 every trace stored, 2 usage, 3 a domain could not\n"
 "be scanned (or no domain runs), 4 controld refused a trace, 5 controld\n"
 "unreachable after all retries, 1 other failure.\n");
-}
-
-static int set_str(char **dst, const char *arg)
-{
-	free(*dst);
-	*dst = strdup(arg);
-	return *dst ? 0 : -1;
 }
 
 static int add_str(char ***list, unsigned int *n, const char *arg)
@@ -178,7 +156,10 @@ static int apply(void *ctx, int val, const char *arg, struct mb_err *err)
 	struct parse_state *ps = ctx;
 	struct hostd_config *c = ps->c;
 	unsigned long long v;
+	int ret = agent_option_apply(&c->agent, val, arg, err);
 
+	if (ret <= 0)
+		return ret;
 	switch (val) {
 	case OPT_CONFIG:
 		c->config_file = arg;
@@ -188,22 +169,13 @@ static int apply(void *ctx, int val, const char *arg, struct mb_err *err)
 		return 0;
 	case OPT_CONNECT:
 		ps->connect_given = true;
-		return set_str(&c->connect, arg);
+		return conf_set_str(&c->connect, arg, err);
 	case OPT_QMP:
 		return add_str(&c->qmp, &c->nqmp, arg);
 	case OPT_DOMAIN:
 		return add_str(&c->domains, &c->ndomains, arg);
-	case OPT_SERVER:
-		if (strncmp(arg, "http://", 7) && strncmp(arg, "https://", 8))
-			return mb_errf(err, "server: '%s' is not an http:// or "
-				       "https:// URL", arg);
-		return set_str(&c->server, arg);
-	case OPT_TOKEN_FILE:
-		return set_str(&c->token_file, arg);
-	case OPT_CA_FILE:
-		return set_str(&c->ca_file, arg);
 	case OPT_OUTPUT_DIR:
-		return set_str(&c->output_dir, arg);
+		return conf_set_str(&c->output_dir, arg, err);
 	case OPT_INTERVAL:
 		if (conf_parse_uint("interval", arg, 1, 86400 * 7, &v, err))
 			return -1;
@@ -247,28 +219,7 @@ static int apply(void *ctx, int val, const char *arg, struct mb_err *err)
 		c->unmapped_blocks = !strcmp(arg, "include");
 		return 0;
 	case OPT_METRICS_FILE:
-		return set_str(&c->metrics_file, arg);
-	case OPT_RETRIES:
-		if (conf_parse_uint("retries", arg, 0, 1000, &v, err))
-			return -1;
-		c->retries = (unsigned int)v;
-		return 0;
-	case OPT_RETRY_MAX_DELAY:
-		if (conf_parse_uint("retry-max-delay", arg, 1, 86400, &v, err))
-			return -1;
-		c->retry_max_delay = (unsigned int)v;
-		return 0;
-	case OPT_TIMEOUT:
-		if (conf_parse_uint("timeout", arg, 1, 86400, &v, err))
-			return -1;
-		c->timeout = (unsigned int)v;
-		return 0;
-	case OPT_SYSLOG:
-		c->syslog = true;
-		return 0;
-	case OPT_VERBOSE:
-		c->verbose = true;
-		return 0;
+		return conf_set_str(&c->metrics_file, arg, err);
 	}
 	return mb_errf(err, "option not allowed here");
 }
@@ -289,6 +240,7 @@ int hostd_config_parse(struct hostd_config *c, int argc, char **argv,
 	int ret;
 
 	memset(c, 0, sizeof(*c));
+	agent_options_init(&c->agent);
 	c->connect = strdup("qemu:///system");
 	c->interval = 300;
 	c->algo = MB_ALGO_SUPERFAST;
@@ -297,13 +249,10 @@ int hostd_config_parse(struct hostd_config *c, int argc, char **argv,
 	c->ionice = IONICE_IDLE;
 	c->chunk_pages = 256;
 	c->unmapped_blocks = true;
-	c->retries = 5;
-	c->retry_max_delay = 60;
-	c->timeout = 300;
 	ret = conf_parse_cli(&cli, argc, argv, err);
 	if (ret)
 		return ret;
-	if (!c->server && !c->output_dir)
+	if (!c->agent.server && !c->output_dir)
 		return mb_errf(err, "no --server (e.g. --server "
 			       "https://control:8080) and no --output-dir: "
 			       "the traces would go nowhere");
@@ -324,9 +273,7 @@ void hostd_config_free(struct hostd_config *c)
 	for (i = 0; i < c->ndomains; i++)
 		free(c->domains[i]);
 	free(c->domains);
-	free(c->server);
-	free(c->token_file);
-	free(c->ca_file);
+	agent_options_free(&c->agent);
 	free(c->output_dir);
 	free(c->metrics_file);
 }

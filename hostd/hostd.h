@@ -35,6 +35,7 @@
 
 #include <jansson.h>
 
+#include "agent.h"
 #include "mb_error.h"
 #include "mbt.h"
 #include "upload.h"
@@ -68,9 +69,7 @@ struct hostd_config {
 	unsigned int nqmp;
 	char **domains;			/* only these (names or uuids) */
 	unsigned int ndomains;
-	char *server;
-	char *token_file;
-	char *ca_file;
+	struct agent_options agent;	/* server, token, retries, log */
 	char *output_dir;		/* also (or only) write traces here */
 	unsigned int interval;		/* seconds between cycles */
 	bool once;
@@ -82,11 +81,6 @@ struct hostd_config {
 	unsigned int chunk_pages;	/* pages per read */
 	bool unmapped_blocks;		/* include RAM blocks with no address */
 	char *metrics_file;
-	unsigned int retries;
-	unsigned int retry_max_delay;
-	unsigned int timeout;
-	bool syslog;
-	bool verbose;
 };
 
 /* 0 to run, 1 after --help or --version, -1 on error (@err set). */

@@ -31,25 +31,10 @@
 #include "digest.h"
 #include "hostd.h"
 #include "log.h"
+#include "stop.h"
 
 #define HOSTD_USER_AGENT "mb-hostd/1.0"
 #define PROGRESS_EVERY_S 10.0
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_stop(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
-
-static void sleep_ms(uint64_t ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
-
-	while (!stop_requested && nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
 
 static double now_s(clockid_t clock)
 {
@@ -124,22 +109,22 @@ static int upload(struct hostd *h, const struct domain *d,
 		  const struct scan_result *r, struct domain_metrics *dm)
 {
 	struct upload_target t = {
-		.server = h->cfg.server, .token = h->token,
-		.ca_file = h->cfg.ca_file, .uuid = d->uuid, .name = d->name,
-		.user_agent = HOSTD_USER_AGENT, .timeout = h->cfg.timeout,
-		.verbose = h->cfg.verbose,
+		.server = h->cfg.agent.server, .token = h->token,
+		.ca_file = h->cfg.agent.ca_file, .uuid = d->uuid, .name = d->name,
+		.user_agent = HOSTD_USER_AGENT, .timeout = h->cfg.agent.timeout,
+		.verbose = h->cfg.agent.verbose,
 	};
 	struct upload_result res;
 	int ret;
 
-	ret = upload_trace_retrying(&t, r->fd, r->size, NULL, h->cfg.retries,
-				    h->cfg.retry_max_delay, &stop_requested,
+	ret = upload_trace_retrying(&t, r->fd, r->size, NULL, h->cfg.agent.retries,
+				    h->cfg.agent.retry_max_delay, &daemon_stop_requested,
 				    &res);
 	h->metrics.uploads[ret == UPLOAD_OK ? 0 : ret == UPLOAD_REJECTED ?
 			   1 : 2]++;
 	if (ret == UPLOAD_OK) {
 		dm->version = res.version;
-		log_msg(h->cfg.verbose || h->cfg.once ? LOG_INFO : LOG_DEBUG,
+		log_msg(h->cfg.agent.verbose || h->cfg.once ? LOG_INFO : LOG_DEBUG,
 			"domain %s (%s): stored as version %" PRIu64, d->name,
 			d->uuid, res.version);
 	} else if (ret == UPLOAD_REJECTED) {
@@ -160,7 +145,7 @@ static int domain_cycle(struct hostd *h, struct domain *d)
 		.chunk_pages = h->cfg.chunk_pages, .max_cpu = h->cfg.max_cpu,
 		.uuid = d->uuid_bin, .name = d->name, .progress = on_progress,
 		.progress_ctx = &pc, .progress_every_s = PROGRESS_EVERY_S,
-		.stop = &stop_requested,
+		.stop = &daemon_stop_requested,
 	};
 	struct block_place *places = NULL;
 	struct scan_result r;
@@ -181,7 +166,7 @@ static int domain_cycle(struct hostd *h, struct domain *d)
 		h->metrics.scan_failures++;
 		return HOSTD_SCAN;
 	}
-	log_msg(h->cfg.verbose ? LOG_INFO : LOG_DEBUG, "domain %s (%s): QEMU "
+	log_msg(h->cfg.agent.verbose ? LOG_INFO : LOG_DEBUG, "domain %s (%s): QEMU "
 		"process %d, %zu RAM blocks, %" PRIu64 " pages: %" PRIu64
 		" addressed by the guest, %" PRIu64 " under other regions, %"
 		PRIu64 " of blocks no address reaches, %" PRIu64 " left out",
@@ -218,7 +203,7 @@ static int domain_cycle(struct hostd *h, struct domain *d)
 		log_err("domain %s (%s): %s", d->name, d->uuid, err.msg);
 		ret = HOSTD_FAILED;
 	}
-	if (ret == HOSTD_OK && h->cfg.server)
+	if (ret == HOSTD_OK && h->cfg.agent.server)
 		ret = upload(h, d, &r, dm);
 	if (ret == HOSTD_OK)
 		dm->last_success = now_s(CLOCK_REALTIME);
@@ -253,7 +238,7 @@ static int cycle(struct hostd *h)
 			" of those given with --domain" : "");
 	if (!list.n || skipped)
 		status = HOSTD_SCAN;
-	for (i = 0; i < list.n && !stop_requested; i++) {
+	for (i = 0; i < list.n && !daemon_stop_requested; i++) {
 		ret = domain_cycle(h, &list.d[i]);
 		if (ret != HOSTD_OK && status == HOSTD_OK)
 			status = ret;
@@ -268,7 +253,6 @@ static int cycle(struct hostd *h)
 int main(int argc, char **argv)
 {
 	struct hostd h = { 0 };
-	struct sigaction sa = { .sa_handler = on_stop };
 	struct mb_err err;
 	int ret, status = HOSTD_OK;
 
@@ -280,8 +264,8 @@ int main(int argc, char **argv)
 		hostd_config_free(&h.cfg);
 		return ret < 0 ? HOSTD_USAGE : HOSTD_OK;
 	}
-	if (h.cfg.token_file &&
-	    !(h.token = conf_read_secret(h.cfg.token_file, &err))) {
+	if (h.cfg.agent.token_file &&
+	    !(h.token = conf_read_secret(h.cfg.agent.token_file, &err))) {
 		log_err("%s", err.msg);
 		status = HOSTD_USAGE;
 		goto out;
@@ -290,14 +274,14 @@ int main(int argc, char **argv)
 		printf("mb-hostd: configuration ok (%s%s, traces to %s%s%s)\n",
 		       h.cfg.nqmp ? "QMP sockets" : "libvirt ",
 		       h.cfg.nqmp ? "" : h.cfg.connect,
-		       h.cfg.server ? h.cfg.server : "",
-		       h.cfg.server && h.cfg.output_dir ? " and " : "",
+		       h.cfg.agent.server ? h.cfg.agent.server : "",
+		       h.cfg.agent.server && h.cfg.output_dir ? " and " : "",
 		       h.cfg.output_dir ? h.cfg.output_dir : "");
 		goto out;
 	}
-	if (h.cfg.syslog)
+	if (h.cfg.agent.syslog)
 		log_use_syslog();
-	if (h.cfg.verbose)
+	if (h.cfg.agent.verbose)
 		log_set_level(LOG_DEBUG);
 	if (budget_set_priority(h.cfg.nice, h.cfg.ionice, h.cfg.ionice_level,
 				&err))
@@ -314,9 +298,7 @@ int main(int argc, char **argv)
 		status = HOSTD_FAILED;
 		goto out;
 	}
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	daemon_catch_stop();
 	if (h.cfg.once) {
 		status = cycle(&h);
 		goto out;
@@ -325,13 +307,14 @@ int main(int argc, char **argv)
 		 "of a CPU", h.cfg.nqmp ? "the QMP sockets given" :
 		 h.cfg.connect, h.cfg.interval, mb_algo_name(h.cfg.algo),
 		 h.cfg.max_cpu);
-	while (!stop_requested) {
+	while (!daemon_stop_requested) {
 		double start = now_s(CLOCK_MONOTONIC), spent;
 
 		cycle(&h);
 		spent = now_s(CLOCK_MONOTONIC) - start;
 		if (spent < h.cfg.interval)
-			sleep_ms((uint64_t)((h.cfg.interval - spent) * 1000));
+			daemon_sleep_ms((uint64_t)((h.cfg.interval - spent) *
+						   1000), &daemon_stop_requested);
 	}
 	log_info("stopping");
 out:
