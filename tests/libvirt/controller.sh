@@ -9,8 +9,11 @@
 #       loaded: its balloon device never moves.
 # Scenarios, in this order:
 #   statistics  g5 shows >= 80 % CPU within three --stats-interval of its
-#               burner's start, in GET /v1/vms/{uuid}/stats and mbuddy top;
-#               g4 under 20 %; g4's mb-guestd reports arrive (gray-box).
+#               burner's start, in GET /v1/vms/{uuid}/stats and mbuddy top
+#               (when other work leaves its QEMU process under 90 % of a
+#               core, /proc/PID/stat says so and the bar is what the
+#               process got less 10 points); g4 under 20 %; g4's mb-guestd
+#               reports arrive (gray-box).
 #   bounds      resizes below --resize-floor-mb or above the maximum are
 #               refused with a clear error, and nothing is queued.
 #   resize      g4 to 200 MiB: the action is done, libvirt's balloon and
@@ -65,9 +68,21 @@ for _ in $(seq 900); do
 	grep -q tick "$LV/cons/g5.console" 2>/dev/null && break
 	sleep 0.2
 done
+# What the kernel says g5's QEMU process got over the same window: the
+# truth controld's figure is held to when other work on this machine
+# leaves the burner less than a core.
+qemu_cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/stat"; }
+G5_PID=$(pgrep -f -- "-name guest=g5,.*$LV/" | head -1)
 T0=$(date +%s.%N)
+C0=$(qemu_cpu_s "$G5_PID" 2>/dev/null)
 sleep $((3 * INTERVAL + 1))
+C1=$(qemu_cpu_s "$G5_PID" 2>/dev/null)
+T1=$(date +%s.%N)
 vmstats $G5 "$WORK/g5.json"
+got=$(python3 -c "print('%.1f' % (100 * (${C1:-0} - ${C0:-0}) / ($T1 - $T0)))")
+# The bar: 80 %, or with a busy machine (the process got under 90 % of a
+# core) within 10 points of what it got.
+bar=$(python3 -c "print(80 if $got >= 90 else max(0, $got - 10))")
 burn=$(jget "$WORK/g5.json" 'max([s["cpu_pct"] for s in j["samples"] if s["cpu_pct"] is not None and '"$T0"' < s["t"] <= '"$T0"' + 3 * '$INTERVAL'] or [0])')
 # Until g4's mb-guestd has reported twice.
 for _ in $(seq 180); do
@@ -84,8 +99,8 @@ check_eq "gray-box: g4's MemTotal, as the guest sees it, is most of its 384 MiB"
 	"$(python3 -c "print('yes' if 300 < float('${mt:-0}') <= 384 else 'no ($mt)')")"
 check_eq "gray-box: g4 reports its memory PSI" yes \
 	"$(jget "$WORK/g4.json" '"yes" if j["guest"][-1]["psi_some_avg10"] is not None else "no"')"
-check_eq "black-box: the CPU burner g5 shows at least 80 % CPU within three intervals of starting" yes \
-	"$(python3 -c "print('yes' if float('${burn:-0}') >= 80 else 'no ($burn)')")"
+check_eq "black-box: the CPU burner g5 shows at least $bar % CPU within three intervals of starting (its QEMU process got $got % of a core)" yes \
+	"$(python3 -c "print('yes' if float('${burn:-0}') >= $bar else 'no ($burn)')")"
 echo "    (g5's CPU: $burn %; its last samples: $(jget "$WORK/g5.json" '[round(s["cpu_pct"] or -1) for s in j["samples"]][-6:]'))"
 idle=$(jget "$WORK/g4.json" '[s["cpu_pct"] for s in j["samples"] if s["cpu_pct"] is not None][-1]')
 check_eq "black-box: the idle g4 shows under 20 % CPU" yes \
@@ -95,11 +110,11 @@ check_eq "black-box: libvirt's balloon of g4 is its 384 MiB" 384.0 \
 for _ in 1 2 3; do	# the newest sample, within three intervals
 	"$MBUDDY" top --once > "$WORK/top.txt" 2>&1
 	g5top=$(awk '$1 == "g5" { print $2 }' "$WORK/top.txt")
-	python3 -c "import sys; sys.exit(0 if float('${g5top:-0}') >= 80 else 1)" 2>/dev/null && break
+	python3 -c "import sys; sys.exit(0 if float('${g5top:-0}') >= $bar else 1)" 2>/dev/null && break
 	sleep $INTERVAL
 done
-check_eq "mbuddy top --once shows g5 at 80 % CPU or more" yes \
-	"$(python3 -c "print('yes' if float('${g5top:-0}') >= 80 else 'no')" 2>/dev/null || echo "no: $(cat "$WORK/top.txt")")"
+check_eq "mbuddy top --once shows g5 at $bar % CPU or more" yes \
+	"$(python3 -c "print('yes' if float('${g5top:-0}') >= $bar else 'no')" 2>/dev/null || echo "no: $(cat "$WORK/top.txt")")"
 curl -s "$CD_URL/v1/hosts/a/stats" > "$WORK/host.json"
 check_eq "host a's samples count its two VMs and their CPU" "2 yes" \
 	"$(jget "$WORK/host.json" 'str(int(j["samples"][-1]["vms"])) + " " + ("yes" if j["samples"][-1]["cpu_pct"] is not None else "no")')"
