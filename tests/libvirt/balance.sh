@@ -61,16 +61,6 @@ start_cd() {
 }
 act() { curl -s -o "$WORK/act.json" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
 	--data-binary "$1" "$CD_URL/v1/actions"; }
-# booted NAME...: until each guest's console shows mb-guestd's first ticks.
-booted() {
-	local n _
-	for n in "$@"; do
-		for _ in $(seq 240); do
-			grep -q "tick 3" "$LV/cons/$n.console" 2>/dev/null && break
-			sleep 0.5
-		done
-	done
-}
 console_value() {	# console_value NAME KEY: the number after KEY on the MB-VMSTAT line
 	grep -a "MB-VMSTAT" "$LV/cons/$1.console" | tail -1 | tr ' ' '\n' | grep -A1 -x "$2" | tail -1
 }
@@ -84,7 +74,7 @@ E=6d62756c-6c76-4000-8000-0000000000e1
 LV_BALLOON=1 LV_SWAP_MB=256 LV_GUESTD_INTERVAL=3600 \
 	LV_CMDLINE="mbballoon=1 mbswap=1 mbgo=$GO_PORT mbwork=200:3" \
 	lv_domain a e $E 320 "" "$PORT" || { fail "guest e is created" created "$(tail -3 "$LV"/a/libvirtd.log)"; finish; }
-booted e
+lv_booted e
 check_contains "emergency: guest e swaps on its own disk" "MB-SWAP on" "$(cat "$LV/cons/e.console")"
 "$MBUDDY" resize e 150 --wait 30 >/dev/null 2>&1
 check_eq "emergency: an operator resized e to 150 MiB first" done \
@@ -141,7 +131,7 @@ for run in $RUNS; do
 	LV_BALLOON=1 LV_SWAP_MB=256 LV_GUESTD_INTERVAL=3600 \
 		LV_CMDLINE="mbballoon=1 mbswap=1 mbgo=$GO_PORT mbwork=$LARGE:$PASSES,$SMALL:$PASSES,$LARGE:$PASSES" \
 		lv_domain a b $B $VM_MB "" "$PORT" || { fail "$run: guests a and b are created" created "see libvirtd.log"; finish; }
-	booted a b
+	lv_booted a b
 	# Both start at HOST_MB / 2; in the static run they stay there.
 	"$MBUDDY" resize a $half --wait 30 >/dev/null 2>&1
 	"$MBUDDY" resize b $half --wait 30 >/dev/null 2>&1

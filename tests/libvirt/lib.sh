@@ -200,6 +200,18 @@ lv_phases() {
 	done
 }
 
+# lv_booted NAME...: until each guest's console shows its third tick (its
+# mb-guestd has started), at most two minutes each.
+lv_booted() {
+	local n _
+	for n in "$@"; do
+		for _ in $(seq 240); do
+			grep -q "tick 3" "$LV/cons/$n.console" 2>/dev/null && break
+			sleep 0.5
+		done
+	done
+}
+
 # lv_where NAME: the hosts on which domain NAME is running.
 lv_where() {
 	local h out=""

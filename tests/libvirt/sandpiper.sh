@@ -89,15 +89,6 @@ start_cd() {
 		--inventory-interval 1 --plan-interval 0 --stats-interval 2 \
 		--retry-after 5 "$@"
 }
-booted() {
-	local n _
-	for n in "$@"; do
-		for _ in $(seq 240); do
-			grep -q "tick 3" "$LV/cons/$n.console" 2>/dev/null && break
-			sleep 0.5
-		done
-	done
-}
 # migrations [SINCE]: the sandpiper migrations (after action SINCE).
 migrations() { curl -s "$CD_URL/v1/actions?kind=migrate" > "$WORK/m.json"
 	jget "$WORK/m.json" '" ".join("%s:%s>%s:%s" % (a["name"], a["from"], a["to"], a["state"]) for a in j["actions"] if a["policy"] == "sandpiper" and a["id"] > '"${1:-0}"')'; }
@@ -123,7 +114,7 @@ LV_GUESTD_INTERVAL=3600 LV_CMDLINE="mbburn=go mbgo=$GO_PORT" lv_domain a p $P 25
 LV_GUESTD_INTERVAL=3600 lv_domain a q $Q 256 "" "$PORT" &&
 LV_GUESTD_INTERVAL=3600 LV_CMDLINE="mbnet=$SINK_PORT mbgo=$GO_PORT" lv_domain b r $R 256 "" "$PORT" ||
 	{ fail "three domains are created" "virsh create succeeds" "$(tail -n 3 "$LV"/*/libvirtd.log)"; finish; }
-booted p q r
+lv_booted p q r
 sleep 5
 stop_controld TERM
 
