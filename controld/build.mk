@@ -42,10 +42,11 @@ CHECKS += check-e2e
 # The dashboard in Debian's headless Chromium (tests/e2e/ui.sh,
 # ui_browser.py) over HTTP and HTTPS, on a recorded data set and a
 # dry-run cluster of libvirt's test driver; screenshots in
-# $(BUILD)/ui-screenshots/. About a minute.
+# $(BUILD)/ui-screenshots/. About a minute. Then the Grafana dashboard
+# (contrib/grafana/) against a real /metrics (tests/e2e/grafana.sh).
 .PHONY: check-ui
 check-ui: $(E2E_DEPS)
-	@BUILD=$(BUILD) tests/e2e/run.sh ui
+	@BUILD=$(BUILD) tests/e2e/run.sh ui grafana
 
 CHECKS += check-ui
 

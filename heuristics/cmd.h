@@ -7,6 +7,8 @@
 #ifndef MB_CMD_H
 #define MB_CMD_H
 
+#include <stddef.h>
+
 int cmd_trace(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_sharing(int argc, char **argv);
@@ -21,5 +23,16 @@ int cmd_top(int argc, char **argv);
 int cmd_balance(int argc, char **argv);
 int cmd_hotspots(int argc, char **argv);
 int cmd_balance_sim(int argc, char **argv);
+int cmd_completion(int argc, char **argv);
+
+/* One row of mbuddy's command table (mbuddy.c). */
+struct subcommand {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+/* The table `mbuddy --help` lists, @n rows (for cmd_completion.c). */
+const struct subcommand *mbuddy_subcommands(size_t *n);
 
 #endif /* MB_CMD_H */

@@ -10,12 +10,6 @@
 #include "cmd.h"
 #include "json_alloc.h"
 
-struct subcommand {
-	const char *name;
-	int (*run)(int argc, char **argv);
-	const char *summary;
-};
-
 static const struct subcommand subcommands[] = {
 	{ "trace", cmd_trace, "inspect, convert, compare and make traces" },
 	{ "status", cmd_status, "VMs, versions and ages known to mb-controld" },
@@ -31,7 +25,14 @@ static const struct subcommand subcommands[] = {
 	{ "balance", cmd_balance, "mb-controld's memory balancing: CMA, target, decision per VM" },
 	{ "hotspots", cmd_hotspots, "Sandpiper's hotspots: live, recorded, or replayed offline" },
 	{ "balance-sim", cmd_balance_sim, "simulate memory balancing between VMs (LRU, policies)" },
+	{ "completion", cmd_completion, "print a bash completion script made from this table" },
 };
+
+const struct subcommand *mbuddy_subcommands(size_t *n)
+{
+	*n = sizeof(subcommands) / sizeof(subcommands[0]);
+	return subcommands;
+}
 
 static void usage(FILE *out)
 {

@@ -44,10 +44,12 @@ fuzzers: $(FUZZ_BINS)
 check-fuzz: fuzzers
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run-fuzz.sh $(FUZZ_TARGETS)
 
-# The CLI through the real binary: exit codes, messages, round trips.
+# The CLI through the real binary: exit codes, messages, round trips;
+# the bash completion it prints, loaded into bash.
 .PHONY: check-cli
 check-cli: $(MBUDDY)
-	@tests/cli/trace.sh $(MBUDDY)
+	@rc=0; tests/cli/trace.sh $(MBUDDY) || rc=1; \
+	tests/cli/completion.sh $(MBUDDY) || rc=1; exit $$rc
 
 CHECKS += check-unit check-cli check-san check-fuzz
 .SECONDARY:
