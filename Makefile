@@ -83,4 +83,6 @@ clean:
 	rm -rf build
 	$(MAKE) -C kmod clean >/dev/null 2>&1 || true
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# (Not under $(BUILD)/deb*: the package build and its test root have
+# their own .d files and directories, debian/build.mk.)
+-include $(shell find $(BUILD) -path '$(BUILD)/deb*' -prune -o -name '*.d' -type f -print 2>/dev/null)

@@ -89,7 +89,8 @@ static char *help_text(const struct subcommand *s)
 		close(fds[0]);
 		if (dup2(fds[1], STDOUT_FILENO) < 0)
 			_exit(EXIT_FAIL);
-		freopen("/dev/null", "w", stderr);
+		if (!freopen("/dev/null", "w", stderr))
+			_exit(EXIT_FAIL);
 		fflush(stdout);
 		status = s->run(2, argv);
 		fflush(stdout);
