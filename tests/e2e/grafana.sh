@@ -14,13 +14,7 @@
 DASH=$ROOT/contrib/grafana/mb-controld.json
 U=6d62756c-0000-4000-8000-000000000001
 add_token admin "$ADMIN_TOKEN"
-cat > "$WORK/a.xml" <<X
-<node><cpu><mhz>2000</mhz><model>i686</model><active>2</active><nodes>1</nodes>
-<sockets>1</sockets><cores>2</cores><threads>1</threads></cpu><memory>4194304</memory>
-<domain type='test'><name>idle-1</name><uuid>$U</uuid><memory>524288</memory>
-<currentMemory>524288</currentMemory><vcpu>1</vcpu><os><type arch='i686'>hvm</type></os></domain>
-</node>
-X
+test_host "$WORK/a.xml" 512 "idle-1:$U"
 start_controld "$WORK/data" --host "a,test://$WORK/a.xml" --plan-interval 0 --stats-interval 1 || exit 1
 check_eq "a trace is stored" 201 "$(put_trace "$U" "$ROOT/memtraces/idle-1.mbt" "$ADMIN_TOKEN")"
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $ADMIN_TOKEN" \

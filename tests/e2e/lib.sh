@@ -173,6 +173,25 @@ temp_files() {
 	find "$1/vms" -name '.upload-*' -o -name '.meta-*' | wc -l
 }
 
+# test_host FILE DOMAIN_MIB NAME:UUID...: a host for libvirt's test driver
+# (test://FILE, an in-process hypervisor, no QEMU): 4 GiB, two cores, one
+# running domain of DOMAIN_MIB MiB per NAME:UUID.
+test_host() {
+	local f=$1 kib=$(($2 * 1024)) d
+	shift 2
+	{
+		echo "<node><cpu><mhz>2000</mhz><model>i686</model><active>2</active>"
+		echo "<nodes>1</nodes><sockets>1</sockets><cores>2</cores><threads>1</threads></cpu>"
+		echo "<memory>4194304</memory>"
+		for d in "$@"; do
+			echo "<domain type='test'><name>${d%%:*}</name><uuid>${d#*:}</uuid>"
+			echo "<memory>$kib</memory><currentMemory>$kib</currentMemory>"
+			echo "<vcpu>1</vcpu><os><type arch='i686'>hvm</type></os></domain>"
+		done
+		echo "</node>"
+	} > "$f"
+}
+
 # make_test_certs DIR: a test CA (ca.key, ca.pem) and a server certificate
 # for 127.0.0.1 and localhost signed by it (server.key, server.pem, from
 # the template server.tmpl), ECDSA keys, made with certtool (GnuTLS).

@@ -29,24 +29,8 @@ add_token "$U3" tok-g3-$RANDOM$RANDOM blue
 add_token "$U4" tok-g4-$RANDOM$RANDOM red
 add_token "$U5" tok-g5-$RANDOM$RANDOM red
 
-# host FILE NAME:UUID...: a test-driver host of 4 GiB with 256 MiB domains.
-host() {
-	local f=$1 d
-	shift
-	{
-		echo "<node><cpu><mhz>2000</mhz><model>i686</model><active>2</active>"
-		echo "<nodes>1</nodes><sockets>1</sockets><cores>2</cores><threads>1</threads></cpu>"
-		echo "<memory>4194304</memory>"
-		for d in "$@"; do
-			echo "<domain type='test'><name>${d%%:*}</name><uuid>${d#*:}</uuid>"
-			echo "<memory>262144</memory><currentMemory>262144</currentMemory>"
-			echo "<vcpu>1</vcpu><os><type arch='i686'>hvm</type></os></domain>"
-		done
-		echo "</node>"
-	} > "$f"
-}
-host "$WORK/a.xml" "g1:$U1" "g2:$U2"
-host "$WORK/b.xml" "g3:$U3" "g4:$U4" "g5:$U5"
+test_host "$WORK/a.xml" 256 "g1:$U1" "g2:$U2"
+test_host "$WORK/b.xml" 256 "g3:$U3" "g4:$U4" "g5:$U5"
 pages() { awk -v s="$1" 'BEGIN { srand(s); for (i = 0; i < 20000; i++) printf "%u\n", int(rand() * 4294967295) }'; }
 pages 101 > "$WORK/S.txt"
 pages 202 > "$WORK/T.txt"

@@ -28,22 +28,13 @@ VM_TOKEN=tok-vm-$RANDOM$RANDOM$RANDOM
 add_token admin "$ADMIN_TOKEN"
 add_token "$(uuid_of "$T/idle-1.mbt")" "$VM_TOKEN"
 
-# host FILE NAME...: a test-driver host of 4 GiB whose 512 MiB domains
-# are the traces NAME.mbt under their uuids.
+# host FILE NAME...: a test-driver host whose 512 MiB domains are the
+# traces NAME.mbt under their uuids.
 host() {
-	local f=$1 d
+	local f=$1 d doms=()
 	shift
-	{
-		echo "<node><cpu><mhz>2000</mhz><model>i686</model><active>2</active>"
-		echo "<nodes>1</nodes><sockets>1</sockets><cores>2</cores><threads>1</threads></cpu>"
-		echo "<memory>4194304</memory>"
-		for d in "$@"; do
-			echo "<domain type='test'><name>$d</name><uuid>$(uuid_of "$T/$d.mbt")</uuid>"
-			echo "<memory>524288</memory><currentMemory>524288</currentMemory>"
-			echo "<vcpu>1</vcpu><os><type arch='i686'>hvm</type></os></domain>"
-		done
-		echo "</node>"
-	} > "$f"
+	for d in "$@"; do doms+=("$d:$(uuid_of "$T/$d.mbt")"); done
+	test_host "$f" 512 "${doms[@]}"
 }
 host "$WORK/a.xml" idle-1 loaded idle-nokaslr-1
 host "$WORK/b.xml" idle-2 userland idle-nokaslr-2
