@@ -22,4 +22,5 @@ $(BUILD)/tests/test_guestd_%: $(BUILD)/tests/unit/test_guestd_%.o $(filter-out $
 # Fuzz target of the /proc parsers (tests/fuzz/fuzz_guestd_proc.c), rebuilt
 # when they change.
 FUZZ_SRCS_guestd_proc = guestd/procfs.c $(LIBMB_SRCS)
+FUZZ_CFLAGS_guestd_proc = -Idaemon
 build/fuzz/fuzz_guestd_proc: guestd/procfs.c guestd/guestd.h
