@@ -256,6 +256,7 @@ static int union_add(struct mb_digest_set *uni, const struct mb_digest_set *s)
 	out.distinct = k;
 	out.width = s->width;
 	out.algorithm = s->algorithm;
+	out.key_id = s->key_id;
 	*uni = out;
 	return 0;
 }

@@ -198,7 +198,7 @@ static void format_time(uint64_t ns, char *out, size_t len)
 static json_t *info_json(const char *path, const struct mbt_trace *t,
 			 const struct mb_trace_stats *s)
 {
-	char uuid[37], when[32], sum[19];
+	char uuid[37], when[32], sum[19], key[9];
 	json_t *o = json_object(), *flags = json_array();
 
 	mb_uuid_format(t->info.vm_uuid, uuid);
@@ -212,6 +212,8 @@ static json_t *info_json(const char *path, const struct mbt_trace *t,
 		json_array_append_new(flags, json_string("from_image"));
 	if (t->info.flags & MBT_FLAG_FROM_HOST)
 		json_array_append_new(flags, json_string("from_host"));
+	if (t->info.flags & MBT_FLAG_KEYED)
+		json_array_append_new(flags, json_string("keyed"));
 	json_object_set_new(o, "file", json_string(path));
 	json_object_set_new(o, "vm_name", json_string(t->info.vm_name));
 	json_object_set_new(o, "vm_uuid", mb_uuid_is_zero(t->info.vm_uuid) ?
@@ -223,6 +225,9 @@ static json_t *info_json(const char *path, const struct mbt_trace *t,
 	json_object_set_new(o, "digest_bits",
 			    json_integer(t->info.digest_size * 8));
 	json_object_set_new(o, "flags", flags);
+	snprintf(key, sizeof(key), "%08" PRIx32, t->info.key_id);
+	json_object_set_new(o, "key_id", t->info.key_id ? json_string(key) :
+			    json_null());
 	json_object_set_new(o, "capture_time", t->info.capture_time_ns ?
 			    json_string(when) : json_null());
 	json_object_set_new(o, "capture_time_ns",
@@ -243,7 +248,8 @@ static json_t *info_json(const char *path, const struct mbt_trace *t,
 			    json_integer((json_int_t)s->distinct_digests));
 	json_object_set_new(o, "duplicate_pages",
 			    json_integer((json_int_t)s->duplicate_pages));
-	json_object_set_new(o, "zero_pages",
+	/* Nobody without the key knows the zero page's keyed digest. */
+	json_object_set_new(o, "zero_pages", t->info.key_id ? json_null() :
 			    json_integer((json_int_t)s->zero_pages));
 	json_object_set_new(o, "expected_false_matches",
 			    json_real(s->expected_false_matches));
@@ -276,8 +282,11 @@ static void info_text(const char *path, const struct mbt_trace *t,
 	printf("  captured        %s", when);
 	if (t->info.scan_ns)
 		printf(" (scan took %.3f s)", t->info.scan_ns / 1e9);
-	printf("\n  digests         %s, %d bits%s%s%s\n",
-	       mb_algo_name(t->info.algorithm), t->info.digest_size * 8,
+	printf("\n  digests         %s, %d bits", mb_algo_name(t->info.algorithm),
+	       t->info.digest_size * 8);
+	if (t->info.key_id)
+		printf(", keyed (key %08" PRIx32 ")", t->info.key_id);
+	printf("%s%s%s\n",
 	       t->info.flags & MBT_FLAG_FREE_HASHED ? ", free pages hashed" :
 	       "", t->info.flags & MBT_FLAG_FROM_IMAGE ?
 	       ", from a host-side memory image" : "",
@@ -299,8 +308,11 @@ static void info_text(const char *path, const struct mbt_trace *t,
 	printf("  duplicates      %" PRIu64 " used pages (%.1f%%) repeat a "
 	       "digest of this VM\n", s->duplicate_pages,
 	       s->used_pages ? 100.0 * s->duplicate_pages / s->used_pages : 0);
-	printf("  zero pages      %" PRIu64 " used pages are all zero\n",
-	       s->zero_pages);
+	if (t->info.key_id)
+		printf("  zero pages      unknown (keyed digests)\n");
+	else
+		printf("  zero pages      %" PRIu64 " used pages are all zero\n",
+		       s->zero_pages);
 	if (t->info.digest_size == 4)
 		printf("  collisions      ~%.2f distinct pairs expected to "
 		       "share a 32-bit digest by chance\n",
@@ -491,6 +503,13 @@ static int trace_diff(int argc, char **argv)
 			"%s digests (%s)\n", mb_algo_name(a.info.algorithm),
 			argv[first], mb_algo_name(b.info.algorithm),
 			argv[first + 1]);
+		goto out;
+	}
+	if (a.info.key_id != b.info.key_id) {
+		fprintf(stderr, "mbuddy: cannot compare digests under key "
+			"%08" PRIx32 " (%s) with digests under key %08" PRIx32
+			" (%s; 00000000: not keyed)\n", a.info.key_id,
+			argv[first], b.info.key_id, argv[first + 1]);
 		goto out;
 	}
 	if (mb_trace_diff(&a, &b, &d) < 0) {

@@ -208,6 +208,7 @@ int mb_set_from_trace(struct mb_digest_set *s, const struct mbt_trace *t,
 	if (set_begin(s, t->info.algorithm, name ? name : t->info.vm_name,
 		      n, err))
 		return -1;
+	s->key_id = t->info.key_id;
 	/*
 	 * A page equal to the one before it (runs of zero pages, of free
 	 * pages never written) is counted but not stored twice: only the
@@ -232,12 +233,21 @@ int mb_set_from_trace(struct mb_digest_set *s, const struct mbt_trace *t,
 int mb_set_comparable(const struct mb_digest_set *a,
 		      const struct mb_digest_set *b, struct mb_err *err)
 {
-	if (a->algorithm == b->algorithm && a->width == b->width)
+	if (a->algorithm != b->algorithm || a->width != b->width)
+		return mb_errf(err, "%s has %s digests but %s has %s digests; "
+			       "traces of different algorithms cannot be "
+			       "compared", a->name, mb_algo_name(a->algorithm),
+			       b->name, mb_algo_name(b->algorithm));
+	if (a->key_id == b->key_id)
 		return 0;
-	return mb_errf(err, "%s has %s digests but %s has %s digests; "
-		       "traces of different algorithms cannot be compared",
-		       a->name, mb_algo_name(a->algorithm), b->name,
-		       mb_algo_name(b->algorithm));
+	if (!a->key_id || !b->key_id)
+		return mb_errf(err, "%s has keyed digests but %s has plain "
+			       "ones; keyed and plain digests cannot be "
+			       "compared", a->key_id ? a->name : b->name,
+			       a->key_id ? b->name : a->name);
+	return mb_errf(err, "%s is keyed with key %08x but %s with key %08x; "
+		       "digests under different keys cannot be compared",
+		       a->name, a->key_id, b->name, b->key_id);
 }
 
 /*
@@ -283,6 +293,7 @@ int mb_set_union(struct mb_digest_set *out, const struct mb_digest_set *a,
 		return -1;
 	if (set_begin(out, a->algorithm, NULL, n, err))
 		return -1;
+	out->key_id = a->key_id;
 #define MERGE(d)							\
 	do {								\
 		while (i < a->distinct && j < b->distinct) {		\

@@ -37,6 +37,7 @@
 struct mb_digest_set {
 	char *name;		/* owned, NUL-terminated */
 	int algorithm;		/* MB_ALGO_* of the digests */
+	uint32_t key_id;	/* keyed digests: the trace's key id; 0: none */
 	int width;		/* 4 or 8: bytes per digest */
 	uint64_t pages;		/* pages counted, duplicates included */
 	uint64_t distinct;	/* |D(v)|: entries in d32 or d64 */
@@ -64,7 +65,8 @@ static inline double mb_pages_mb(double pages)
 /*
  * Build @s from a loaded trace: every used page (and every free page too
  * when @include_free) contributes its digest. @name is copied; NULL takes
- * the trace's vm_name. A trace with no counted page gives an empty set.
+ * the trace's vm_name; the key id is the trace's. A trace with no counted
+ * page gives an empty set.
  * Returns 0, or -1 when out of memory.
  */
 int mb_set_from_trace(struct mb_digest_set *s, const struct mbt_trace *t,
@@ -83,8 +85,10 @@ int mb_set_from_digests(struct mb_digest_set *s, const uint64_t *digests,
 void mb_set_free(struct mb_digest_set *s);
 
 /*
- * 0 when @a and @b hold digests of the same algorithm, so they can be
- * compared; -1 with a message naming both otherwise.
+ * 0 when @a and @b hold digests of the same algorithm and the same key
+ * (key_id: both unkeyed, or keyed with one tenant key), so they can be
+ * compared; -1 with a message naming both otherwise. Digests under two
+ * keys, or keyed and plain, of one page never match.
  */
 int mb_set_comparable(const struct mb_digest_set *a,
 		      const struct mb_digest_set *b, struct mb_err *err);

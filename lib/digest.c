@@ -8,7 +8,8 @@
  *
  * The multi-buffer variants are the rows of digest_simd_rows.h, bound here to
  * the algorithms' rows by name; which one runs is decided per call from
- * the CPU's features, read once.
+ * the CPU's features, read once. Keyed digests (xxh64 with a seed) run
+ * xxh64's variants in their seeded form.
  */
 #include <string.h>
 #include <xxhash.h>
@@ -215,6 +216,17 @@ int mb_impl_best(int algo)
 	return MB_IMPL_SCALAR;
 }
 
+/*
+ * The seeded xxh64 of each instruction set, beside its xxh64 variant in
+ * variants[] (whose lanes it has); a set without one runs the scalar code.
+ */
+static mb_simd_seeded_fn *const seeded_xxh64[MB_IMPL_COUNT] = {
+#ifdef __x86_64__
+	[MB_IMPL_AVX2] = mb_simd_xxh64_seeded_avx2,
+	[MB_IMPL_AVX512] = mb_simd_xxh64_seeded_avx512,
+#endif
+};
+
 static void batch(int row, int impl, const void *const bufs[], size_t n,
 		  size_t len, uint64_t digests[])
 {
@@ -254,4 +266,45 @@ void mb_digest_pages(int algo, const void *const pages[], size_t n,
 		return;
 	}
 	batch(row, mb_impl_best(algo), pages, n, MBT_PAGE_SIZE, digests);
+}
+
+/* ---- keyed digests ---- */
+
+uint64_t mb_digest_keyed(uint64_t seed, const void *buf, size_t len)
+{
+	return XXH64(buf, len, seed);
+}
+
+static void batch_keyed(int impl, uint64_t seed, const void *const bufs[],
+			size_t n, size_t len, uint64_t digests[])
+{
+	unsigned int lanes = variants[impl][ROW_xxh64].lanes;
+	mb_simd_seeded_fn *fn = seeded_xxh64[impl];
+	size_t i, k;
+
+	if (impl == MB_IMPL_SCALAR || !lanes || !fn) {
+		for (i = 0; i < n; i++)
+			digests[i] = XXH64(bufs[i], len, seed);
+		return;
+	}
+	for (i = 0; i < n; i += k) {
+		k = n - i < lanes ? n - i : lanes;
+		fn(bufs + i, (unsigned int)k, len, seed, digests + i);
+	}
+}
+
+int mb_digest_batch_keyed(int impl, uint64_t seed, const void *const bufs[],
+			  size_t n, size_t len, uint64_t digests[])
+{
+	if (!mb_impl_usable(impl))
+		return -1;
+	batch_keyed(impl, seed, bufs, n, len, digests);
+	return 0;
+}
+
+void mb_digest_pages_keyed(uint64_t seed, const void *const pages[], size_t n,
+			   uint64_t digests[])
+{
+	batch_keyed(mb_impl_best(MB_ALGO_XXH64), seed, pages, n, MBT_PAGE_SIZE,
+		    digests);
 }

@@ -2,7 +2,8 @@
 /*
  * digest.h - page digests in user space: SuperFastHash (the shared source
  * that memtrace.ko also compiles), xxh32 and xxh64 (libxxhash, seed 0,
- * which compute the same function as the kernel's lib/xxhash).
+ * which compute the same function as the kernel's lib/xxhash), and keyed
+ * digests: xxh64 with a secret seed.
  *
  * The algorithms are the rows of mbt_algorithms.h; mb_algos[] binds each
  * row to its user-space function, and everything below is a look-up in it.
@@ -126,5 +127,35 @@ int mb_digest_batch(int algo, int impl, const void *const bufs[], size_t n,
  */
 void mb_digest_pages(int algo, const void *const pages[], size_t n,
 		     uint64_t digests[]);
+
+/* ---- keyed digests ---- */
+
+/*
+ * A keyed digest is xxh64 with a tenant's secret 64-bit seed in place of
+ * seed 0 (docs/security.md): equal pages still give equal digests, but
+ * nobody without the seed can tell which content a digest stands for.
+ * Traces of such digests carry MBT_FLAG_KEYED, algorithm MB_ALGO_XXH64 and
+ * the key's id. Seed 0 gives plain xxh64. The SIMD variants of xxh64 run
+ * them too, with the same digests as the scalar code.
+ */
+
+/* The keyed digest of @len bytes at @buf under @seed. */
+uint64_t mb_digest_keyed(uint64_t seed, const void *buf, size_t len);
+
+/*
+ * mb_digest_batch() for keyed digests: @digests[i] =
+ * mb_digest_keyed(@seed, @bufs[i], @len) with implementation @impl (its
+ * xxh64 variant, or the scalar code when it has none). Returns 0, or -1
+ * (writing nothing) when @impl is unknown or this CPU cannot run it.
+ */
+int mb_digest_batch_keyed(int impl, uint64_t seed, const void *const bufs[],
+			  size_t n, size_t len, uint64_t digests[]);
+
+/*
+ * Keyed digests of @n 4096-byte pages by the fastest implementation this
+ * CPU runs (mb_impl_best(MB_ALGO_XXH64)).
+ */
+void mb_digest_pages_keyed(uint64_t seed, const void *const pages[], size_t n,
+			   uint64_t digests[]);
 
 #endif /* MB_DIGEST_H */

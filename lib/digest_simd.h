@@ -45,13 +45,22 @@
 typedef void mb_simd_fn(const void *const bufs[], unsigned int n,
 			size_t len, uint64_t out[]);
 
+/*
+ * mb_simd_xxh64_seeded_<isa> - the same for xxh64 with @seed instead of 0
+ * (keyed digests, digest.h), in as many lanes as mb_simd_xxh64_<isa>.
+ */
+typedef void mb_simd_seeded_fn(const void *const bufs[], unsigned int n,
+			       size_t len, uint64_t seed, uint64_t out[]);
+
 /* AVX2: 8 lanes of 32 bits, 4 of 64. */
 mb_simd_fn mb_simd_superfast_avx2;
 mb_simd_fn mb_simd_xxh32_avx2;
 mb_simd_fn mb_simd_xxh64_avx2;
+mb_simd_seeded_fn mb_simd_xxh64_seeded_avx2;
 /* AVX-512 F, BW, DQ and VL: 16 lanes of 32 bits, 8 of 64. */
 mb_simd_fn mb_simd_superfast_avx512;
 mb_simd_fn mb_simd_xxh32_avx512;
 mb_simd_fn mb_simd_xxh64_avx512;
+mb_simd_seeded_fn mb_simd_xxh64_seeded_avx512;
 
 #endif /* MB_DIGEST_SIMD_H */

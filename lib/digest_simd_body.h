@@ -225,9 +225,12 @@ static __always_inline uint64_t simd_xxh64_round1(uint64_t acc, uint64_t in)
 	return simd_rotl64(acc + in * SIMD_P64_2, 31) * SIMD_P64_1;
 }
 
-/* The rest of one xxh64, as simd_xxh32_finish() for xxh32. */
+/*
+ * The rest of one xxh64 with @seed, as simd_xxh32_finish() for xxh32 (an
+ * input under 32 bytes has no accumulators: its hash starts from @seed).
+ */
 static uint64_t simd_xxh64_finish(uint64_t v[4], const unsigned char *p,
-				  size_t rem, size_t len)
+				  size_t rem, size_t len, uint64_t seed)
 {
 	uint64_t h;
 	int k;
@@ -244,7 +247,7 @@ static uint64_t simd_xxh64_finish(uint64_t v[4], const unsigned char *p,
 			h = h * SIMD_P64_1 + SIMD_P64_4;
 		}
 	} else {
-		h = SIMD_P64_5;
+		h = seed + SIMD_P64_5;
 	}
 	h += (uint64_t)len;
 	for (; rem >= 8; rem -= 8, p += 8) {
@@ -267,17 +270,21 @@ static uint64_t simd_xxh64_finish(uint64_t v[4], const unsigned char *p,
 	return h;
 }
 
-void SIMD_NAME(xxh64)(const void *const bufs[], unsigned int n, size_t len,
-		      uint64_t out[])
+/*
+ * xxh64 with @seed: the seed enters the four accumulators (and the hash of
+ * an input too short for them), nothing else; seed 0 is plain xxh64.
+ */
+void SIMD_NAME(xxh64_seeded)(const void *const bufs[], unsigned int n,
+			     size_t len, uint64_t seed, uint64_t out[])
 {
 	const unsigned char *p[SIMD_L64];
 	size_t off, end = len - len % SIMD_BYTES;
 	uint64_t acc[4][SIMD_L64];
 	vu64 v[4] = {
-		simd_splat64(SIMD_P64_1 + SIMD_P64_2),
-		simd_splat64(SIMD_P64_2),
-		simd_splat64(0),
-		simd_splat64(0ULL - SIMD_P64_1),
+		simd_splat64(seed + SIMD_P64_1 + SIMD_P64_2),
+		simd_splat64(seed + SIMD_P64_2),
+		simd_splat64(seed),
+		simd_splat64(seed - SIMD_P64_1),
 	};
 	unsigned int i;
 	int k;
@@ -300,6 +307,12 @@ void SIMD_NAME(xxh64)(const void *const bufs[], unsigned int n, size_t len,
 
 		if (b < n)
 			out[b] = simd_xxh64_finish(lane, p[b] + off, len - off,
-						   len);
+						   len, seed);
 	}
+}
+
+void SIMD_NAME(xxh64)(const void *const bufs[], unsigned int n, size_t len,
+		      uint64_t out[])
+{
+	SIMD_NAME(xxh64_seeded)(bufs, n, len, 0, out);
 }

@@ -83,9 +83,29 @@ void mbt_info_init(struct mbt_info *info, int algo)
 	info->chunk_max = 4096;
 }
 
+/*
+ * The rule of keyed traces: a key id (never 0) exactly when the KEYED flag
+ * is set, and the digests xxh64, the one algorithm with a seed. NULL when
+ * @flags, @algorithm and @key_id keep it, else what is wrong.
+ */
+static const char *keyed_problem(uint16_t flags, uint8_t algorithm,
+				 uint32_t key_id)
+{
+	if (!(flags & MBT_FLAG_KEYED))
+		return key_id ? "a key id without the KEYED flag" : NULL;
+	if (!key_id)
+		return "the KEYED flag without a key id";
+	if (algorithm != MB_ALGO_XXH64)
+		return "the KEYED flag on digests other than xxh64";
+	return NULL;
+}
+
 /* Check the header fields a writer is given; the parser checks the bytes. */
 static int check_info(const struct mbt_info *info, struct mb_err *err)
 {
+	const char *keyed = keyed_problem(info->flags, info->algorithm,
+					  info->key_id);
+
 	if (!mb_algo_find(info->algorithm))
 		return mb_errf(err, "unknown algorithm %u", info->algorithm);
 	if (info->digest_size != mb_algo_digest_size(info->algorithm))
@@ -94,6 +114,8 @@ static int check_info(const struct mbt_info *info, struct mb_err *err)
 			       mb_algo_name(info->algorithm));
 	if (info->flags & ~MBT_FLAGS_KNOWN)
 		return mb_errf(err, "unknown flags 0x%x", info->flags);
+	if (keyed)
+		return mb_errf(err, "%s", keyed);
 	if (info->chunk_max == 0 || info->chunk_max > MBT_CHUNK_MAX_LIMIT)
 		return mb_errf(err, "chunk_max %u outside 1..%u",
 			       info->chunk_max, MBT_CHUNK_MAX_LIMIT);
@@ -233,6 +255,7 @@ static int parse_header(struct mbt_parser *p)
 {
 	struct mbt_info *in = &p->info;
 	const uint8_t *b = p->buf;
+	const char *keyed;
 	uint64_t lo, hi;
 	size_t i, need;
 
@@ -296,6 +319,11 @@ static int parse_header(struct mbt_parser *p)
 	    check_name_field(p, MBT_OFF_KERNEL, "kernel_release",
 			     in->kernel_release))
 		return -1;
+	in->key_id = get32(b + MBT_OFF_KEY_ID);
+	keyed = keyed_problem(in->flags, in->algorithm, in->key_id);
+	if (keyed)
+		return fail_at(p, in->key_id ? MBT_OFF_KEY_ID : MBT_OFF_FLAGS,
+			       "%s", keyed);
 	for (i = MBT_OFF_RESERVED; i < MBT_HEADER_SIZE; i++)
 		if (b[i])
 			return fail_at(p, i, "reserved header byte is 0x%02x, "
@@ -762,6 +790,7 @@ int mbt_writer_begin(struct mbt_writer *w, const struct mbt_info *info,
 	put64(h + MBT_OFF_PAGE_COUNT, info->page_count);
 	put64(h + MBT_OFF_CAPTURE_NS, info->capture_time_ns);
 	memcpy(h + MBT_OFF_VM_UUID, info->vm_uuid, MBT_UUID_LEN);
+	put32(h + MBT_OFF_KEY_ID, info->key_id);
 	/* check_info() made sure both names are terminated within 64 bytes. */
 	memcpy(h + MBT_OFF_VM_NAME, info->vm_name,
 	       strnlen(info->vm_name, MBT_NAME_LEN - 1));

@@ -52,6 +52,12 @@ struct mbt_info {
 	uint8_t vm_uuid[MBT_UUID_LEN];	/* all zero = unknown */
 	char vm_name[MBT_NAME_LEN];	/* NUL-terminated */
 	char kernel_release[MBT_NAME_LEN];
+	/*
+	 * With MBT_FLAG_KEYED, the id of the tenant key the xxh64 digests
+	 * were seeded with (never the key): traces compare only with traces
+	 * of the same id. 0 exactly when the trace is not keyed.
+	 */
+	uint32_t key_id;
 	/* Trailer; valid once the whole trace has been read. */
 	uint64_t used_pages;
 	uint64_t free_pages;

@@ -34,7 +34,8 @@
 #define MBT_OFF_VM_UUID		40
 #define MBT_OFF_VM_NAME		56
 #define MBT_OFF_KERNEL		120
-#define MBT_OFF_RESERVED	184
+#define MBT_OFF_KEY_ID		184	/* 4 bytes: non-zero iff KEYED */
+#define MBT_OFF_RESERVED	188
 
 /*
  * Algorithms (header byte 12) and their digest sizes (byte 13) are the rows
@@ -47,7 +48,8 @@
 #define MBT_FLAG_SYNTHETIC_PFN	0x0002
 #define MBT_FLAG_FROM_IMAGE	0x0004
 #define MBT_FLAG_FROM_HOST	0x0008	/* by mb-hostd, from the QEMU process */
-#define MBT_FLAGS_KNOWN		0x000f
+#define MBT_FLAG_KEYED		0x0010	/* xxh64 under a tenant's secret seed */
+#define MBT_FLAGS_KNOWN		0x001f
 
 /* Chunk header field offsets; the free bitmap follows the header. */
 #define MBT_CHUNK_HEADER_SIZE	16

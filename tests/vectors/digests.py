@@ -16,6 +16,17 @@ With --records FILE, digests the records of FILE instead (each a 4-byte
 little-endian length and that many bytes; tests/unit/test_digest_batch.c
 writes random ones): the same first line, then one line per record with
 its length and one hex digest per algorithm.
+
+Keyed digests (xxh64 with a secret seed, docs/security.md):
+  --seeded SEED,SEED,... [--records FILE]
+      a first line "seeded xxh64", then for every vector (or record) and
+      seed one line: NAME (or "record"), LENGTH, SEED and the digest, in hex
+      (tests/unit/test_digest_keyed.c);
+  --pages FILE SEED
+      for every 4096-byte page of FILE one line: its index, its xxh64 and
+      its xxh64 under SEED, in hex (the keyed guest test, which puts FILE
+      into both guests' memory).
+Seeds are hex, with or without 0x.
 """
 import struct
 import sys
@@ -193,14 +204,46 @@ def records(path):
         i += 4 + n
 
 
+def seeded(argv):
+    seeds = [int(x, 16) & M64 for x in argv[0].split(',')]
+    if len(argv) == 3 and argv[1] == '--records':
+        inputs = (('record', data) for data in records(argv[2]))
+    elif len(argv) == 1:
+        inputs = vectors()
+    else:
+        sys.exit('usage: digests.py --seeded SEED,... [--records FILE]')
+    print('seeded xxh64')
+    for name, data in inputs:
+        for seed in seeds:
+            print('%s %d %x %x' % (name, len(data), seed, xxh64(data, seed)))
+    return 0
+
+
+def pages(path, seed):
+    with open(path, 'rb') as f:
+        raw = f.read()
+    if not raw or len(raw) % 4096:
+        sys.exit('digests.py: %s: %d bytes is not a whole number of pages'
+                 % (path, len(raw)))
+    for i in range(len(raw) // 4096):
+        page = raw[4096 * i:4096 * (i + 1)]
+        print('%d %x %x' % (i, xxh64(page), xxh64(page, seed)))
+    return 0
+
+
 def main():
+    if len(sys.argv) >= 3 and sys.argv[1] == '--seeded':
+        return seeded(sys.argv[2:])
+    if len(sys.argv) == 4 and sys.argv[1] == '--pages':
+        return pages(sys.argv[2], int(sys.argv[3], 16) & M64)
     print('algorithms ' + ' '.join(name for name, _ in ALGORITHMS))
     if len(sys.argv) == 3 and sys.argv[1] == '--records':
         for data in records(sys.argv[2]):
             print('%d %s' % (len(data), ' '.join('%x' % fn(data) for _, fn in ALGORITHMS)))
         return 0
     if len(sys.argv) != 1:
-        sys.exit('usage: digests.py [--records FILE]')
+        sys.exit('usage: digests.py [--records FILE | --seeded SEED,... '
+                 '[--records FILE] | --pages FILE SEED]')
     for name, data in vectors():
         print('%s %d %s' % (name, len(data),
                             ' '.join('%x' % fn(data) for _, fn in ALGORITHMS)))
