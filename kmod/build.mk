@@ -10,7 +10,8 @@
 KMOD_KO := kmod/memtrace.ko
 KMOD_SHARED := lib/superfasthash.c lib/superfasthash.h lib/mbt_format.h \
 	       lib/mbt_algorithms.h lib/digest_simd.h lib/digest_simd_rows.h \
-	       lib/digest_simd_body.h lib/digest_avx2.c lib/digest_avx512.c
+	       lib/digest_simd_body.h lib/digest_avx2.c lib/digest_avx512.c \
+	       lib/memtrace_ioctl.h
 KMOD_STYLE_FILES := kmod/memtrace_main.c $(KMOD_SHARED)
 # The guest test program is static (busybox initramfs, no libc inside), so
 # it is never built with the sanitizers; it and the guests' logs live in

@@ -39,6 +39,12 @@
  *
  * One open file at a time: a second open() gets -EBUSY while the first is
  * open, so two scans never compete and mb-guestd never reads a half trace.
+ *
+ * Keyed scans (MEMTRACE_IOC_SET_KEY, lib/memtrace_ioctl.h): the open file
+ * holds a tenant's secret seed, and its scans digest with xxh64 under that
+ * seed (the SIMD variants take it too) and mark the trace KEYED with the
+ * key's id. The seed lives only in the file's scan state, which is wiped
+ * when the file is closed; no parameter or attribute shows it.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -80,6 +86,7 @@
 
 #include "digest_simd.h"
 #include "mbt_format.h"
+#include "memtrace_ioctl.h"
 #include "superfasthash.h"
 
 #if PAGE_SIZE != MBT_PAGE_SIZE
@@ -161,6 +168,14 @@ static const struct mtr_variant mtr_variants[MTR_NR_ISAS][MTR_NR_ALGOS] = {
 					    .fn = mb_simd_##name##_##set },
 #include "digest_simd_rows.h"
 #undef MB_SIMD_VARIANT
+};
+
+/* The seeded xxh64 of each instruction set (keyed scans). */
+static mb_simd_seeded_fn *const mtr_seeded_xxh64[MTR_NR_ISAS] = {
+#ifdef CONFIG_X86_64
+	[MTR_ISA_avx2] = mb_simd_xxh64_seeded_avx2,
+	[MTR_ISA_avx512] = mb_simd_xxh64_seeded_avx512,
+#endif
 };
 
 /*
@@ -302,6 +317,7 @@ struct mtr_stats {
 	u64 scalar_batches;		/* batches SIMD could not run */
 	u64 simd_checked;		/* pages simd_check digested twice */
 	u64 simd_mismatches;		/* of which the digests differed */
+	u32 key_id;			/* of a keyed scan, else 0 */
 	int error;
 };
 
@@ -333,6 +349,17 @@ struct mtr_scan {
 	bool hash_free;
 	const struct mtr_variant *variant;	/* NULL: scalar */
 	unsigned int batch_max;		/* pages per batch: its lanes, or 1 */
+
+	/*
+	 * The key MEMTRACE_IOC_SET_KEY gave this file (key_id 0: none), and
+	 * the one the scan in progress uses, copied when it starts so that
+	 * a new key never changes a trace half-way.
+	 */
+	u32 key_id;
+	u64 seed;
+	u32 scan_key_id;
+	u64 scan_seed;
+	mb_simd_seeded_fn *seeded;	/* keyed SIMD variant, or NULL */
 
 	struct mtr_span *spans;		/* merged spans of the online nodes */
 	unsigned int nr_spans;
@@ -449,6 +476,9 @@ static void mtr_build_header(struct mtr_scan *st)
 	u8 *h = st->buf;
 	u16 flags = st->hash_free ? MBT_FLAG_FREE_HASHED : 0;
 
+	if (st->scan_key_id)
+		flags |= MBT_FLAG_KEYED;
+
 	memset(h, 0, MBT_HEADER_SIZE);
 	memcpy(h + MBT_OFF_MAGIC, MBT_MAGIC, MBT_MAGIC_LEN);
 	put_unaligned_le16(MBT_VERSION, h + MBT_OFF_VERSION);
@@ -461,6 +491,7 @@ static void mtr_build_header(struct mtr_scan *st)
 	put_unaligned_le64(st->page_count, h + MBT_OFF_PAGE_COUNT);
 	put_unaligned_le64(ktime_get_real_ns(), h + MBT_OFF_CAPTURE_NS);
 	mtr_put_uuid(h + MBT_OFF_VM_UUID);
+	put_unaligned_le32(st->scan_key_id, h + MBT_OFF_KEY_ID);
 	mtr_put_name(h + MBT_OFF_VM_NAME, init_utsname()->nodename);
 	mtr_put_name(h + MBT_OFF_KERNEL, init_utsname()->release);
 	mtr_emit(st, MBT_HEADER_SIZE);
@@ -479,10 +510,25 @@ static const struct mtr_variant *mtr_pick_variant(int row)
 	return NULL;
 }
 
+/* The seeded form of @v, an xxh64 variant; NULL when it has none. */
+static mb_simd_seeded_fn *mtr_pick_seeded(const struct mtr_variant *v)
+{
+	if (!v)
+		return NULL;
+	return mtr_seeded_xxh64[(v - &mtr_variants[0][0]) / MTR_NR_ALGOS];
+}
+
 static int mtr_start(struct mtr_scan *st)
 {
-	int row = READ_ONCE(mtr_algo);
+	/* A keyed scan is xxh64 under the file's seed, whatever algo says. */
+	int row = st->key_id ? MTR_ROW_xxh64 : READ_ONCE(mtr_algo);
 	const struct mtr_variant *variant = mtr_pick_variant(row);
+
+	st->scan_key_id = st->key_id;
+	st->scan_seed = st->seed;
+	st->seeded = st->key_id ? mtr_pick_seeded(variant) : NULL;
+	if (st->key_id && !st->seeded)
+		variant = NULL;
 
 	/* simd_check's copies, allocated only while it is set. */
 	if (variant && READ_ONCE(simd_check)) {
@@ -551,6 +597,14 @@ static bool mtr_direct_mapped(struct page *head, struct page *page)
 #endif
 }
 
+/* The scalar digest of one page: the algorithm's, or xxh64 keyed. */
+static u64 mtr_hash(struct mtr_scan *st, const void *page)
+{
+	if (st->scan_key_id)
+		return xxh64(page, PAGE_SIZE, st->scan_seed);
+	return st->algo->hash(page);
+}
+
 static void mtr_put_digest(struct mtr_scan *st, unsigned int i, u64 digest)
 {
 	u8 *p = st->digests + (size_t)i * st->digest_size;
@@ -584,7 +638,7 @@ static void mtr_check_batch(struct mtr_scan *st, const void *src[])
 
 	for (i = 0; i < st->batch_len; i++) {
 		st->simd_checked++;
-		if (st->algo->hash(src[i]) != st->batch_digest[i])
+		if (mtr_hash(st, src[i]) != st->batch_digest[i])
 			st->simd_mismatches++;
 	}
 }
@@ -610,8 +664,12 @@ static void mtr_flush_batch(struct mtr_scan *st)
 		if (st->check)
 			mtr_check_copy(st, src);
 		mtr_simd_begin();
-		v->fn(st->check ? src : st->batch_addr, n, PAGE_SIZE,
-		      st->batch_digest);
+		if (st->seeded)
+			st->seeded(st->check ? src : st->batch_addr, n,
+				   PAGE_SIZE, st->scan_seed, st->batch_digest);
+		else
+			v->fn(st->check ? src : st->batch_addr, n, PAGE_SIZE,
+			      st->batch_digest);
 		mtr_simd_end();
 		if (st->check)
 			mtr_check_batch(st, src);
@@ -619,7 +677,7 @@ static void mtr_flush_batch(struct mtr_scan *st)
 		if (v)
 			st->scalar_batches++;
 		for (i = 0; i < n; i++)
-			st->batch_digest[i] = st->algo->hash(st->batch_addr[i]);
+			st->batch_digest[i] = mtr_hash(st, st->batch_addr[i]);
 	}
 	for (i = 0; i < n; i++)
 		mtr_put_digest(st, st->batch_index[i], st->batch_digest[i]);
@@ -800,6 +858,7 @@ static void mtr_record_stats(struct mtr_scan *st, u64 scan_ns)
 	mtr_last.scalar_batches = st->scalar_batches;
 	mtr_last.simd_checked = st->simd_checked;
 	mtr_last.simd_mismatches = st->simd_mismatches;
+	mtr_last.key_id = st->scan_key_id;
 	mtr_last.error = st->error;
 	mutex_unlock(&mtr_stats_lock);
 }
@@ -925,7 +984,8 @@ static void mtr_free_scan(struct mtr_scan *st)
 	kvfree(st->bounce);
 	kvfree(st->check);
 	kfree(st->spans);
-	kfree(st);
+	/* The scan state may hold a tenant's seed: wiped, not just freed. */
+	kfree_sensitive(st);
 }
 
 static int mtr_open(struct inode *inode, struct file *file)
@@ -968,11 +1028,57 @@ static int mtr_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/* MEMTRACE_IOC_SET_KEY: the key of this file's next scans. */
+static long mtr_set_key(struct mtr_scan *st, void __user *arg)
+{
+	struct memtrace_key key;
+	long ret = 0;
+
+	if (copy_from_user(&key, arg, sizeof(key))) {
+		ret = -EFAULT;
+		goto out;
+	}
+	if (!key.key_id || key.reserved) {
+		ret = -EINVAL;
+		goto out;
+	}
+	if (mutex_lock_interruptible(&st->lock)) {
+		ret = -EINTR;
+		goto out;
+	}
+	st->key_id = key.key_id;
+	st->seed = key.seed;
+	mutex_unlock(&st->lock);
+out:
+	memzero_explicit(&key, sizeof(key));
+	return ret;
+}
+
+static long mtr_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct mtr_scan *st = file->private_data;
+
+	switch (cmd) {
+	case MEMTRACE_IOC_SET_KEY:
+		return mtr_set_key(st, (void __user *)arg);
+	case MEMTRACE_IOC_CLEAR_KEY:
+		if (mutex_lock_interruptible(&st->lock))
+			return -EINTR;
+		st->key_id = 0;
+		memzero_explicit(&st->seed, sizeof(st->seed));
+		mutex_unlock(&st->lock);
+		return 0;
+	}
+	return -ENOTTY;
+}
+
 static const struct file_operations mtr_fops = {
 	.owner = THIS_MODULE,
 	.open = mtr_open,
 	.read = mtr_read,
 	.llseek = mtr_llseek,
+	.unlocked_ioctl = mtr_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
 	.release = mtr_release,
 };
 
@@ -1026,6 +1132,19 @@ static ssize_t last_impl_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(last_impl);
 
+/* The key id of the last scan (00000000: not keyed); never the seed. */
+static ssize_t last_key_id_show(struct device *dev,
+				struct device_attribute *attr, char *buf)
+{
+	u32 key_id;
+
+	mutex_lock(&mtr_stats_lock);
+	key_id = mtr_last.key_id;
+	mutex_unlock(&mtr_stats_lock);
+	return sysfs_emit(buf, "%08x\n", key_id);
+}
+static DEVICE_ATTR_RO(last_key_id);
+
 static struct attribute *mtr_attrs[] = {
 	&dev_attr_scans.attr,
 	&dev_attr_last_pages.attr,
@@ -1036,6 +1155,7 @@ static struct attribute *mtr_attrs[] = {
 	&dev_attr_last_error.attr,
 	&dev_attr_last_algo.attr,
 	&dev_attr_last_impl.attr,
+	&dev_attr_last_key_id.attr,
 	&dev_attr_last_scalar_batches.attr,
 	&dev_attr_last_simd_checked.attr,
 	&dev_attr_last_simd_mismatches.attr,

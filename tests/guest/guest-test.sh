@@ -6,8 +6,8 @@
 # "MT-DATA-BEGIN <name>" and "MT-DATA-END <name>" lines.
 #
 #   main     tests 1 (known pages), 2 (whole memory), 4 (lifecycle), the
-#            guest half of 5 (digest agreement) and 6 (the module's SIMD
-#            and scalar scans of the same memory)
+#            guest half of 5 (digest agreement), 6 (the module's SIMD
+#            and scalar scans of the same memory) and 7 (keyed scans)
 #   stress   memory blocks going offline and online between and during
 #            scans; then test 3: 20 scans while two churn programs run
 #   bench    module scan throughput against user-space hashing
@@ -168,6 +168,7 @@ main)
 	load
 	/mtguest known 1024 256
 	/mtguest simd 4096
+	/mtguest keyed 1024
 	/mtguest whole
 	line=$(/mtguest parse -o /tmp/agree.mbt)
 	echo "$line" | sed 's/^MT-TRACE/MT-AGREE/'

@@ -24,6 +24,8 @@
  *                                    pages every SECONDS seconds, forever
  *   mtguest simd K                   test 6: the module's SIMD and scalar
  *                                    scans of the same memory, K known pages
+ *   mtguest keyed K                  test 7: keyed scans (MEMTRACE_IOC_SET_KEY)
+ *                                    of K known pages, SIMD and scalar
  *   mtguest bench                    module vs user-space hashing throughput,
  *                                    SIMD against scalar
  */
@@ -36,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -45,6 +48,7 @@
 
 #include "digest.h"
 #include "mbt_format.h"
+#include "memtrace_ioctl.h"
 
 #define DEV "/dev/memtrace"
 #define PARAM "/sys/module/memtrace/parameters/"
@@ -113,6 +117,7 @@ struct trace {
 	int algo;
 	int digest_size;
 	unsigned int flags;
+	uint32_t key_id;	/* keyed traces: the header's key id */
 	uint64_t pages, used, free, chunks, scan_ns;
 	uint64_t first_pfn, last_pfn;
 	uint64_t free_nonzero;	/* free pages with a non-zero digest */
@@ -121,15 +126,13 @@ struct trace {
 };
 
 /* Read all of @path (a device or file) into memory; -errno on failure. */
-static int slurp(const char *path, struct trace *t)
+/* Read one trace from @fd, from where it is, to its end. */
+static int slurp_fd(int fd, struct trace *t)
 {
 	size_t cap = 1 << 20;
 	uint64_t start = now_ns();
 	ssize_t n;
-	int fd = open(path, O_RDONLY);
 
-	if (fd < 0)
-		return -errno;
 	t->data = malloc(cap);
 	t->size = 0;
 	for (;;) {
@@ -137,23 +140,28 @@ static int slurp(const char *path, struct trace *t)
 			cap *= 2;
 			t->data = realloc(t->data, cap);
 		}
-		if (!t->data) {
-			close(fd);
+		if (!t->data)
 			return -ENOMEM;
-		}
 		n = read(fd, t->data + t->size, 1 << 20);
-		if (n < 0) {
-			n = -errno;
-			close(fd);
-			return n;
-		}
+		if (n < 0)
+			return -errno;
 		if (n == 0)
 			break;
 		t->size += n;
 	}
 	t->read_ns = now_ns() - start;
-	close(fd);
 	return 0;
+}
+
+static int slurp(const char *path, struct trace *t)
+{
+	int fd = open(path, O_RDONLY), ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = slurp_fd(fd, t);
+	close(fd);
+	return ret;
 }
 
 /* Per-record callback: pfn, free bit, digest. */
@@ -202,6 +210,13 @@ static bool validate(struct trace *t, record_fn fn, void *ctx, char *why,
 		BAD("byte 56: vm_name or kernel_release not NUL-terminated");
 	memcpy(t->name, p + MBT_OFF_VM_NAME, MBT_NAME_LEN);
 	memcpy(t->kernel, p + MBT_OFF_KERNEL, MBT_NAME_LEN);
+	t->key_id = le(p + MBT_OFF_KEY_ID, 4);
+	if (!(t->flags & MBT_FLAG_KEYED) != !t->key_id)
+		BAD("byte 184: key id 0x%x with flags 0x%x", t->key_id,
+		    t->flags);
+	if (t->key_id && t->algo != MB_ALGO_XXH64)
+		BAD("byte 12: a keyed trace of %s digests",
+		    mb_algo_name(t->algo));
 	for (i = MBT_OFF_RESERVED; i < MBT_HEADER_SIZE; i++)
 		if (p[i])
 			BAD("byte %u: reserved byte is not 0", i);
@@ -292,14 +307,14 @@ static void print_trace(const char *label, const struct trace *t)
 }
 
 /* Read and validate one trace; false (and a FAIL line) when it is bad. */
-static bool load(const char *test, const char *path, struct trace *t,
-		 record_fn fn, void *ctx)
+static bool load_from(const char *test, const char *path, int fd,
+		      struct trace *t, record_fn fn, void *ctx)
 {
 	char why[256];
 	int err;
 
 	memset(t, 0, sizeof(*t));
-	err = slurp(path, t);
+	err = fd >= 0 ? slurp_fd(fd, t) : slurp(path, t);
 	if (err) {
 		fail(test, "expected a trace from %s, got error %s", path,
 		     strerror(-err));
@@ -311,6 +326,12 @@ static bool load(const char *test, const char *path, struct trace *t,
 		return false;
 	}
 	return true;
+}
+
+static bool load(const char *test, const char *path, struct trace *t,
+		 record_fn fn, void *ctx)
+{
+	return load_from(test, path, -1, t, fn, ctx);
 }
 
 static int write_file(const char *path, const char *text)
@@ -1260,6 +1281,245 @@ static int cmd_simd(int argc, char **argv)
 	return failures ? 1 : 0;
 }
 
+/* ---- test 7: keyed scans ---- */
+
+/* One scan of the open @fd from its start, its records into @r. */
+static bool scan_fd(const char *test, int fd, struct trace *t,
+		    struct records *r)
+{
+	if (lseek(fd, 0, SEEK_SET) != 0) {
+		fail(test, "expected to rewind %s, got %s", DEV,
+		     strerror(errno));
+		return false;
+	}
+	return load_from(test, DEV, fd, t, r ? collect_all : NULL, r);
+}
+
+/* Whether @path's text holds @needle (the seed in sysfs: it must not). */
+static bool file_holds(const char *path, const char *needle)
+{
+	char buf[4096];
+	ssize_t n;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	return strstr(buf, needle) != NULL;
+}
+
+static int cmd_keyed(int argc, char **argv)
+{
+	static const char *const sysfs[] = {
+		PARAM "algo", PARAM "simd", PARAM "hash_free",
+		PARAM "simd_check", STATS "last_key_id", STATS "last_algo",
+		STATS "last_impl", STATS "scans",
+	};
+	uint64_t seed, prng = now_ns() | 1, *pfn;
+	struct memtrace_key key = { .key_id = 0x6b657931 }, bad;
+	struct records plain = { 0 }, simd = { 0 }, scalar = { 0 };
+	char seen[256], hex[17], word[64];
+	const char *want;
+	struct trace t;
+	size_t k, i, wrong = 0, found_plain = 0;
+	uint8_t *mem;
+	int pagemap, fd, fd2, e[4];
+
+	if (argc < 1)
+		return 2;
+	k = strtoul(argv[0], NULL, 0);
+	want = cpu_impl(seen, sizeof(seen));
+	seed = xorshift(&prng) * 0x9e3779b97f4a7c15ULL;
+	key.seed = seed;
+	snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)seed);
+	mem = mmap(NULL, k * PAGE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	pfn = calloc(k, sizeof(*pfn));
+	pagemap = open("/proc/self/pagemap", O_RDONLY);
+	if (mem == MAP_FAILED || !pfn || pagemap < 0 ||
+	    madvise(mem, k * PAGE, MADV_NOHUGEPAGE) || mlock(mem, k * PAGE)) {
+		fail("keyed-known", "expected %zu locked pages and their PFNs, got %s",
+		     k, strerror(errno));
+		return 1;
+	}
+	for (i = 0; i < k; i++) {
+		fill_random(mem + i * PAGE, PAGE, &prng);
+		memcpy(mem + i * PAGE, &i, sizeof(i));
+		pfn[i] = pfn_of(pagemap, mem + i * PAGE);
+	}
+	close(pagemap);
+
+	/* superfast is asked for: a keyed scan is xxh64 all the same. */
+	set_algo(MB_ALGO_SUPERFAST);
+	set_simd(true);
+	fd = open(DEV, O_RDONLY);
+	if (fd < 0 || ioctl(fd, MEMTRACE_IOC_SET_KEY, &key)) {
+		fail("keyed-known", "expected %s to take a key, got %s", DEV,
+		     strerror(errno));
+		return 1;
+	}
+	if (!scan_fd("keyed-known", fd, &t, &simd))
+		return 1;
+	if (t.algo != MB_ALGO_XXH64 || !(t.flags & MBT_FLAG_KEYED) ||
+	    t.key_id != key.key_id)
+		fail("keyed-algo", "expected an xxh64 trace with KEYED and key id %08x (algo=superfast notwithstanding), got %s, flags 0x%x, key id %08x",
+		     key.key_id, mb_algo_name(t.algo), t.flags, t.key_id);
+	else
+		pass("keyed-algo", "algo=superfast, the keyed scan is xxh64 with KEYED and key id %08x",
+		     t.key_id);
+	free(t.data);
+	read_word(STATS "last_impl", word, sizeof(word));
+	for (i = 0; i < k; i++) {
+		const struct record *r = record_of(&simd, pfn[i]);
+
+		if (!r || r->digest != mb_digest_keyed(seed, mem + i * PAGE,
+							PAGE))
+			wrong++;
+	}
+	if (wrong || strcmp(word, want))
+		fail("keyed-known", "expected the %zu pages' keyed digests (user space's) from a %s scan, got %zu wrong from a %s scan",
+		     k, want, wrong, word);
+	else
+		pass("keyed-known", "%zu pages: the module's keyed digests (%s) equal user space's xxh64 under the seed",
+		     k, word);
+
+	/* The same pages plain: their digests are nowhere in the keyed trace. */
+	{
+		uint64_t *pd = malloc(k * sizeof(*pd));
+
+		for (i = 0; i < k; i++)
+			pd[i] = mb_digest_page(MB_ALGO_XXH64, mem + i * PAGE);
+		qsort(pd, k, sizeof(*pd), cmp_u64);
+		for (i = 0; i < simd.n; i++)
+			if (bsearch(&simd.v[i].digest, pd, k, sizeof(*pd),
+				    cmp_u64))
+				found_plain++;
+		free(pd);
+	}
+	if (found_plain)
+		fail("keyed-plain", "expected none of the %zu pages' plain xxh64 digests in the keyed trace, got %zu",
+		     k, found_plain);
+	else
+		pass("keyed-plain", "none of the %zu pages' plain xxh64 digests is in the keyed trace of %zu pages",
+		     k, simd.n);
+
+	/* Scalar keyed scan of the same file: the same digests. */
+	set_simd(false);
+	if (scan_fd("keyed-simd", fd, &t, &scalar)) {
+		read_word(STATS "last_impl", word, sizeof(word));
+		free(t.data);
+		for (i = 0, wrong = 0; i < k; i++) {
+			const struct record *a = record_of(&simd, pfn[i]);
+			const struct record *b = record_of(&scalar, pfn[i]);
+
+			if (!a || !b || a->digest != b->digest)
+				wrong++;
+		}
+		if (wrong || strcmp(word, "scalar"))
+			fail("keyed-simd", "expected the scalar keyed scan to give the %s scan's digests of the %zu pages, got %zu different (%s)",
+			     want, k, wrong, word);
+		else
+			pass("keyed-simd", "%zu pages: the %s and scalar keyed scans agree",
+			     k, want);
+	}
+	set_simd(true);
+
+	/* The module's own check of every page, SIMD against scalar. */
+	write_file(PARAM "simd_check", "1");
+	if (scan_fd("keyed-check", fd, &t, NULL)) {
+		long long checked = read_number(STATS "last_simd_checked");
+		long long diff = read_number(STATS "last_simd_mismatches");
+
+		if ((strcmp(want, "scalar") && checked < (long long)t.used) ||
+		    diff || !t.key_id)
+			fail("keyed-check", "expected all %llu used pages digested keyed by %s and by the scalar code alike, got %lld checked, %lld different",
+			     (unsigned long long)t.used, want, checked, diff);
+		else
+			pass("keyed-check", "%lld pages copied and digested keyed by %s and by the scalar code: %lld different",
+			     checked, want, diff);
+		free(t.data);
+	}
+	write_file(PARAM "simd_check", "0");
+
+	/* The seed is nowhere to read; the key id is. */
+	read_word(STATS "last_key_id", word, sizeof(word));
+	for (i = 0, wrong = 0; i < sizeof(sysfs) / sizeof(sysfs[0]); i++)
+		wrong += file_holds(sysfs[i], hex);
+	if (wrong || strtoul(word, NULL, 16) != key.key_id)
+		fail("keyed-sysfs", "expected last_key_id %08x and the seed in no sysfs file, got '%s' and the seed in %zu",
+		     key.key_id, word, wrong);
+	else
+		pass("keyed-sysfs", "last_key_id says %s; the seed is in none of the module's %zu sysfs files",
+		     word, sizeof(sysfs) / sizeof(sysfs[0]));
+
+	/* Bad keys are refused. */
+	bad = key;
+	bad.key_id = 0;
+	e[0] = ioctl(fd, MEMTRACE_IOC_SET_KEY, &bad) ? errno : 0;
+	bad = key;
+	bad.reserved = 1;
+	e[1] = ioctl(fd, MEMTRACE_IOC_SET_KEY, &bad) ? errno : 0;
+	e[2] = ioctl(fd, MEMTRACE_IOC_SET_KEY, (void *)16) ? errno : 0;
+	e[3] = ioctl(fd, _IO(MEMTRACE_IOC_MAGIC, 99)) ? errno : 0;
+	if (e[0] != EINVAL || e[1] != EINVAL || e[2] != EFAULT ||
+	    e[3] != ENOTTY)
+		fail("keyed-errors", "expected EINVAL (key id 0), EINVAL (reserved), EFAULT (bad pointer), ENOTTY (unknown ioctl), got %s, %s, %s, %s",
+		     strerror(e[0]), strerror(e[1]), strerror(e[2]),
+		     strerror(e[3]));
+	else
+		pass("keyed-errors", "key id 0 and a reserved field refused (EINVAL), a bad pointer EFAULT, an unknown ioctl ENOTTY");
+
+	/* CLEAR_KEY: the next scan of the file is plain again. */
+	if (ioctl(fd, MEMTRACE_IOC_CLEAR_KEY))
+		fail("keyed-clear", "expected CLEAR_KEY to work, got %s",
+		     strerror(errno));
+	else if (scan_fd("keyed-clear", fd, &t, NULL)) {
+		if (t.key_id || t.algo != MB_ALGO_SUPERFAST)
+			fail("keyed-clear", "expected a plain superfast trace after CLEAR_KEY, got %s with key id %08x",
+			     mb_algo_name(t.algo), t.key_id);
+		else
+			pass("keyed-clear", "after CLEAR_KEY the file's scan is plain superfast again");
+		free(t.data);
+	}
+
+	/* A key belongs to its open file: closed, it is gone. */
+	ioctl(fd, MEMTRACE_IOC_SET_KEY, &key);
+	close(fd);
+	set_algo(MB_ALGO_XXH64);
+	fd2 = open(DEV, O_RDONLY);
+	if (fd2 < 0) {
+		fail("keyed-close", "expected to open %s again, got %s", DEV,
+		     strerror(errno));
+	} else if (scan_fd("keyed-close", fd2, &t, &plain)) {
+		for (i = 0, wrong = 0; i < k; i++) {
+			const struct record *r = record_of(&plain, pfn[i]);
+
+			if (!r || r->digest != mb_digest_page(MB_ALGO_XXH64,
+							      mem + i * PAGE))
+				wrong++;
+		}
+		if (t.key_id || wrong)
+			fail("keyed-close", "expected a plain xxh64 scan from a new open file (its %zu pages' plain digests), got key id %08x, %zu pages wrong",
+			     k, t.key_id, wrong);
+		else
+			pass("keyed-close", "a file opened after the keyed one was closed scans plain: the %zu pages' plain xxh64 digests",
+			     k);
+		free(t.data);
+	}
+	if (fd2 >= 0)
+		close(fd2);
+	explicit_bzero(&key, sizeof(key));
+	set_algo(MB_ALGO_SUPERFAST);
+	free(plain.v);
+	free(simd.v);
+	free(scalar.v);
+	free(pfn);
+	munmap(mem, k * PAGE);
+	return failures ? 1 : 0;
+}
+
 /* ---- workloads for the captured traces ---- */
 
 static int cmd_fill(int argc, char **argv)
@@ -1431,7 +1691,7 @@ static int cmd_bench(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: mtguest parse|known|whole|stress|churn|busy|shared|hold-open|fill|drift|simd|bench ...\n");
+		fprintf(stderr, "usage: mtguest parse|known|whole|stress|churn|busy|shared|hold-open|fill|drift|simd|keyed|bench ...\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1460,6 +1720,8 @@ int main(int argc, char **argv)
 		return cmd_bench(argc, argv + 2);
 	if (!strcmp(argv[1], "simd"))
 		return cmd_simd(argc, argv + 2);
+	if (!strcmp(argv[1], "keyed"))
+		return cmd_keyed(argc, argv + 2);
 	fprintf(stderr, "mtguest: unknown command '%s'\n", argv[1]);
 	return 2;
 }

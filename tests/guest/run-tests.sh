@@ -10,7 +10,12 @@
 #                 scans of the same memory per algorithm, simd=auto and
 #                 simd=off in turn: known pages, and every page that stayed
 #                 unchanged; and a scan in which the module digests every
-#                 batch both ways), test 2 whole memory on both nodes, test 4 lifecycle (EBUSY, CAP_SYS_ADMIN, rmmod refused while
+#                 batch both ways), test 7 keyed scans (a tenant key set
+#                 with MEMTRACE_IOC_SET_KEY: 1024 known pages' digests
+#                 under it, SIMD and scalar alike, no plain digest of them
+#                 in the trace, the seed in no sysfs file, bad keys
+#                 refused, CLEAR_KEY and closing the file end it), test 2
+#                 whole memory on both nodes, test 4 lifecycle (EBUSY, CAP_SYS_ADMIN, rmmod refused while
 #                 open, insmod again, parameter changes), and the guest half
 #                 of test 5, whose trace comes out over the second serial port
 #   boot "stress" (640 MiB, 2 vCPUs): test 3, 20 scans while two churn
@@ -47,7 +52,9 @@ bad() { echo "FAIL $*"; failed=$((failed + 1)); }
 known_tests=$(sed -n 's/^MBT_ALGORITHM([A-Z0-9_]*, *\([a-z0-9_]*\),.*/known-\1/p' lib/mbt_algorithms.h)
 [ -n "$known_tests" ] || { echo "run-tests: no algorithms in lib/mbt_algorithms.h" >&2; exit 1; }
 simd_tests=$(for t in $known_tests; do a=${t#known-}; echo simd-impl-$a simd-known-$a simd-check-$a simd-whole-$a; done)
-main_tests="known-thp $(echo $known_tests) simd-cpu $(echo $simd_tests) whole-count whole-bounds
+keyed_tests="keyed-algo keyed-known keyed-plain keyed-simd keyed-check keyed-sysfs
+	keyed-errors keyed-clear keyed-close"
+main_tests="known-thp $(echo $known_tests) simd-cpu $(echo $simd_tests) $(echo $keyed_tests) whole-count whole-bounds
 	whole-used-free whole-sysfs whole-nodes busy-second-open busy-read
 	busy-seek busy-write-open busy-cap busy-shared-fd lifecycle-rmmod-busy lifecycle-rmmod
 	lifecycle-insmod-param lifecycle-rescan lifecycle-param-change
