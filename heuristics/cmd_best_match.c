@@ -160,6 +160,7 @@ int cmd_best_match(int argc, char **argv)
 	int algo = MB_PLACE_BUDDIES, c, rc = EXIT_FAIL, *assign = NULL;
 	bool json = false, include_free = false;
 	struct mb_place_eval ev = { 0 };
+	const struct mb_profile *prof;
 	struct mb_scenario sc;
 	struct mb_err err;
 
@@ -194,7 +195,7 @@ int cmd_best_match(int argc, char **argv)
 			"file\n%s", best_match_usage);
 		return EXIT_USAGE;
 	}
-	if (mb_scenario_load(argv[optind], include_free, &sc, &err)) {
+	if (mb_scenario_load_profiled(argv[optind], include_free, &sc, &err)) {
 		fprintf(stderr, "mbuddy best-match: %s\n", err.msg);
 		return EXIT_FAIL;
 	}
@@ -203,8 +204,9 @@ int cmd_best_match(int argc, char **argv)
 		fprintf(stderr, "mbuddy best-match: out of memory\n");
 		goto out;
 	}
-	if (mb_place(&sc.problem, algo, assign, &err) ||
-	    mb_place_evaluate(&sc.problem, assign, &ev, &err)) {
+	prof = sc.profile.n ? &sc.profile : NULL;
+	if (mb_place_with(&sc.problem, prof, algo, assign, &err) ||
+	    mb_place_evaluate_with(&sc.problem, prof, assign, &ev, &err)) {
 		fprintf(stderr, "mbuddy best-match: %s: %s\n", argv[optind],
 			err.msg);
 		goto out;

@@ -9,6 +9,11 @@
  * union when a VM is tried costs milliseconds; mb-controld's planner will
  * want cached host aggregates when clusters grow.
  *
+ * With a profile of the VMs (profile.h, at most 64 VMs: mb_place_with()),
+ * every distinct(G), common(a, b) and |D(v) ∩ U(G)| above is a pass over
+ * the profile's masks instead of a merge or a sort: the same integers, so
+ * the same placements and the same memory to the last bit of the double.
+ *
  * optimal: for every subset S of the n <= 12 VMs, after_mb(S) and
  * saved(S) come from one pass over all digests: each digest's VM mask is
  * counted, a subset-sum transform gives for every S the digests held by
@@ -20,6 +25,7 @@
 #include <string.h>
 
 #include "placement.h"
+#include "profile.h"
 
 #define EPS 1e-9
 
@@ -44,25 +50,65 @@ int mb_place_algo_parse(const char *name)
 	return -1;
 }
 
-static int check_sets(const struct mb_placement *p, struct mb_err *err)
+/* A problem and, when the caller has one, the profile of its VMs. */
+struct place_ctx {
+	const struct mb_placement *p;
+	const struct mb_profile *prof;	/* NULL: the sets' digests */
+};
+
+static int check_sets(const struct place_ctx *c, struct mb_err *err)
 {
+	const struct mb_placement *p = c->p;
 	size_t v;
 
+	if (c->prof && (c->prof->n != p->nvms || p->nvms > MB_PROFILE_MAX_VMS))
+		return mb_errf(err, "the profile is of %zu VMs, the problem "
+			       "has %zu", c->prof->n, p->nvms);
 	for (v = 1; v < p->nvms; v++)
 		if (mb_set_comparable(p->vms[0].set, p->vms[v].set, err))
 			return -1;
 	return 0;
 }
 
-double mb_group_after_mb(const struct mb_placement *p, const size_t *members,
-			 size_t n)
+/* The mask of the VMs @members[0..n-1] (profile order: vms[] order). */
+static uint64_t members_mask(const size_t *members, size_t n)
 {
+	uint64_t m = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		m |= 1ULL << members[i];
+	return m;
+}
+
+/* common(a, b) from the profile or by a merge of the sets. */
+static uint64_t pair_common(const struct place_ctx *c, size_t a, size_t b)
+{
+	if (c->prof)
+		return mb_profile_common(c->prof, (1ULL << a) | (1ULL << b));
+	return mb_set_common(c->p->vms[a].set, c->p->vms[b].set);
+}
+
+/* mb_group_after_mb() with the profile of @c when it has one. */
+static double group_after(const struct place_ctx *c, const size_t *members,
+			  size_t n)
+{
+	const struct mb_placement *p = c->p;
 	const struct mb_digest_set *stack[64] = { 0 }, **sets = stack;
 	double mem = 0, pages = 0, distinct;
 	size_t i;
 
 	if (!n)
 		return 0;
+	if (c->prof) {
+		for (i = 0; i < n; i++) {
+			mem += p->vms[members[i]].memory_mb;
+			pages += (double)p->vms[members[i]].set->pages;
+		}
+		distinct = (double)mb_profile_distinct(
+			c->prof, members_mask(members, n));
+		return mem - mb_pages_mb(pages - distinct);
+	}
 	if (n > 64) {
 		sets = malloc(n * sizeof(*sets));
 		if (!sets)
@@ -81,18 +127,26 @@ double mb_group_after_mb(const struct mb_placement *p, const size_t *members,
 	return mem - mb_pages_mb(pages - distinct);
 }
 
+double mb_group_after_mb(const struct mb_placement *p, const size_t *members,
+			 size_t n)
+{
+	struct place_ctx c = { p, NULL };
+
+	return group_after(&c, members, n);
+}
+
 /* after_mb of host @h's VMs under @assign, plus VM @extra when >= 0. */
-static double host_after(const struct mb_placement *p, const int *assign,
+static double host_after(const struct place_ctx *c, const int *assign,
 			 size_t h, long extra, size_t *members)
 {
 	size_t v, n = 0;
 
-	for (v = 0; v < p->nvms; v++)
+	for (v = 0; v < c->p->nvms; v++)
 		if (assign[v] == (int)h)
 			members[n++] = v;
 	if (extra >= 0)
 		members[n++] = (size_t)extra;
-	return mb_group_after_mb(p, members, n);
+	return group_after(c, members, n);
 }
 
 static bool fits(const struct mb_placement *p, size_t h, double after)
@@ -126,9 +180,10 @@ static int place_first_fit(const struct mb_placement *p, int *assign)
 
 /* ---- classic ---- */
 
-static int place_classic(const struct mb_placement *p, int *assign,
+static int place_classic(const struct place_ctx *c, int *assign,
 			 size_t *members)
 {
+	const struct mb_placement *p = c->p;
 	size_t n = p->nvms, h, a, b, left = n;
 	uint64_t *common = calloc(n * n + 1, sizeof(uint64_t));
 
@@ -138,7 +193,7 @@ static int place_classic(const struct mb_placement *p, int *assign,
 		assign[a] = -1;
 		for (b = a + 1; b < n; b++)
 			common[a * n + b] = common[b * n + a] =
-				mb_set_common(p->vms[a].set, p->vms[b].set);
+				pair_common(c, a, b);
 	}
 	for (h = 0; h < p->nhosts && left; h++) {
 		long best_a = -1, best_b = -1;
@@ -156,7 +211,7 @@ static int place_classic(const struct mb_placement *p, int *assign,
 				if (best_a >= 0 && common[a * n + b] <=
 				    common[best_a * n + best_b])
 					continue;
-				if (fits(p, h, mb_group_after_mb(p, pair, 2))) {
+				if (fits(p, h, group_after(c, pair, 2))) {
 					best_a = (long)a;
 					best_b = (long)b;
 				}
@@ -172,7 +227,7 @@ static int place_classic(const struct mb_placement *p, int *assign,
 				size_t one[1] = { a };
 
 				if (assign[a] < 0 &&
-				    fits(p, h, mb_group_after_mb(p, one, 1))) {
+				    fits(p, h, group_after(c, one, 1))) {
 					assign[a] = (int)h;
 					on_host = 1;
 					left--;
@@ -200,7 +255,7 @@ static int place_classic(const struct mb_placement *p, int *assign,
 					best = (long)a;
 				}
 			}
-			if (!fits(p, h, host_after(p, assign, h, best, members)))
+			if (!fits(p, h, host_after(c, assign, h, best, members)))
 				break;
 			assign[best] = (int)h;
 			on_host++;
@@ -219,18 +274,21 @@ static int place_classic(const struct mb_placement *p, int *assign,
  * distinct(G ∪ v) = distinct(G) + |D(v)| - |D(v) ∩ U(G)| and after_mb; the
  * aggregate grows by one union when v is placed. (Recomputing the group's
  * union for every try, as mb_group_after_mb() does, costs a sort of all
- * the host's digests each time.)
+ * the host's digests each time.) With a profile the aggregate is only
+ * the mask of the host's VMs, and both numbers are passes over the masks.
  */
-static int place_buddies(const struct mb_placement *p, int *assign,
+static int place_buddies(const struct place_ctx *c, int *assign,
 			 size_t *members)
 {
+	const struct mb_placement *p = c->p;
 	size_t n = p->nvms, i, j, h;
 	size_t *order = malloc((n + 1) * sizeof(size_t));
 	struct mb_digest_set *agg = calloc(p->nhosts + 1, sizeof(*agg));
+	uint64_t *on_host = calloc(p->nhosts + 1, sizeof(*on_host));
 	struct mb_err err;
 	int rc = -1;
 
-	if (!order || !agg)
+	if (!order || !agg || !on_host)
 		goto out;
 	/* Decreasing memory, stable (insertion sort keeps input order). */
 	for (i = 0; i < n; i++) {
@@ -250,7 +308,7 @@ static int place_buddies(const struct mb_placement *p, int *assign,
 
 		for (h = 0; h < p->nhosts; h++) {
 			size_t k, m = 0;
-			double after, mem = 0, pages = 0, share = 0;
+			double after, mem = 0, pages = 0, share = 0, agg_distinct;
 
 			/* Sums in the order mb_group_after_mb() takes. */
 			for (k = 0; k < n; k++)
@@ -261,9 +319,17 @@ static int place_buddies(const struct mb_placement *p, int *assign,
 				}
 			mem += p->vms[v].memory_mb;
 			pages += (double)s->pages;
-			if (m)
-				share = (double)mb_set_common(s, &agg[h]);
-			after = mem - mb_pages_mb(pages - ((double)agg[h].distinct +
+			if (c->prof) {
+				share = (double)mb_profile_shared(c->prof, v,
+								  on_host[h]);
+				agg_distinct = (double)mb_profile_distinct(
+					c->prof, on_host[h]);
+			} else {
+				if (m)
+					share = (double)mb_set_common(s, &agg[h]);
+				agg_distinct = (double)agg[h].distinct;
+			}
+			after = mem - mb_pages_mb(pages - (agg_distinct +
 							   (double)s->distinct -
 							   share));
 			if (!fits(p, h, after))
@@ -277,6 +343,10 @@ static int place_buddies(const struct mb_placement *p, int *assign,
 			struct mb_digest_set grown;
 
 			assign[v] = (int)best;
+			if (c->prof) {
+				on_host[best] |= 1ULL << v;
+				continue;
+			}
 			if (!agg[best].width) {
 				/* The first VM: its own set (s ∪ s). */
 				if (mb_set_union(&agg[best], s, s, &err))
@@ -295,6 +365,7 @@ out:
 	for (h = 0; agg && h < p->nhosts; h++)
 		mb_set_free(&agg[h]);
 	free(agg);
+	free(on_host);
 	free(order);
 	return rc;
 }
@@ -328,11 +399,17 @@ static bool earlier_vms(size_t a, size_t b)
 }
 
 /* cnt[mask] = digests held by exactly the VMs of mask. */
-static void mask_counts(const struct mb_placement *p, uint64_t *cnt)
+static void mask_counts(const struct place_ctx *c, uint64_t *cnt)
 {
+	const struct mb_placement *p = c->p;
 	size_t n = p->nvms, v;
 	uint64_t pos[MB_OPTIMAL_MAX_VMS] = { 0 };
 
+	if (c->prof) {
+		for (v = 0; v < c->prof->nmasks; v++)
+			cnt[c->prof->mask[v]] += c->prof->count[v];
+		return;
+	}
 	for (;;) {
 		uint64_t min = 0;
 		unsigned int mask = 0;
@@ -362,9 +439,10 @@ static void mask_counts(const struct mb_placement *p, uint64_t *cnt)
 	}
 }
 
-static int place_optimal(const struct mb_placement *p, int *assign,
+static int place_optimal(const struct place_ctx *c, int *assign,
 			 struct mb_err *err)
 {
+	const struct mb_placement *p = c->p;
 	size_t n = p->nvms, H = p->nhosts, full = (size_t)1 << n, s, v;
 	uint64_t *cnt = NULL, total = 0;
 	double *after = NULL, *saved = NULL;
@@ -388,7 +466,7 @@ static int place_optimal(const struct mb_placement *p, int *assign,
 		mb_errf(err, "out of memory planning %zu VMs", n);
 		goto out;
 	}
-	mask_counts(p, cnt);
+	mask_counts(c, cnt);
 	for (s = 0; s < full; s++)
 		total += cnt[s];
 	/* Subset sums: cnt[S] becomes the digests held only inside S. */
@@ -459,13 +537,14 @@ out:
 	return rc;
 }
 
-int mb_place(const struct mb_placement *p, int algo, int *assign,
-	     struct mb_err *err)
+int mb_place_with(const struct mb_placement *p, const struct mb_profile *prof,
+		  int algo, int *assign, struct mb_err *err)
 {
+	struct place_ctx c = { p, prof };
 	size_t *members;
 	int rc;
 
-	if (check_sets(p, err))
+	if (check_sets(&c, err))
 		return -1;
 	members = malloc((p->nvms + 1) * sizeof(size_t));
 	if (!members)
@@ -475,13 +554,13 @@ int mb_place(const struct mb_placement *p, int algo, int *assign,
 		rc = place_first_fit(p, assign);
 		break;
 	case MB_PLACE_CLASSIC:
-		rc = place_classic(p, assign, members);
+		rc = place_classic(&c, assign, members);
 		break;
 	case MB_PLACE_BUDDIES:
-		rc = place_buddies(p, assign, members);
+		rc = place_buddies(&c, assign, members);
 		break;
 	case MB_PLACE_OPTIMAL:
-		rc = place_optimal(p, assign, err);
+		rc = place_optimal(&c, assign, err);
 		free(members);
 		return rc;
 	default:
@@ -494,6 +573,12 @@ int mb_place(const struct mb_placement *p, int algo, int *assign,
 	return 0;
 }
 
+int mb_place(const struct mb_placement *p, int algo, int *assign,
+	     struct mb_err *err)
+{
+	return mb_place_with(p, NULL, algo, assign, err);
+}
+
 void mb_place_eval_free(struct mb_place_eval *ev)
 {
 	free(ev->before_mb);
@@ -501,14 +586,16 @@ void mb_place_eval_free(struct mb_place_eval *ev)
 	memset(ev, 0, sizeof(*ev));
 }
 
-int mb_place_evaluate(const struct mb_placement *p, const int *assign,
-		      struct mb_place_eval *ev, struct mb_err *err)
+int mb_place_evaluate_with(const struct mb_placement *p,
+			   const struct mb_profile *prof, const int *assign,
+			   struct mb_place_eval *ev, struct mb_err *err)
 {
+	struct place_ctx c = { p, prof };
 	size_t *members, h, v;
 	int *current;
 
 	memset(ev, 0, sizeof(*ev));
-	if (check_sets(p, err))
+	if (check_sets(&c, err))
 		return -1;
 	ev->before_mb = calloc(p->nhosts + 1, sizeof(double));
 	ev->after_mb = calloc(p->nhosts + 1, sizeof(double));
@@ -536,8 +623,8 @@ int mb_place_evaluate(const struct mb_placement *p, const int *assign,
 	for (h = 0; h < p->nhosts; h++) {
 		bool used = false;
 
-		ev->before_mb[h] = host_after(p, current, h, -1, members);
-		ev->after_mb[h] = host_after(p, assign, h, -1, members);
+		ev->before_mb[h] = host_after(&c, current, h, -1, members);
+		ev->after_mb[h] = host_after(&c, assign, h, -1, members);
 		for (v = 0; v < p->nvms; v++)
 			used |= assign[v] == (int)h;
 		ev->hosts_used += used;
@@ -550,4 +637,10 @@ int mb_place_evaluate(const struct mb_placement *p, const int *assign,
 	free(members);
 	free(current);
 	return 0;
+}
+
+int mb_place_evaluate(const struct mb_placement *p, const int *assign,
+		      struct mb_place_eval *ev, struct mb_err *err)
+{
+	return mb_place_evaluate_with(p, NULL, assign, ev, err);
 }

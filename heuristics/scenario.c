@@ -34,6 +34,7 @@ void mb_scenario_free(struct mb_scenario *sc)
 	free(sc->vms);
 	free(sc->trace_paths);
 	free(sc->sets);
+	mb_profile_free(&sc->profile);
 	memset(sc, 0, sizeof(*sc));
 }
 
@@ -266,6 +267,8 @@ struct load_job {
 	bool include_free;
 	struct mb_err *errs;
 	int *failed;
+	struct mb_digest_parts *parts;	/* profiled: split digests, else NULL */
+	unsigned int bits;
 };
 
 /* Trace @i into its set (one worker of mb_parallel_for()). */
@@ -284,8 +287,13 @@ static void load_one(void *ctx, size_t i)
 		job->failed[i] = 1;
 		return;
 	}
-	rc = mb_set_from_trace(&sc->sets[i], &t, job->include_free, vm->name,
-			       err);
+	if (job->parts)
+		rc = mb_parts_from_trace(&job->parts[i], &sc->sets[i], &t,
+					 job->include_free, vm->name, job->bits,
+					 err);
+	else
+		rc = mb_set_from_trace(&sc->sets[i], &t, job->include_free,
+				       vm->name, err);
 	if (!rc && vm->memory_mb < 0)
 		vm->memory_mb = mb_pages_mb((double)t.info.page_count);
 	mbt_trace_free(&t);
@@ -297,19 +305,27 @@ static void load_one(void *ctx, size_t i)
 
 /*
  * The traces load in parallel (one per CPU at a time); the first failure
- * in input order is the one reported, as a serial load would.
+ * in input order is the one reported, as a serial load would. Profiled:
+ * the traces are split instead of sorted and summed up in sc->profile.
  */
-int mb_scenario_load_traces(struct mb_scenario *sc, bool include_free,
-			    struct mb_err *err)
+static int load_traces(struct mb_scenario *sc, bool include_free,
+		       bool profiled, struct mb_err *err)
 {
-	struct load_job job = { sc, include_free, NULL, NULL };
+	struct load_job job = { sc, include_free, NULL, NULL, NULL, 0 };
 	size_t i;
 	int rc = -1;
 
 	sc->sets = calloc(sc->nvms + 1, sizeof(*sc->sets));
 	job.errs = calloc(sc->nvms + 1, sizeof(*job.errs));
 	job.failed = calloc(sc->nvms + 1, sizeof(*job.failed));
-	if (!sc->sets || !job.errs || !job.failed) {
+	if (profiled && sc->nvms && sc->nvms <= MB_PROFILE_MAX_VMS) {
+		job.parts = calloc(sc->nvms, sizeof(*job.parts));
+		job.bits = mb_parts_bits_for_files(
+			(const char *const *)sc->trace_paths, sc->nvms);
+	}
+	if (!sc->sets || !job.errs || !job.failed ||
+	    (profiled && sc->nvms && sc->nvms <= MB_PROFILE_MAX_VMS &&
+	     !job.parts)) {
 		mb_errf(err, "out of memory");
 		goto out;
 	}
@@ -323,15 +339,35 @@ int mb_scenario_load_traces(struct mb_scenario *sc, bool include_free,
 		if (i && mb_set_comparable(&sc->sets[0], &sc->sets[i], err))
 			goto out;
 	}
+	if (job.parts) {
+		if (mb_profile_build(&sc->profile, job.parts, sc->nvms, 0, err))
+			goto out;
+		mb_profile_set_distinct(&sc->profile, sc->sets);
+	}
 	rc = 0;
 out:
+	for (i = 0; job.parts && i < sc->nvms; i++)
+		mb_parts_free(&job.parts[i]);
+	free(job.parts);
 	free(job.errs);
 	free(job.failed);
 	return rc;
 }
 
-int mb_scenario_load(const char *path, bool include_free,
-		     struct mb_scenario *sc, struct mb_err *err)
+int mb_scenario_load_traces(struct mb_scenario *sc, bool include_free,
+			    struct mb_err *err)
+{
+	return load_traces(sc, include_free, false, err);
+}
+
+int mb_scenario_load_traces_profiled(struct mb_scenario *sc,
+				     bool include_free, struct mb_err *err)
+{
+	return load_traces(sc, include_free, true, err);
+}
+
+static int load(const char *path, bool include_free, bool profiled,
+		struct mb_scenario *sc, struct mb_err *err)
 {
 	char *buf = NULL, *dir, *slash;
 	size_t len = 0;
@@ -382,9 +418,21 @@ int mb_scenario_load(const char *path, bool include_free,
 	free(dir);
 	if (rc)
 		return mb_err_prefix(err, "%s", path);
-	if (mb_scenario_load_traces(sc, include_free, err)) {
+	if (load_traces(sc, include_free, profiled, err)) {
 		mb_scenario_free(sc);
 		return mb_err_prefix(err, "%s", path);
 	}
 	return 0;
+}
+
+int mb_scenario_load(const char *path, bool include_free,
+		     struct mb_scenario *sc, struct mb_err *err)
+{
+	return load(path, include_free, false, sc, err);
+}
+
+int mb_scenario_load_profiled(const char *path, bool include_free,
+			      struct mb_scenario *sc, struct mb_err *err)
+{
+	return load(path, include_free, true, sc, err);
 }

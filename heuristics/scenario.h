@@ -22,6 +22,7 @@
 #include <stddef.h>
 
 #include "placement.h"
+#include "profile.h"
 #include "sharing.h"
 
 struct mb_scenario {
@@ -32,6 +33,12 @@ struct mb_scenario {
 	char **trace_paths;		/* resolved paths, owned */
 	struct mb_digest_set *sets;	/* after mb_scenario_load_traces() */
 	struct mb_placement problem;	/* views of the above */
+	/*
+	 * After mb_scenario_load_profiled() of at most 64 VMs: the VMs'
+	 * profile, and sets[] are descriptions only (pages and distinct
+	 * counts, no digests). Otherwise zero (n == 0).
+	 */
+	struct mb_profile profile;
 };
 
 /*
@@ -50,9 +57,22 @@ int mb_scenario_parse(const char *json, size_t len, const char *base_dir,
 int mb_scenario_load_traces(struct mb_scenario *sc, bool include_free,
 			    struct mb_err *err);
 
+/*
+ * mb_scenario_load_traces() for mb_place_with(): a scenario of at most 64
+ * VMs is loaded into sc->profile (split traces, no sort) and its sets
+ * describe the VMs without their digests; more VMs load as by
+ * mb_scenario_load_traces().
+ */
+int mb_scenario_load_traces_profiled(struct mb_scenario *sc,
+				     bool include_free, struct mb_err *err);
+
 /* Read @path, parse it, load the traces. Errors start with @path. */
 int mb_scenario_load(const char *path, bool include_free,
 		     struct mb_scenario *sc, struct mb_err *err);
+
+/* mb_scenario_load() with mb_scenario_load_traces_profiled(). */
+int mb_scenario_load_profiled(const char *path, bool include_free,
+			      struct mb_scenario *sc, struct mb_err *err);
 
 void mb_scenario_free(struct mb_scenario *sc);
 
