@@ -44,6 +44,18 @@ static bool tenant_char(char c)
 	return isalnum((unsigned char)c) || c == '-' || c == '_' || c == '.';
 }
 
+bool auth_tenant_name_ok(const char *s, size_t len)
+{
+	size_t i;
+
+	if (!len || len >= AUTH_TENANT_MAX)
+		return false;
+	for (i = 0; i < len; i++)
+		if (!tenant_char(s[i]))
+			return false;
+	return true;
+}
+
 /* The optional third field, "tenant=NAME", into @e->tenant. */
 static int parse_tenant(const char *name, unsigned int lineno, const char *s,
 			size_t len, struct auth_entry *e, struct mb_err *err)

@@ -24,6 +24,7 @@
 #define MB_CONTROLD_AUTH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "mb_error.h"
@@ -91,6 +92,12 @@ int auth_secret_file_ok(int fd, const char *path, const char *what,
 			struct mb_err *err);
 
 #define AUTH_TENANT_MAX 65
+
+/*
+ * Whether the @len bytes at @s are a tenant name: 1 to AUTH_TENANT_MAX - 1
+ * letters, digits, '-', '_' and '.' (the keys file names tenants too).
+ */
+bool auth_tenant_name_ok(const char *s, size_t len);
 
 /*
  * The tenant of VM @uuid into @tenant ("" when its lines name none).

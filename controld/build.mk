@@ -35,7 +35,7 @@ PROGRAMS += $(CONTROLD)
 E2E_DEPS = $(CONTROLD) $(GUESTD) $(MBUDDY)
 .PHONY: check-e2e
 check-e2e: $(E2E_DEPS)
-	@BUILD=$(BUILD) tests/e2e/run.sh docs upload badinput stats legacy tls faults hardening flood tenants hostside privilege
+	@BUILD=$(BUILD) tests/e2e/run.sh docs upload badinput stats legacy tls faults hardening flood tenants hostside keys privilege
 
 CHECKS += check-e2e
 
@@ -108,6 +108,10 @@ FUZZ_SRCS_controld_hostspec = controld/hostspec.c $(LIBMB_SRCS)
 FUZZ_SRCS_controld_stats = controld/stats.c controld/controldb.c controld/action.c daemon/log.c heuristics/json_alloc.c $(LIBMB_SRCS)
 FUZZ_CFLAGS_controld_stats = -Icontrold -Idaemon -Iheuristics
 FUZZ_LIBS_controld_stats = -ljansson -lsqlite3 -lpthread
+# The tenant keys file (controld/keys.c).
+FUZZ_SRCS_controld_keys = controld/keys.c controld/auth.c daemon/log.c $(LIBMB_SRCS)
+FUZZ_CFLAGS_controld_keys = -Idaemon -Icontrold
+FUZZ_LIBS_controld_keys = -ljansson -lpthread
 
 # The same end-to-end tests against daemons built with ASan+UBSan: a memory
 # error or leak in a request path makes a daemon exit non-zero, which the
@@ -115,7 +119,7 @@ FUZZ_LIBS_controld_stats = -ljansson -lsqlite3 -lpthread
 .PHONY: check-e2e-san
 check-e2e-san: $(DEPS_STAMP)
 	@$(MAKE) --no-print-directory SAN=1 build/san/mb-controld build/san/mb-guestd build/san/mbuddy >/dev/null
-	@BUILD=build/san tests/e2e/run.sh upload badinput stats legacy tls hardening flood tenants hostside
+	@BUILD=build/san tests/e2e/run.sh upload badinput stats legacy tls hardening flood tenants hostside keys
 
 CHECKS += check-e2e-san
 

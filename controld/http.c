@@ -51,6 +51,7 @@
 #include "conns.h"
 #include "hostside.h"
 #include "http.h"
+#include "keys.h"
 #include "log.h"
 #include "routes.h"
 #include "sharing_view.h"
@@ -80,6 +81,7 @@ struct http_server {
 	time_t started;
 	struct conn_table *conns;
 	struct sharing_view *sharing;
+	struct keystore *keys;
 };
 
 struct request {
@@ -393,6 +395,8 @@ static enum MHD_Result upload_first(struct http_server *h,
 	if (req->origin.mask)
 		store_upload_require_flags(req->up, req->origin.mask,
 					   req->origin.want, req->origin.why);
+	store_upload_require_key(req->up, h->keys ? keys_vm_key_id(h->keys,
+				 h->auth, req->uuid) : 0);
 	req->counted = true;
 	__atomic_add_fetch(&h->active_uploads, 1, __ATOMIC_RELAXED);
 	return MHD_YES;
@@ -472,6 +476,7 @@ enum handler {
 	H_BALANCE,
 	H_HOTSPOTS,
 	H_SHARING,
+	H_KEY,
 	H_UI,
 };
 
@@ -514,6 +519,9 @@ static const struct route routes[] = {
 	  "read" },
 	{ "GET", "/v1/sharing", ROLE_ADMIN, BODY_NONE, false, H_SHARING,
 	  "read" },
+	/* keys_answer() then allows the VM's own token only. */
+	{ "GET", "/v1/vms/{uuid}/key", ROLE_VM, BODY_NONE, false, H_KEY,
+	  "fetch this vm's key" },
 	/* The dashboard's files hold no data: the page asks the API. */
 	{ "GET", "/ui", ROLE_ANYONE, BODY_NONE, false, H_UI, "" },
 	{ "GET", "/ui/{file}", ROLE_ANYONE, BODY_NONE, false, H_UI, "" },
@@ -785,6 +793,43 @@ static enum MHD_Result serve_ui(struct http_server *h,
 	return ret;
 }
 
+/* The tenant key of VM {uuid} (keys.h), never cached by anyone on the way. */
+static enum MHD_Result get_key(struct http_server *h,
+			       struct MHD_Connection *conn, struct request *req)
+{
+	char msg[MB_ERR_LEN], *text;
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	unsigned int status;
+	json_t *body;
+
+	if (!h->keys)
+		return respond_error(h, conn, MHD_HTTP_NOT_FOUND,
+				     "this controld serves no keys");
+	status = keys_answer(h->keys, h->auth, MHD_lookup_connection_value(
+				conn, MHD_HEADER_KIND,
+				MHD_HTTP_HEADER_AUTHORIZATION),
+			     req->uuid, &body, msg, sizeof(msg));
+	if (status != MHD_HTTP_OK)
+		return respond_error(h, conn, status, msg);
+	text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	r = text ? MHD_create_response_from_buffer(strlen(text), text,
+						   MHD_RESPMEM_MUST_COPY) : NULL;
+	if (text) {
+		explicit_bzero(text, strlen(text));
+		free(text);
+	}
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, "Content-Type", "application/json");
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	metrics_count_status(h->metrics, MHD_HTTP_OK);
+	ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
 static enum MHD_Result dispatch(struct http_server *h,
 				struct MHD_Connection *conn,
 				struct request *req)
@@ -859,6 +904,8 @@ static enum MHD_Result dispatch(struct http_server *h,
 		return json_or_error(h, conn, sharing_view_json(h->sharing,
 				     h->control, &err),
 				     MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, &err);
+	case H_KEY:
+		return get_key(h, conn, req);
 	case H_UI:
 		return serve_ui(h, conn, req);
 	}
@@ -1247,6 +1294,7 @@ struct http_server *http_start(const struct http_options *o,
 	h->verbose = o->verbose;
 	h->control = o->control;
 	h->stats = o->stats;
+	h->keys = o->keys;
 	h->started = time(NULL);
 	h->conns = conn_table_new(&cl, err);
 	h->sharing = sharing_view_new(store, cat, auth);

@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "catalogue.h"
 #include "control.h"
+#include "keys.h"
 #include "mb_error.h"
 #include "metrics.h"
 #include "routes.h"
@@ -31,6 +32,8 @@ struct http_options {
 	bool verbose;
 	struct control *control;	/* NULL: no hosts configured */
 	struct stats *stats;		/* live statistics */
+	struct keystore *keys;		/* tenant keys (keys.h); NULL: none
+					   served, keyed uploads refused */
 };
 
 struct http_server;

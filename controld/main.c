@@ -105,6 +105,7 @@ int main(int argc, char **argv)
 	struct control *control = NULL;
 	struct controldb *cdb = NULL;
 	struct stats *stats = NULL;
+	struct keystore *keys = NULL;
 	char *cert = NULL, *key = NULL, *dbpath = NULL, *cdbpath = NULL;
 	struct mb_err err;
 	sigset_t sigs;
@@ -188,6 +189,11 @@ int main(int argc, char **argv)
 		log_err("%s", err.msg);
 		goto out;
 	}
+	keys = keystore_open(cfg.datadir, &err);
+	if (!keys) {
+		log_err("%s", err.msg);
+		goto out;
+	}
 	if (asprintf(&cdbpath, "%s/control.db", cfg.datadir) < 0)
 		goto out;
 	cdb = controldb_open(cdbpath, &err);
@@ -260,6 +266,7 @@ int main(int argc, char **argv)
 		.verbose = cfg.verbose,
 		.control = control,
 		.stats = stats,
+		.keys = keys,
 	};
 	http = http_start(&ho, store, cat, auth, &metrics, &err);
 	if (!http) {
@@ -330,6 +337,7 @@ out:
 	store_close(store);
 	catalogue_close(cat);
 	auth_free(auth);
+	keystore_close(keys);
 	free(dbpath);
 	free(cdbpath);
 	free(cert);

@@ -6,7 +6,9 @@
  * One request: the catalogue's VMs (annotated with their hosts when the
  * control loop runs), each VM's latest version; the digest algorithm most
  * of them use (the others are listed in "skipped": digests of two
- * algorithms never match); their digest sets from a cache of our own;
+ * algorithms never match); their digest sets from a cache of our own, of
+ * which those of the key most of them have (keyed digests under another
+ * key, or plain ones beside keyed ones, never match either: skipped too);
  * the exact matrix and its JSON through the same function as `mbuddy
  * sharing --json` (heuristics/sharing_json.c); then per VM its uuid,
  * version, host and tenant, and per host the group values of its VMs.
@@ -143,6 +145,46 @@ static json_t *skipped_json(const struct input *in, const char *why)
 	return json_pack("{s:s,s:I,s:s,s:s}", "uuid", in->rec.uuid,
 			 "version", (json_int_t)in->rec.version, "name",
 			 in->rec.name, "why", why);
+}
+
+/*
+ * Keep the sets of the key most of the @n sets have (0: not keyed; ties
+ * go to the first set's), listing the others in @skipped: digests under
+ * different keys never match. Returns how many are kept.
+ */
+static size_t keep_majority_key(struct input *in, struct mb_digest_set *sets,
+				size_t n, json_t *skipped)
+{
+	size_t i, j, votes, most = 0, best = 0, kept = 0;
+	char why[128];
+
+	for (i = 0; i < n; i++) {
+		for (j = 0, votes = 0; j < n; j++)
+			votes += sets[j].key_id == sets[i].key_id;
+		if (votes > most) {
+			most = votes;
+			best = i;
+		}
+	}
+	best = n ? sets[best].key_id : 0;
+	for (i = 0; i < n; i++) {
+		if (sets[i].key_id == best) {
+			sets[kept] = sets[i];
+			in[kept++] = in[i];
+			continue;
+		}
+		if (sets[i].key_id && best)
+			snprintf(why, sizeof(why), "digests keyed with key "
+				 "%08" PRIx32 ", the others' with key %08"
+				 PRIx32, sets[i].key_id, (uint32_t)best);
+		else
+			snprintf(why, sizeof(why), "%s digests, the others' "
+				 "are %s", sets[i].key_id ? "keyed" : "plain",
+				 best ? "keyed" : "plain");
+		json_array_append_new(skipped, skipped_json(&in[i], why));
+		free(in[i].set_name);
+	}
+	return kept;
 }
 
 /* Per host with VMs: the group values of the VMs it runs. */
@@ -338,6 +380,7 @@ json_t *sharing_view_json(struct sharing_view *v, struct control *control,
 		sets[used].name = in[i].set_name;
 		in[used++] = in[i];
 	}
+	used = keep_majority_key(in, sets, used, skipped);
 	answer = compute(v, in, used, sets, skipped, control != NULL, err);
 	set_cache_sweep(v->cache);
 	if (answer) {

@@ -315,6 +315,15 @@ int snapshot_scope_set(struct mb_digest_set *out,
 		memset(out, 0, sizeof(*out));
 		return mb_errf(err, "plan: out of memory");
 	}
+	out->key_id = 0;		/* every scoped set is in one space */
+	if (in->key_id) {
+		/*
+		 * Keyed digests are in a space of their tenant's own already
+		 * (its secret seed): not mixed again, just copied.
+		 */
+		memcpy(out->d64, in->d64, in->distinct * sizeof(uint64_t));
+		return 0;
+	}
 	if (in->width == 4) {
 		/* The tenant above the digest: order kept, no two meet. */
 		for (i = 0; i < in->distinct; i++)
@@ -405,12 +414,120 @@ static void unplanned(struct snapshot *s, const char *uuid, const char *name,
 		"host", host ? json_string(host) : json_null(), "why", why));
 }
 
+/* ---- one digest space per comparison ---- */
+
+/*
+ * Digests compare only within one space: one algorithm and one key (key
+ * id 0: not keyed). In tenant scope, each tenant's VMs are compared among
+ * themselves and tenants are kept apart by scope_sets(); globally, all
+ * VMs are compared. So within each tenant (every VM, globally), the space
+ * most VMs use is planned (on a tie, that of the first VM), the others
+ * are unplanned with the reason.
+ */
+static bool same_space(const struct mb_digest_set *a,
+		       const struct mb_digest_set *b)
+{
+	return a->algorithm == b->algorithm && a->key_id == b->key_id;
+}
+
+static void space_text(const struct mb_digest_set *set, char *buf,
+		       size_t size)
+{
+	if (set->key_id)
+		snprintf(buf, size, "%s keyed with key %08" PRIx32,
+			 mb_algo_name(set->algorithm), set->key_id);
+	else
+		snprintf(buf, size, "plain %s", mb_algo_name(set->algorithm));
+}
+
+/* Planned VM @from moves to slot @to (the parallel arrays together). */
+static void move_vm(struct snapshot *s, size_t to, size_t from)
+{
+	s->vms[to] = s->vms[from];
+	s->versions[to] = s->versions[from];
+	s->swap_source[to] = s->swap_source[from];
+	memcpy(s->pins[to], s->pins[from], sizeof(s->pins[to]));
+	memcpy(s->tenants[to], s->tenants[from], sizeof(s->tenants[to]));
+	memcpy(s->trace_sources[to], s->trace_sources[from],
+	       sizeof(s->trace_sources[to]));
+}
+
+static bool same_group(const struct snapshot *s, bool per_tenant, size_t a,
+		       size_t b)
+{
+	return !per_tenant || !strcmp(s->tenants[a], s->tenants[b]);
+}
+
+static int keep_one_space(struct snapshot *s, bool per_tenant,
+			  const char *const *host_of, struct mb_err *err)
+{
+	size_t *votes = calloc(s->nvms + 1, sizeof(*votes));
+	size_t *best = calloc(s->nvms + 1, sizeof(*best));
+	/* The sets by first position: compaction moves the VMs below. */
+	const struct mb_digest_set **set_of = calloc(s->nvms + 1,
+						     sizeof(*set_of));
+	char have[96], want[96], why[256];
+	size_t i, j, kept = 0;
+
+	if (!votes || !best || !set_of) {
+		free(votes);
+		free(best);
+		free(set_of);
+		return mb_errf(err, "plan: out of memory");
+	}
+	for (i = 0; i < s->nvms; i++)
+		set_of[i] = s->vms[i].set;
+	for (i = 0; i < s->nvms; i++)
+		for (j = 0; j < s->nvms; j++)
+			votes[i] += same_group(s, per_tenant, i, j) &&
+				    same_space(s->vms[i].set, s->vms[j].set);
+	/* The space of i's group most VMs use (the earliest wins ties). */
+	for (i = 0; i < s->nvms; i++) {
+		best[i] = i;
+		for (j = 0; j < s->nvms; j++)
+			if (same_group(s, per_tenant, i, j) &&
+			    (votes[j] > votes[best[i]] ||
+			     (votes[j] == votes[best[i]] && j < best[i])))
+				best[i] = j;
+	}
+	for (i = 0; i < s->nvms; i++) {
+		const struct mb_digest_set *set = set_of[i];
+		const struct mb_digest_set *other = set_of[best[i]];
+
+		if (same_space(set, other)) {
+			if (kept != i)
+				move_vm(s, kept, i);
+			kept++;
+			continue;
+		}
+		if (set->algorithm != other->algorithm) {
+			snprintf(why, sizeof(why), "its digests use another "
+				 "algorithm (%s) than the others%s (%s)",
+				 mb_algo_name(set->algorithm),
+				 per_tenant ? " of its tenant" : "",
+				 mb_algo_name(other->algorithm));
+		} else {
+			space_text(set, have, sizeof(have));
+			space_text(other, want, sizeof(want));
+			snprintf(why, sizeof(why), "its digests are %s, most "
+				 "others%s are %s: they cannot be compared",
+				 have, per_tenant ? " of its tenant" : "", want);
+		}
+		unplanned(s, s->vms[i].uuid, s->vms[i].name, host_of[i], why);
+	}
+	s->nvms = kept;
+	free(votes);
+	free(best);
+	free(set_of);
+	return 0;
+}
+
 int snapshot_take(struct snapshot *s, const struct snapshot_sources *src,
 		  struct mb_err *err)
 {
 	struct pairs ps = { 0 };
+	const char **host_of = NULL;	/* each planned VM's host name */
 	size_t i, j, k, ndom = 0;
-	int algo = -1;
 
 	memset(s, 0, sizeof(*s));
 	s->unplanned = json_array();
@@ -431,8 +548,10 @@ int snapshot_take(struct snapshot *s, const struct snapshot_sources *src,
 	s->pins = calloc(ndom + 1, sizeof(*s->pins));
 	s->tenants = calloc(ndom + 1, sizeof(*s->tenants));
 	s->trace_sources = calloc(ndom + 1, sizeof(*s->trace_sources));
+	host_of = calloc(ndom + 1, sizeof(*host_of));
 	if (!s->hosts || !s->plan_host || !s->vms || !s->versions ||
-	    !s->swap_source || !s->pins || !s->tenants || !s->trace_sources) {
+	    !s->swap_source || !s->pins || !s->tenants || !s->trace_sources ||
+	    !host_of) {
 		mb_errf(err, "plan: out of memory");
 		goto fail;
 	}
@@ -471,14 +590,12 @@ int snapshot_take(struct snapshot *s, const struct snapshot_sources *src,
 						       &p->latest, d->name,
 						       &lerr)))
 				why = lerr.msg;
-			else if (algo >= 0 && set->algorithm != algo)
-				why = "its digests use another algorithm";
 			if (why) {
 				unplanned(s, d->uuid, d->name, h->spec.name,
 					  why);
 				continue;
 			}
-			algo = set->algorithm;
+			host_of[s->nvms] = h->spec.name;
 			*v = (struct plan_vm){
 				.uuid = d->uuid, .name = d->name,
 				.memory_mb = d->memory_mb,
@@ -508,6 +625,8 @@ int snapshot_take(struct snapshot *s, const struct snapshot_sources *src,
 			s->nvms++;
 		}
 	}
+	if (keep_one_space(s, src->tenants != NULL, host_of, err))
+		goto fail;
 	if (src->tenants && scope_sets(s, err))
 		goto fail;
 	/* Traces of VMs no host runs. */
@@ -524,10 +643,12 @@ int snapshot_take(struct snapshot *s, const struct snapshot_sources *src,
 				  NULL, "no running domain has this uuid");
 	}
 	free(ps.p);
+	free(host_of);
 	set_cache_sweep(src->cache);
 	return 0;
 fail:
 	free(ps.p);
+	free(host_of);
 	snapshot_free(s);
 	return -1;
 }

@@ -6,8 +6,11 @@
  * Every running domain of an up host is joined by uuid with its latest
  * trace (of the side --prefer-traces names, when it has both); what
  * cannot be planned (no trace yet, an unreadable trace, a trace of
- * another digest algorithm, a trace no running domain has) is listed in
- * "unplanned", never dropped silently. Each planned VM carries
+ * another digest space than most of its tenant's in tenant scope, of all
+ * VMs' globally, a trace no running domain has) is listed in "unplanned",
+ * never dropped silently. A digest space is an algorithm and a key: plain
+ * digests, or keyed ones (MBT_FLAG_KEYED) under one tenant key (keys.h);
+ * digests of two spaces never match, so they are never compared. Each planned VM carries
  * its digest set, its swap rate and why it is pinned, if it is.
  *
  * Digest sets come from a cache keyed by (uuid, version): a trace is read
@@ -23,7 +26,9 @@
  * 64-bit ones are mixed with a secret random key per tenant (a bijection,
  * so a tenant's own sharing is unchanged): two tenants' digests then meet
  * only by chance, 2^-64 per pair, like two different pages, and nobody
- * who does not know the key can make them meet.
+ * who does not know the key can make them meet. Keyed digests are in a
+ * space of their tenant's own already (its secret seed) and are copied,
+ * not mixed again.
  */
 #ifndef MB_CONTROLD_SNAPSHOT_H
 #define MB_CONTROLD_SNAPSHOT_H
@@ -130,7 +135,8 @@ json_t *snapshot_inputs_json(const struct snapshot *s);
 /*
  * @in as a set in the digest space of tenant number @tenant (1, 2, ...)
  * under the secret @key (see above): 64-bit words, sorted, labelled
- * MB_ALGO_XXH64 whatever @in's algorithm (the sharing library sizes a
+ * MB_ALGO_XXH64 and key id 0 whatever @in's algorithm and key (a keyed
+ * @in is copied as it is) (the sharing library sizes a
  * set's words by its algorithm; all sets of a scoped plan are scoped, so
  * they stay comparable). @out owns its copy; free it with mb_set_free().
  * 0, or -1 when out of memory.

@@ -80,6 +80,7 @@ struct store_upload {
 	uint16_t flags_mask, flags_want;	/* store_upload_require_flags() */
 	char flags_why[160];
 	bool flags_refused;
+	uint32_t key_id;		/* store_upload_require_key() */
 };
 
 /* Traces mb-hostd took are "host" whoever sent them (docs/hostd.md). */
@@ -725,6 +726,16 @@ static int upload_header(void *ctx, const struct mbt_info *info,
 		u->flags_refused = true;
 		return mb_errf(err, "%s", u->flags_why);
 	}
+	if (info->key_id && info->key_id != u->key_id) {
+		u->flags_refused = true;
+		if (!u->key_id)
+			return mb_errf(err, "the trace is keyed (key %08" PRIx32
+				       "), but no key was handed out for this "
+				       "vm's tenant", info->key_id);
+		return mb_errf(err, "the trace is keyed with key %08" PRIx32
+			       ", but this vm's tenant's key is %08" PRIx32,
+			       info->key_id, u->key_id);
+	}
 	return store_header_text_ok(info, err);
 }
 
@@ -878,6 +889,11 @@ void store_upload_require_flags(struct store_upload *u, uint16_t mask,
 	u->flags_mask = mask;
 	u->flags_want = want & mask;
 	snprintf(u->flags_why, sizeof(u->flags_why), "%s", why);
+}
+
+void store_upload_require_key(struct store_upload *u, uint32_t key_id)
+{
+	u->key_id = key_id;
 }
 
 uint64_t store_upload_size(const struct store_upload *u)

@@ -100,6 +100,14 @@ struct store_upload *store_upload_begin(struct store *s,
 void store_upload_require_flags(struct store_upload *u, uint16_t mask,
 				uint16_t want, const char *why);
 
+/*
+ * Accept a keyed trace (MBT_FLAG_KEYED) only with key id @key_id, the key
+ * of the VM's tenant (keys.h; 0: it has none, so no keyed trace), else
+ * STORE_FORBIDDEN; traces without a key are not affected. Call before the
+ * first write.
+ */
+void store_upload_require_key(struct store_upload *u, uint32_t key_id);
+
 /* Validate and write the next bytes. After a failure every call fails. */
 enum store_status store_upload_write(struct store_upload *u, const void *buf,
 				     size_t len, struct mb_err *err);

@@ -28,6 +28,7 @@
 #include "config.h"
 #include "failalloc.h"
 #include "json_alloc.h"
+#include "keys.h"
 #include "mbt.h"
 #include "scenario.h"
 #include "stats.h"
@@ -342,6 +343,93 @@ static void guest_report_parser_runs_out(void **state)
 	failalloc_sweep("guest statistics report", op_report, NULL, NULL);
 }
 
+/*
+ * The tenant keys (controld/keys.c): a store opened from its file, a key
+ * read, a new one made and saved, the answer of the key route. A key
+ * that ran out of memory on its way to the file is not there afterwards.
+ */
+static const char keys_text[] =
+	"# keys\n"
+	"1a2b3c4d 0123456789abcdef tenant=acme\n"
+	"5e6f7a8b fedcba9876543210\n";
+
+static int op_keys(void *ctx, struct mb_err *err)
+{
+	const char *dir = ctx;
+	struct keystore *k = keystore_open(dir, err);
+	struct auth *a;
+	struct tenant_key key;
+	uint8_t u[MBT_UUID_LEN];
+	char msg[MB_ERR_LEN];
+	json_t *body = NULL;
+	int ret = -1;
+
+	if (!k)
+		return -1;
+	if (keystore_get(k, "acme", false, &key, err) != 1 ||
+	    key.id != 0x1a2b3c4d)
+		fail_msg("the keys file parsed wrong");
+	if (keystore_get(k, "other", true, &key, err) != 1) {
+		if (keystore_key_id(k, "other"))
+			fail_msg("a key that was not saved is in the table");
+		goto out;
+	}
+	a = auth_new(NULL, false, err);
+	if (!a)
+		goto out;
+	if (auth_load_text(a, "tokens", tokens, strlen(tokens), err)) {
+		auth_free(a);
+		goto out;
+	}
+	mb_uuid_parse(UUID_A, u);
+	if (keys_answer(k, a, "Bearer token-of-vm-a", u, &body, msg,
+			sizeof(msg)) != 200) {
+		mb_errf(err, "%s", msg);
+		auth_free(a);
+		goto out;
+	}
+	json_decref(body);
+	auth_free(a);
+	ret = 0;
+out:
+	keystore_close(k);
+	return ret;
+}
+
+/* Each run starts from the two keys of keys_text. */
+static void keys_reset(const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fputs(keys_text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(path, 0600), 0);
+}
+
+static void check_keys(void *ctx, int ret, const struct mb_err *err)
+{
+	char path[128];
+
+	(void)ret;
+	(void)err;
+	snprintf(path, sizeof(path), "%s/keys", (const char *)ctx);
+	keys_reset(path);
+}
+
+static void keys_run_out(void **state)
+{
+	char dir[] = "/tmp/mb-allocfail-keys.XXXXXX", path[128];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/keys", dir);
+	keys_reset(path);
+	failalloc_sweep("tenant keys", op_keys, check_keys, dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 /* ---- the store and the catalogue ---- */
 
 
@@ -622,6 +710,7 @@ int main(void)
 		cmocka_unit_test(scenario_parser_runs_out),
 		cmocka_unit_test(config_parser_runs_out),
 		cmocka_unit_test(tokens_parser_runs_out),
+		cmocka_unit_test(keys_run_out),
 		cmocka_unit_test(guest_report_parser_runs_out),
 		cmocka_unit_test(store_open_runs_out),
 		cmocka_unit_test(store_upload_runs_out),
