@@ -56,10 +56,11 @@ CHECKS += check-ui
 $(BUILD)/mbuddy: MBUDDY_LIBS += -lcurl
 
 # The guest upload test boots two QEMU TCG guests with memtrace.ko and
-# mb-guestd (tests/guest/ test bed); a suite of its own since it is slow.
+# mb-guestd (tests/guest/ test bed), then two more for keyed traces
+# (tests/e2e/keyed.sh, about 20 s); a suite of its own since it is slow.
 .PHONY: check-guest-upload
 check-guest-upload: $(E2E_DEPS)
-	@BUILD=$(BUILD) tests/e2e/run.sh guest
+	@BUILD=$(BUILD) tests/e2e/run.sh guest keyed
 
 CHECKS += check-guest-upload
 

@@ -112,9 +112,12 @@ static void parse_answer(struct answer *a, struct upload_result *res)
 	json_decref(j);
 }
 
-/* What to send: a body from a file (PUT) or from memory (POST). */
+/* What to send: a body from a file (PUT), from memory (POST), or none (GET). */
 struct request {
 	const char *route;		/* after /v1/vms/{uuid}/ */
+	bool get;			/* a GET: no body */
+	char *keep;			/* GET: a 2xx answer's body goes here */
+	size_t keep_size;
 	const char *content_type;
 	int fd;				/* PUT @size bytes of this, or */
 	uint64_t size;
@@ -160,11 +163,16 @@ static int request(const struct upload_target *t, struct request *rq,
 			 t->token);
 		h = curl_slist_append(h, line);
 	}
-	snprintf(line, sizeof(line), "Content-Type: %s", rq->content_type);
-	h = curl_slist_append(h, line);
+	if (rq->content_type) {
+		snprintf(line, sizeof(line), "Content-Type: %s",
+			 rq->content_type);
+		h = curl_slist_append(h, line);
+	}
 
 	curl_easy_setopt(c, CURLOPT_URL, url);
-	if (rq->fd >= 0) {
+	if (rq->get) {
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	} else if (rq->fd >= 0) {
 		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(c, CURLOPT_READFUNCTION, read_body);
 		curl_easy_setopt(c, CURLOPT_READDATA, &body);
@@ -206,10 +214,24 @@ static int request(const struct upload_target *t, struct request *rq,
 		snprintf(res->message, sizeof(res->message), "%s: %s", url,
 			 rc == CURLE_ABORTED_BY_CALLBACK ? "stopped" :
 			 errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		explicit_bzero(answer, sizeof(*answer));
 		free(answer);
 		return -1;
 	}
-	parse_answer(answer, res);
+	if (rq->keep && res->http_status >= 200 && res->http_status < 300) {
+		/* A kept answer may be a secret (a key): copied, not parsed. */
+		answer->buf[answer->len] = '\0';
+		if (answer->len >= rq->keep_size || answer->len >=
+		    sizeof(answer->buf) - 1)
+			snprintf(res->message, sizeof(res->message),
+				 "%s: an answer of more than %zu bytes", url,
+				 rq->keep_size - 1);
+		else
+			memcpy(rq->keep, answer->buf, answer->len + 1);
+	} else {
+		parse_answer(answer, res);
+	}
+	explicit_bzero(answer, sizeof(*answer));
 	free(answer);
 	if (!res->message[0])
 		snprintf(res->message, sizeof(res->message), "HTTP %ld",
@@ -310,5 +332,25 @@ int upload_json(const struct upload_target *t, const char *route,
 		return UPLOAD_UNREACHABLE;
 	if (res->http_status >= 200 && res->http_status < 300)
 		return UPLOAD_OK;
+	return failure_class(res);
+}
+
+int upload_get(const struct upload_target *t, const char *route, char *body,
+	       size_t size, struct upload_result *res)
+{
+	struct request rq = {
+		.route = route,
+		.get = true,
+		.keep = body,
+		.keep_size = size,
+		.fd = -1,
+	};
+
+	if (size)
+		body[0] = '\0';
+	if (request(t, &rq, res))
+		return UPLOAD_UNREACHABLE;
+	if (res->http_status >= 200 && res->http_status < 300)
+		return body[0] ? UPLOAD_OK : UPLOAD_REJECTED;
 	return failure_class(res);
 }

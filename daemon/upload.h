@@ -82,6 +82,17 @@ int upload_json(const struct upload_target *t, const char *route,
 		const char *json, struct upload_result *res);
 
 /*
+ * GET {server}/v1/vms/{uuid}/@route once and copy a 2xx answer's body,
+ * NUL-terminated, into @body (@size bytes; nothing is parsed or logged, so
+ * the body may be a secret, and the request's own buffer is wiped).
+ * Returns UPLOAD_OK when a body came, UPLOAD_REJECTED for a 4xx or a 2xx
+ * with no body or one of @size bytes or more (res->message says which),
+ * UPLOAD_UNREACHABLE as for upload_json().
+ */
+int upload_get(const struct upload_target *t, const char *route, char *body,
+	       size_t size, struct upload_result *res);
+
+/*
  * Delay before retry @attempt (1-based): min(@max_s, 1 s * 2^(attempt-1)),
  * half of it fixed and half random ("equal jitter"), so agents that lost
  * controld at the same moment do not come back in lock step.

@@ -24,3 +24,9 @@ $(BUILD)/tests/test_guestd_%: $(BUILD)/tests/unit/test_guestd_%.o $(filter-out $
 FUZZ_SRCS_guestd_proc = guestd/procfs.c $(LIBMB_SRCS)
 FUZZ_CFLAGS_guestd_proc = -Idaemon
 build/fuzz/fuzz_guestd_proc: guestd/procfs.c guestd/guestd.h
+
+# Fuzz target of the key answer (tests/fuzz/fuzz_guestd_key.c, --keyed).
+FUZZ_SRCS_guestd_key = guestd/keyed.c $(LIBMB_SRCS)
+FUZZ_CFLAGS_guestd_key = -Idaemon -Iguestd
+FUZZ_LIBS_guestd_key = -ljansson
+build/fuzz/fuzz_guestd_key: guestd/keyed.c guestd/guestd.h

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -264,6 +265,28 @@ int collect_load_module(const char *device, const char *module,
 
 int collect_scan(const char *device, struct scan *out, struct mb_err *err)
 {
+	return collect_scan_keyed(device, NULL, out, err);
+}
+
+/* The device's key for this open file, or why it cannot take one. */
+static int set_key(int dev, const char *device, const struct memtrace_key *key,
+		   struct mb_err *err)
+{
+	struct memtrace_key k = *key;
+	int ret = 0;
+
+	if (ioctl(dev, MEMTRACE_IOC_SET_KEY, &k))
+		ret = mb_errf(err, "%s: cannot set the tenant key: %s", device,
+			      errno == ENOTTY ? "this memtrace.ko takes no "
+			      "keys (update it); no plain trace is sent "
+			      "instead" : strerror(errno));
+	explicit_bzero(&k, sizeof(k));
+	return ret;
+}
+
+int collect_scan_keyed(const char *device, const struct memtrace_key *key,
+		       struct scan *out, struct mb_err *err)
+{
 	static char buf[1 << 16];
 	struct mbt_parser *p = NULL;
 	ssize_t n, w;
@@ -282,6 +305,8 @@ int collect_scan(const char *device, struct scan *out, struct mb_err *err)
 		close(dev);
 		return ret;
 	}
+	if (key && set_key(dev, device, key, err))
+		goto out;
 	out->fd = memfd_create("mb-guestd-trace", MFD_CLOEXEC);
 	if (out->fd < 0) {
 		mb_errf(err, "memfd_create: %s", strerror(errno));
@@ -322,6 +347,12 @@ int collect_scan(const char *device, struct scan *out, struct mb_err *err)
 	}
 	if (mbt_parser_finish(p, &out->info, err)) {
 		mb_err_prefix(err, "trace from %s", device);
+		goto out;
+	}
+	if (out->info.key_id != (key ? key->key_id : 0)) {
+		mb_errf(err, "trace from %s: keyed with key %08x, expected "
+			"%08x", device, out->info.key_id,
+			key ? key->key_id : 0);
 		goto out;
 	}
 	ret = 0;

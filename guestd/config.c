@@ -25,6 +25,7 @@ enum {
 	OPT_VERSION,
 	OPT_PRESSURE_TRIGGER,
 	OPT_PRESSURE_SWAPIN,
+	OPT_KEYED,
 };
 
 static const struct option options[] = {
@@ -40,6 +41,7 @@ static const struct option options[] = {
 	{ "module", required_argument, NULL, OPT_MODULE },
 	{ "vm-uuid", required_argument, NULL, OPT_VM_UUID },
 	{ "vm-name", required_argument, NULL, OPT_VM_NAME },
+	{ "keyed", no_argument, NULL, OPT_KEYED },
 	AGENT_OPTIONS,
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -78,6 +80,11 @@ static void usage(FILE *out)
 "                            (default: modprobe memtrace)\n"
 "      --vm-uuid UUID        identity (default: SMBIOS product_uuid)\n"
 "      --vm-name NAME        name sent with the trace (default: hostname)\n"
+"      --keyed               keyed scans: fetch this VM's tenant key from\n"
+"                            controld before each scan and digest with xxh64\n"
+"                            under it, so a leaked trace reveals no known\n"
+"                            contents; never a plain trace instead (needs a\n"
+"                            memtrace.ko that takes keys; use https)\n"
 "      --retries N           retries after a failed upload (default 5)\n"
 "      --retry-max-delay S   longest wait between retries (default 60)\n"
 "      --timeout SECONDS     limit for one upload (default 300); a report\n"
@@ -145,6 +152,9 @@ static int apply(void *ctx, int val, const char *arg, struct mb_err *err)
 		if (mb_uuid_parse(arg, uuid))
 			return mb_errf(err, "vm-uuid: '%s' is not a uuid", arg);
 		return conf_set_str(&c->vm_uuid, arg, err);
+	case OPT_KEYED:
+		c->keyed = true;
+		return 0;
 	case OPT_VM_NAME:
 		if (strlen(arg) >= MBT_NAME_LEN)
 			return mb_errf(err, "vm-name: longer than %d bytes",

@@ -3,9 +3,9 @@
  * guestd.h - the parts of mb-guestd: settings (config.c), what it collects
  * (collect.c: identity, memory statistics, the module, the scan; procfs.c:
  * the parsers of the /proc files), the requests to controld (upload.c:
- * trace uploads and statistics reports) and the statistics reports
- * between traces (report.c: the body, the pace, their thread). main.c
- * runs the trace cycles.
+ * trace uploads, statistics reports and the tenant key), the key's
+ * answer (keyed.c) and the statistics reports between traces (report.c:
+ * the body, the pace, their thread). main.c runs the trace cycles.
  */
 #ifndef MB_GUESTD_H
 #define MB_GUESTD_H
@@ -19,6 +19,7 @@
 #include "agent.h"
 #include "mb_error.h"
 #include "mbt.h"
+#include "memtrace_ioctl.h"
 #include "upload.h"
 
 /* Exit statuses of --once and --stats-once (docs/mb-guestd.8). */
@@ -51,6 +52,7 @@ struct guestd_config {
 	char *module;			/* memtrace.ko to load, or NULL */
 	char *vm_uuid;			/* text, or NULL for SMBIOS */
 	char *vm_name;			/* NULL: hostname */
+	bool keyed;			/* keyed scans with the tenant's key */
 };
 
 int guestd_config_parse(struct guestd_config *c, int argc, char **argv,
@@ -171,6 +173,15 @@ struct scan {
  * @err set when another holds it, -1 on other failures.
  */
 int collect_scan(const char *device, struct scan *out, struct mb_err *err);
+
+/*
+ * collect_scan() with the tenant key @key (NULL: plain): set on the open
+ * device (MEMTRACE_IOC_SET_KEY) before the read, and the trace checked to
+ * be keyed with it. A module that takes no key fails the scan (-1), so
+ * --keyed never uploads a plain trace.
+ */
+int collect_scan_keyed(const char *device, const struct memtrace_key *key,
+		       struct scan *out, struct mb_err *err);
 void scan_release(struct scan *s);
 
 /* ---- upload.c (the HTTP part is daemon/upload.h, shared with mb-hostd) ---- */
@@ -194,6 +205,25 @@ int upload_scan(const struct upload_target *t, const struct scan *s,
  */
 int upload_report(const struct upload_target *t, const char *json,
 		  struct upload_result *res);
+
+/*
+ * GET /v1/vms/{uuid}/key once: this VM's tenant key into @key (wiped on
+ * failure). Returns GUESTD_OK, GUESTD_REJECTED (4xx, or an answer that is
+ * not a key: @res->message says why) or GUESTD_UNREACHABLE.
+ */
+int fetch_key(const struct upload_target *t, struct memtrace_key *key,
+	      struct upload_result *res);
+
+/* ---- keyed.c ---- */
+
+/*
+ * Parse the @len bytes at @text, the answer of GET /v1/vms/{uuid}/key:
+ * exactly {"key_id": 8 hex digits, not 0, "seed": 16 hex digits,
+ * "algorithm": "xxh64"} (lower-case hex). 0 with @key filled, or -1 with
+ * @err naming the field (never its value) and @key zeroed.
+ */
+int keyed_parse_answer(const char *text, size_t len, struct memtrace_key *key,
+		       struct mb_err *err);
 
 /* ---- report.c ---- */
 

@@ -49,9 +49,27 @@ static struct upload_target target(const struct guestd *g)
 	};
 }
 
+/*
+ * --keyed: this VM's tenant key, fetched before every scan (controld makes
+ * it the first time); GUESTD_OK, or the status of a failed fetch, which
+ * skips the cycle rather than upload a plain trace.
+ */
+static int get_key(struct guestd *g, struct memtrace_key *key)
+{
+	struct upload_target t = target(g);
+	struct upload_result res;
+	int ret = fetch_key(&t, key, &res);
+
+	if (ret != GUESTD_OK)
+		log_err("no tenant key from controld, so no scan: %s",
+			res.message);
+	return ret;
+}
+
 static int cycle(struct guestd *g)
 {
 	struct upload_target t = target(g);
+	struct memtrace_key key;
 	struct guest_stats stats;
 	struct upload_result res;
 	struct scan scan;
@@ -65,7 +83,11 @@ static int cycle(struct guestd *g)
 		log_err("%s", err.msg);
 		return GUESTD_SCAN;
 	}
-	ret = collect_scan(g->cfg.device, &scan, &err);
+	if (g->cfg.keyed && (ret = get_key(g, &key)) != GUESTD_OK)
+		return ret;
+	ret = collect_scan_keyed(g->cfg.device, g->cfg.keyed ? &key : NULL,
+				 &scan, &err);
+	explicit_bzero(&key, sizeof(key));
 	if (ret) {
 		log_err("%s", err.msg);
 		return ret == -2 ? GUESTD_BUSY : GUESTD_SCAN;
@@ -83,6 +105,9 @@ static int cycle(struct guestd *g)
 		"scanned %llu pages (%llu bytes); uploading to %s",
 		(unsigned long long)scan.info.page_count,
 		(unsigned long long)scan.size, g->cfg.agent.server);
+	if (scan.info.key_id)
+		log_msg(g->cfg.agent.verbose ? LOG_INFO : LOG_DEBUG,
+			"the trace is keyed with key %08x", scan.info.key_id);
 	ret = upload_scan(&t, &scan, &stats, g->cfg.agent.retries,
 			  g->cfg.agent.retry_max_delay, &daemon_stop_requested, &res);
 	if (ret == GUESTD_OK)
@@ -189,6 +214,9 @@ int main(int argc, char **argv)
 		status = GUESTD_FAILED;
 		goto out;
 	}
+	if (g.cfg.keyed && strncmp(g.cfg.agent.server, "https://", 8))
+		log_warn("--keyed over %s: the tenant key crosses the network "
+			 "unencrypted; use https", g.cfg.agent.server);
 	daemon_catch_stop();
 	reporting = setup_reports(&g, &reports);
 	if (g.cfg.stats_once) {
@@ -200,8 +228,9 @@ int main(int argc, char **argv)
 		status = cycle(&g);
 		goto out;
 	}
-	log_info("vm %s (%s): uploading to %s every %u s", g.uuid, g.name,
-		 g.cfg.agent.server, g.cfg.interval);
+	log_info("vm %s (%s): uploading %straces to %s every %u s", g.uuid,
+		 g.name, g.cfg.keyed ? "keyed " : "", g.cfg.agent.server,
+		 g.cfg.interval);
 	if (reporting)
 		log_info("statistics reports every %u s",
 			 g.cfg.stats_interval);

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * upload.c - mb-guestd's requests to controld: the PUT of a scan with the
- * guest's memory statistics in X-MB-* request headers (docs/api.md), and
- * the POST of a statistics report. The HTTP part is daemon/upload.c,
+ * guest's memory statistics in X-MB-* request headers (docs/api.md), the
+ * POST of a statistics report, and the GET of the tenant key (--keyed). The HTTP part is daemon/upload.c,
  * shared with mb-hostd.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "guestd.h"
 
@@ -50,4 +51,22 @@ int upload_report(const struct upload_target *t, const char *json,
 		  struct upload_result *res)
 {
 	return upload_json(t, "stats", json, res);
+}
+
+int fetch_key(const struct upload_target *t, struct memtrace_key *key,
+	      struct upload_result *res)
+{
+	char body[512];
+	struct mb_err err;
+	int ret;
+
+	memset(key, 0, sizeof(*key));
+	ret = upload_get(t, "key", body, sizeof(body), res);
+	if (ret == UPLOAD_OK && keyed_parse_answer(body, strlen(body), key,
+						   &err)) {
+		snprintf(res->message, sizeof(res->message), "%s", err.msg);
+		ret = UPLOAD_REJECTED;
+	}
+	explicit_bzero(body, sizeof(body));
+	return ret;
 }
