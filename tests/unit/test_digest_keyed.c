@@ -30,6 +30,7 @@
 #include "digest_simd.h"
 #include "digest_vectors.h"
 #include "mbt.h"
+#include "membuf.h"
 #include "sharing.h"
 
 /* The seeds: small, with high bits, all ones, and two random ones. */
@@ -329,26 +330,6 @@ static void keyed_pages_equal_scalar(void **state)
 }
 
 /* ---- traces ---- */
-
-struct membuf {
-	uint8_t *data;
-	size_t len, cap;
-};
-
-static int mem_sink(void *ctx, const void *buf, size_t len, struct mb_err *err)
-{
-	struct membuf *m = ctx;
-
-	(void)err;
-	if (m->len + len > m->cap) {
-		m->cap = (m->len + len) * 2;
-		m->data = realloc(m->data, m->cap);
-		assert_non_null(m->data);
-	}
-	memcpy(m->data + m->len, buf, len);
-	m->len += len;
-	return 0;
-}
 
 /* A trace of @n pages, digests @digests, free none. */
 static void make_trace(struct mbt_trace *t, int algo, uint16_t flags,

@@ -22,26 +22,7 @@
 #include <xxhash.h>
 
 #include "mbt.h"
-
-struct membuf {
-	uint8_t *data;
-	size_t len, cap;
-};
-
-static int mem_sink(void *ctx, const void *buf, size_t len, struct mb_err *err)
-{
-	struct membuf *m = ctx;
-
-	(void)err;
-	if (m->len + len > m->cap) {
-		m->cap = (m->len + len) * 2;
-		m->data = realloc(m->data, m->cap);
-		assert_non_null(m->data);
-	}
-	memcpy(m->data + m->len, buf, len);
-	m->len += len;
-	return 0;
-}
+#include "membuf.h"
 
 /*
  * The reference trace: 3 chunks (pfns 0..9999 in chunks of 4096 from the
