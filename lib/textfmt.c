@@ -9,12 +9,15 @@
  * one batch and hands the rest on (the legacy listener spools them to
  * disk). Errors name the line.
  *
- * Speed: whole lines where it can (fast_lines(): the newlines of 64 bytes
- * found by four 16-byte compares, each line's digits converted by three
- * multiplies without a branch on their number), byte by byte where it must (a line split across two feeds,
- * anything unusual, every error), so both paths accept and refuse the
- * same inputs with the same messages; tests/fuzz/fuzz_text.c compares
- * them. A caller that knows the size of its input reserves the digests in
+ * Speed: blocks of lines where it can (fast_blocks(): the newlines of 256
+ * bytes found first, then every line of the block converted with SSSE3,
+ * or the scalar multiplies without it, and kept when all of them were
+ * simple), whole lines next (fast_lines(): the newlines of 64 bytes found
+ * by four 16-byte compares, each line's digits converted by three
+ * multiplies without a branch on their number), byte by byte where it
+ * must (a line split across two feeds, anything unusual, every error), so
+ * all paths accept and refuse the same inputs with the same messages;
+ * tests/fuzz/fuzz_text.c compares them. A caller that knows the size of its input reserves the digests in
  * one allocation (mb_text_reserve()) instead of growing the array.
  */
 #include <inttypes.h>
@@ -22,6 +25,9 @@
 #include <string.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
+#endif
+#ifdef __x86_64__
+#include <tmmintrin.h>
 #endif
 
 #include "mbt.h"
@@ -204,20 +210,187 @@ static inline bool line_value(const unsigned char *end, unsigned int k,
 }
 
 /*
+ * The newline positions of the BLOCK_BYTES bytes at @s into @pos (room for
+ * BLOCK_BYTES + 8), as offsets from @s; returns how many. Eight positions
+ * of each 64-byte window are written whether or not they exist (lines of
+ * about 11 bytes put 5 or 6 newlines in a window), so the loop does not
+ * branch on where the lines end; a window with more takes a short loop.
+ */
+#define BLOCK_BYTES 256
+
+static inline __attribute__((always_inline))
+size_t block_newlines(const unsigned char *s, uint32_t *pos)
+{
+	size_t np = 0, w;
+	int j;
+
+	for (w = 0; w < BLOCK_BYTES; w += 64) {
+		uint64_t m = newlines64(s + w);
+		size_t cnt = (size_t)__builtin_popcountll(m);
+
+		for (j = 0; j < 8; j++) {
+			/* Past the last newline: an unused position. */
+			pos[np + (size_t)j] = (uint32_t)(w + (size_t)
+				__builtin_ctzll(m | (1ULL << 63)));
+			m &= m - 1;
+		}
+		for (j = 8; m; j++) {
+			pos[np + (size_t)j] = (uint32_t)(w + (size_t)
+				__builtin_ctzll(m));
+			m &= m - 1;
+		}
+		np += cnt;
+	}
+	return np;
+}
+
+/*
+ * The values of the @np lines that end at @s + pos[0..np-1] (the first
+ * starts at @s, each next one after the previous newline) into @d, with
+ * 16 readable bytes before @s. True when every line is simple; otherwise
+ * the values are garbage and the caller takes the lines one by one.
+ */
+static bool block_values_scalar(const unsigned char *s, const uint32_t *pos,
+				size_t np, uint64_t *d)
+{
+	uint64_t ok = np != 0, v;
+	size_t l, start = 0;
+
+	for (l = 0; l < np; l++) {
+		size_t end = pos[l];
+		unsigned int k = (unsigned int)(end - start);
+
+		ok &= (k - 1 < 10) & line_value(s + end, k, &v);
+		d[l] = v;
+		start = end + 1;
+	}
+	return ok;
+}
+
+#ifdef __x86_64__
+/*
+ * The same with SSSE3, one line per register: the 16 bytes that end at
+ * the newline, those before the line masked to zero digits, are checked
+ * for digits all at once and converted by two multiply-adds (digit pairs,
+ * then groups of four) and a 64-bit multiply of the two halves.
+ */
+static const unsigned char line_keep[17][16] = {
+#define K(k) { [16 - (k) ... 15] = 0xff }
+	{ 0 }, K(1), K(2), K(3), K(4), K(5), K(6), K(7), K(8), K(9), K(10),
+	K(11), K(12), K(13), K(14), K(15), K(16),
+#undef K
+};
+
+__attribute__((target("ssse3")))
+static bool block_values_ssse3(const unsigned char *s, const uint32_t *pos,
+			       size_t np, uint64_t *d)
+{
+	const __m128i zero = _mm_set1_epi8('0'), nine = _mm_set1_epi8(9);
+	const __m128i tens = _mm_set1_epi16(0x010a);	/* 10, 1 */
+	const __m128i hundreds = _mm_set1_epi32(0x00010064);	/* 100, 1 */
+	const __m128i ten_thousand = _mm_set_epi32(0, 10000, 0, 10000);
+	__m128i digits_ok = _mm_set1_epi8(-1);
+	uint64_t ok = np != 0, v;
+	size_t l, start = 0;
+
+	for (l = 0; l < np; l++) {
+		size_t end = pos[l];
+		unsigned int k = (unsigned int)(end - start);
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)
+					    (s + end - 16));
+		__m128i keep = _mm_loadu_si128((const __m128i *)(const void *)
+					       line_keep[k < 16 ? k : 16]);
+
+		x = _mm_and_si128(_mm_sub_epi8(x, zero), keep);
+		digits_ok = _mm_and_si128(digits_ok, _mm_cmpeq_epi8(
+						  _mm_max_epu8(x, nine), nine));
+		x = _mm_madd_epi16(_mm_maddubs_epi16(x, tens), hundreds);
+		/* [digits 0-7, digits 8-15] as two 64-bit numbers */
+		x = _mm_add_epi64(_mm_mul_epu32(x, ten_thousand),
+				  _mm_srli_epi64(x, 32));
+		v = (uint64_t)_mm_cvtsi128_si64(x) * 100000000ULL +
+		    (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(x, x));
+		ok &= (k - 1 < 10) & (v <= UINT32_MAX);
+		d[l] = v;
+		start = end + 1;
+	}
+	return ok & (_mm_movemask_epi8(digits_ok) == 0xffff);
+}
+#endif
+
+/*
+ * Whole blocks of simple lines from @s + *@i on: the lines that end in the
+ * BLOCK_BYTES bytes at *@i, all converted without a branch on what they
+ * hold and kept only when every one of them is simple. Stops before the
+ * first block that is not all simple (fast_lines() then takes it line by
+ * line), or when the array or the input runs short. Compiled twice: with
+ * SSSE3 and POPCNT when the CPU has them, and without.
+ */
+static inline __attribute__((always_inline))
+void blocks(struct mb_text_parser *p, const unsigned char *s, size_t len,
+	    size_t *i, uint64_t limit, bool simd)
+{
+	uint64_t *d = p->digests, count = p->count, first = count;
+	uint64_t stop = (p->cap < limit ? p->cap : limit);
+	uint32_t pos[BLOCK_BYTES + 8];
+	size_t at = *i;
+
+	while (at >= 16 && at + BLOCK_BYTES + 64 <= len &&
+	       stop - count >= BLOCK_BYTES) {
+		size_t np = block_newlines(s + at, pos);
+		bool ok;
+
+#ifdef __x86_64__
+		if (simd)
+			ok = block_values_ssse3(s + at, pos, np, d + count);
+		else
+#endif
+			ok = block_values_scalar(s + at, pos, np, d + count);
+		if (!ok)
+			break;
+		count += np;
+		at += pos[np - 1] + 1;
+	}
+	p->line += count - first;
+	p->count = count;
+	*i = at;
+}
+
+#ifdef __x86_64__
+__attribute__((target("ssse3,popcnt")))
+static void fast_blocks_ssse3(struct mb_text_parser *p, const unsigned char *s,
+			      size_t len, size_t *i, uint64_t limit)
+{
+	blocks(p, s, len, i, limit, true);
+}
+#endif
+
+static void fast_blocks(struct mb_text_parser *p, const unsigned char *s,
+			size_t len, size_t *i, uint64_t limit)
+{
+#ifdef __x86_64__
+	if (__builtin_cpu_supports("ssse3") && __builtin_cpu_supports("popcnt"))
+		fast_blocks_ssse3(p, s, len, i, limit);
+	else
+#endif
+		blocks(p, s, len, i, limit, false);
+}
+
+/*
  * Whole simple lines from @s + *@i on, 64 bytes at a time: the newlines of
  * a window are found at once, so where a line ends does not wait for the
  * previous line's value. Stops at the first line that is not simple, or
  * when the array is full; *@i is then the start of the next line.
  */
 static void fast_lines(struct mb_text_parser *p, const unsigned char *s,
-		       size_t len, size_t *i, uint64_t limit)
+		       size_t len, size_t *i, uint64_t limit, size_t until)
 {
 	/* In locals: the stores to the array could alias the parser. */
 	uint64_t *d = p->digests, count = p->count, first = count, v;
 	uint64_t stop = (p->cap < limit ? p->cap : limit);
 	size_t at = *i;		/* where the next line starts */
 
-	while (at >= 8 && at + 64 <= len && stop - count >= 64) {
+	while (at >= 8 && at < until && at + 64 <= len && stop - count >= 64) {
 		size_t base = at;
 		uint64_t nl = newlines64(s + base);
 
@@ -238,6 +411,24 @@ out:
 	p->line += count - first;
 	p->count = count;
 	*i = at;
+}
+
+/*
+ * Blocks while they are all simple; the lines of a block that is not (and
+ * the first lines of the input, which lack the bytes before them that the
+ * blocks read), one by one until the next block or the first line that is
+ * not simple either, for the byte-wise parser.
+ */
+static void fast_path(struct mb_text_parser *p, const unsigned char *s,
+		      size_t len, size_t *i, uint64_t limit)
+{
+	size_t before;
+
+	do {
+		before = *i;
+		fast_blocks(p, s, len, i, limit);
+		fast_lines(p, s, len, i, limit, *i + BLOCK_BYTES);
+	} while (*i != before);
 }
 
 int mb_text_feed(struct mb_text_parser *p, const void *buf, size_t len,
@@ -261,7 +452,7 @@ int mb_text_feed(struct mb_text_parser *p, const void *buf, size_t len,
 		 */
 		if (!p->digits && !p->pending_empty && !p->sink &&
 		    p->count < p->cap) {
-			fast_lines(p, s, len, &i, limit);
+			fast_path(p, s, len, &i, limit);
 			if (i == len)
 				break;
 		}
