@@ -41,6 +41,12 @@
 #define SPARSE_MAX	8
 /* A column costs about this many pair updates (n <= 64: n/64 words). */
 #define COLUMN_COST	32
+/*
+ * Up to this many VMs a chunk counts masks in an array of 2^n counts
+ * (512 KiB at most) instead of a hash map: groups of many VMs with many
+ * masks (random data) would otherwise miss the cache on every digest.
+ */
+#define DIRECT_MAX_VMS	16
 
 unsigned int mb_parts_bits(uint64_t digests)
 {
@@ -231,6 +237,24 @@ static int map_add(struct mask_map *m, uint64_t mask, uint64_t count)
 	return 0;
 }
 
+/* One more digest of @mask: found in place, or added by map_add(). */
+static inline int map_inc(struct mask_map *m, uint64_t mask)
+{
+	size_t slot;
+
+	if (!m->cap)
+		return map_add(m, mask, 1);
+	slot = map_slot(m, mask);
+	while (m->mask[slot]) {
+		if (m->mask[slot] == mask) {
+			m->count[slot]++;
+			return 0;
+		}
+		slot = (slot + 1) & (m->cap - 1);
+	}
+	return map_add(m, mask, 1);
+}
+
 /* ---- grouping ---- */
 
 struct profile_job;
@@ -239,7 +263,8 @@ struct profile_job;
 struct profile_chunk {
 	const struct profile_job *job;
 	uint64_t b0, b1;
-	struct mask_map masks;
+	struct mask_map masks;		/* more than DIRECT_MAX_VMS VMs */
+	uint64_t *direct;		/* else: count by mask, 2^n entries */
 	int failed;
 };
 
@@ -337,10 +362,19 @@ static int group_##type(struct profile_chunk *c, struct group_table *t, \
 			t->mask[slot] |= bit;				\
 		}							\
 	}								\
+	if (c->direct) {						\
+		for (i = 0; i < nused; i++) {				\
+			size_t slot = t->used[i];			\
+									\
+			c->direct[t->mask[slot]]++;			\
+			t->mask[slot] = 0;				\
+		}							\
+		return 0;						\
+	}								\
 	for (i = 0; i < nused; i++) {					\
 		size_t slot = t->used[i];				\
 									\
-		if (map_add(&c->masks, t->mask[slot], 1))		\
+		if (map_inc(&c->masks, t->mask[slot]))			\
 			return -1;					\
 		t->mask[slot] = 0;					\
 	}								\
@@ -400,6 +434,26 @@ static int profile_collect(struct mb_profile *out, struct mask_map *all)
 	return 0;
 }
 
+/* The masks of the 2^n direct counts @cnt (out->n set), increasing. */
+static int profile_from_counts(struct mb_profile *out, const uint64_t *cnt)
+{
+	size_t full = (size_t)1 << out->n, s, k = 0;
+
+	for (s = 1; s < full; s++)
+		k += cnt[s] != 0;
+	out->mask = malloc((k ? k : 1) * sizeof(uint64_t));
+	out->count = malloc((k ? k : 1) * sizeof(uint64_t));
+	if (!out->mask || !out->count)
+		return -1;
+	for (s = 1, k = 0; s < full; s++)
+		if (cnt[s]) {
+			out->mask[k] = s;
+			out->count[k++] = cnt[s];
+		}
+	out->nmasks = k;
+	return 0;
+}
+
 void mb_profile_free(struct mb_profile *p)
 {
 	free(p->mask);
@@ -415,6 +469,7 @@ int mb_profile_build(struct mb_profile *out,
 	struct mask_map all = { 0 };
 	uint64_t entries = 0, nbuckets, nchunks, per, i;
 	unsigned int bits = MB_PARTS_MAX_BITS;
+	bool direct = n <= DIRECT_MAX_VMS;
 	size_t v;
 	int rc = -1;
 
@@ -439,7 +494,8 @@ int mb_profile_build(struct mb_profile *out,
 	threads = mb_thread_count(threads);
 	if (entries < (1u << 17))
 		threads = 1;	/* a millisecond or less: not worth a thread */
-	nchunks = (uint64_t)threads * CHUNKS_PER_THREAD;
+	/* Direct counts of many VMs are large: fewer chunks to merge. */
+	nchunks = (uint64_t)threads * (direct && n > 12 ? 2 : CHUNKS_PER_THREAD);
 	if (nchunks > nbuckets)
 		nchunks = nbuckets;
 	job.chunks = calloc(nchunks, sizeof(*job.chunks));
@@ -451,6 +507,9 @@ int mb_profile_build(struct mb_profile *out,
 		job.chunks[i].b0 = i * per;
 		job.chunks[i].b1 = (i + 1) * per < nbuckets ? (i + 1) * per :
 							       nbuckets;
+		if (direct && !(job.chunks[i].direct =
+				calloc((size_t)1 << n, sizeof(uint64_t))))
+			goto oom;
 	}
 	mb_parallel_for(nchunks, threads, group_chunk, &job);
 	for (i = 0; i < nchunks; i++) {
@@ -459,12 +518,15 @@ int mb_profile_build(struct mb_profile *out,
 
 		if (job.chunks[i].failed)
 			goto oom;
+		for (s = 0; direct && i && s < (size_t)1 << n; s++)
+			job.chunks[0].direct[s] += job.chunks[i].direct[s];
 		for (s = 0; s < m->cap; s++)
 			if (m->mask[s] && map_add(&all, m->mask[s], m->count[s]))
 				goto oom;
 	}
 	out->n = n;
-	if (profile_collect(out, &all))
+	if (direct ? profile_from_counts(out, job.chunks[0].direct) :
+		     profile_collect(out, &all))
 		goto oom;
 	rc = 0;
 	goto done;
@@ -472,8 +534,10 @@ oom:
 	mb_profile_free(out);
 	mb_errf(err, "out of memory grouping the digests of %zu VMs", n);
 done:
-	for (i = 0; job.chunks && i < nchunks; i++)
+	for (i = 0; job.chunks && i < nchunks; i++) {
 		map_free(&job.chunks[i].masks);
+		free(job.chunks[i].direct);
+	}
 	free(job.chunks);
 	map_free(&all);
 	return rc;
