@@ -7,11 +7,14 @@
  * trace for the sort, and the exact estimator then groups the digests
  * anyway.
  *
- * Splitting: a trace's digests are counted per bucket of their top bits,
- * then written to their bucket's place (two reads of the trace, one write
- * of 4 or 8 bytes per stored digest). A page equal to the page before it
- * is stored once, as mb_set_from_trace() does: runs of zero pages and of
- * never-written free pages are most of an idle trace.
+ * Splitting: one pass over the trace keeps the digests to store, in
+ * trace order, and counts them per bucket of their top bits; a second
+ * pass over the kept digests writes each to its bucket's place (one read
+ * of the trace, 4 or 8 bytes written twice per stored digest). A page
+ * equal to the page before it is stored once, as mb_set_from_trace()
+ * does: runs of zero pages and of never-written free pages are most of an
+ * idle trace. When every page counts (free pages included, or none
+ * marked) the first pass has no branch.
  *
  * Grouping: the digests of bucket b of every VM go into one
  * open-addressing table, each slot a digest and the mask of the VMs that
@@ -94,40 +97,77 @@ static inline bool page_repeats(const struct mbt_trace *t, bool include_free,
 	       page_counted(t, include_free, i - 1);
 }
 
-/* Count then place: the two passes of the split, for one digest width. */
+/* Does trace @t mark any page free? */
+static bool any_free(const struct mbt_trace *t)
+{
+	uint64_t i, bytes = (t->info.page_count + 7) / 8;
+	unsigned char seen = 0;
+
+	for (i = 0; i < bytes; i++)
+		seen |= t->free_bits[i];
+	return seen != 0;
+}
+
+/*
+ * Keep then place, for one digest width: the stored digests in trace order
+ * into d (the rule of mb_set_from_trace() applied once), counted per
+ * bucket, then copied to their buckets' places in a second array.
+ */
 #define SPLIT(type, d, keybits)						\
-static void split_##type(struct mb_digest_parts *parts,			\
-			 const struct mbt_trace *t, bool include_free,	\
-			 uint64_t *next)				\
+static int split_##type(struct mb_digest_parts *parts,			\
+			const struct mbt_trace *t, bool include_free,	\
+			uint64_t *next)					\
 {									\
-	uint64_t n = t->info.page_count, i, pages = 0, nb;		\
-	unsigned int shift = keybits - parts->bits;			\
-	type *out = parts->d;						\
+	uint64_t n = t->info.page_count, i, pages = 0, kept = 0, nb;	\
+	/* bucket = key >> shift, in two steps so bits 0 is defined */	\
+	unsigned int shift = keybits - parts->bits - 1;			\
+	uint64_t *cnt = parts->start + 1;				\
+	type *keys = parts->d, *out;					\
 									\
 	nb = 1ULL << parts->bits;					\
-	for (i = 0; i < n; i++) {					\
-		if (!page_counted(t, include_free, i))			\
-			continue;					\
-		pages++;						\
-		if (page_repeats(t, include_free, i))			\
-			continue;					\
-		/* bits 0: one bucket (a shift by the width is undefined) */ \
-		parts->start[parts->bits ?				\
-			     ((type)t->digests[i] >> shift) + 1 : 1]++;	\
+	if (include_free || !any_free(t)) {				\
+		/* Every page counts: stored unless it repeats the last. */ \
+		uint64_t prev = n ? ~t->digests[0] : 0;			\
+									\
+		for (i = 0; i < n; i++) {				\
+			uint64_t dig = t->digests[i], keep = dig != prev; \
+			type key = (type)dig;				\
+									\
+			keys[kept] = key;				\
+			kept += keep;					\
+			cnt[key >> shift >> 1] += keep;			\
+			prev = dig;					\
+		}							\
+		pages = n;						\
+	} else {							\
+		for (i = 0; i < n; i++) {				\
+			type key = (type)t->digests[i];			\
+									\
+			if (!page_counted(t, include_free, i))		\
+				continue;				\
+			pages++;					\
+			if (page_repeats(t, include_free, i))		\
+				continue;				\
+			keys[kept++] = key;				\
+			cnt[key >> shift >> 1]++;			\
+		}							\
 	}								\
+	out = malloc((kept ? kept : 1) * sizeof(type));			\
+	if (!out)							\
+		return -1;						\
 	for (i = 0; i < nb; i++) {					\
 		parts->start[i + 1] += parts->start[i];			\
 		next[i] = parts->start[i];				\
 	}								\
-	for (i = 0; i < n; i++) {					\
-		type key = (type)t->digests[i];				\
+	for (i = 0; i < kept; i++) {					\
+		type key = keys[i];					\
 									\
-		if (!page_counted(t, include_free, i) ||		\
-		    page_repeats(t, include_free, i))			\
-			continue;					\
-		out[next[parts->bits ? key >> shift : 0]++] = key;	\
+		out[next[key >> shift >> 1]++] = key;			\
 	}								\
+	free(keys);							\
+	parts->d = out;							\
 	parts->pages = pages;						\
+	return 0;							\
 }
 SPLIT(uint32_t, d32, 32)
 SPLIT(uint64_t, d64, 64)
@@ -168,10 +208,14 @@ int mb_parts_from_trace(struct mb_digest_parts *parts,
 		return mb_errf(err, "out of memory splitting %llu digests",
 			       (unsigned long long)n);
 	}
-	if (width == 4)
-		split_uint32_t(parts, t, include_free, next);
-	else
-		split_uint64_t(parts, t, include_free, next);
+	if (width == 4 ? split_uint32_t(parts, t, include_free, next) :
+			 split_uint64_t(parts, t, include_free, next)) {
+		free(next);
+		mb_parts_free(parts);
+		mb_set_free(meta);
+		return mb_errf(err, "out of memory splitting %llu digests",
+			       (unsigned long long)n);
+	}
 	free(next);
 	meta->pages = parts->pages;
 	return 0;
