@@ -195,6 +195,7 @@ int cmd_best_match(int argc, char **argv)
 			"file\n%s", best_match_usage);
 		return EXIT_USAGE;
 	}
+	mb_profile_reuse_memory();
 	if (mb_scenario_load_profiled(argv[optind], include_free, &sc, &err)) {
 		fprintf(stderr, "mbuddy best-match: %s\n", err.msg);
 		return EXIT_FAIL;

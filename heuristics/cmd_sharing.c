@@ -419,6 +419,7 @@ int cmd_sharing(int argc, char **argv)
 		fprintf(stderr, "mbuddy sharing: out of memory\n");
 		goto out;
 	}
+	mb_profile_reuse_memory();
 	mb_parallel_for(n, opts.threads, load_one, &lc);
 	for (i = 0; i < n; i++) {
 		if (lc.failed[i]) {

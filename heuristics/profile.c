@@ -31,6 +31,7 @@
  * so such a mask becomes count(M) columns of a bit matrix instead
  * (pairwise.c), and the cost stays that of the exact estimator.
  */
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -70,6 +71,12 @@ unsigned int mb_parts_bits_for_files(const char *const *paths, size_t n)
 		if (!stat(paths[i], &st))
 			bytes += (uint64_t)st.st_size;
 	return mb_parts_bits(bytes / 4);
+}
+
+void mb_profile_reuse_memory(void)
+{
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	mallopt(M_TRIM_THRESHOLD, 256 << 20);
 }
 
 void mb_parts_free(struct mb_digest_parts *parts)

@@ -83,6 +83,15 @@ int mb_parts_from_trace(struct mb_digest_parts *parts,
 			bool include_free, const char *name, unsigned int bits,
 			struct mb_err *err);
 
+/*
+ * For a short-lived process that loads and splits one trace after
+ * another (mbuddy sharing, best-match): the memory a trace's arrays free
+ * serves the next trace of the same thread instead of going back to the
+ * kernel and being faulted in again (malloc keeps up to 256 MiB, arrays of
+ * up to 32 MiB come from its heaps). Call once, before the loads.
+ */
+void mb_profile_reuse_memory(void);
+
 /* Release what @parts owns and zero it. Safe on a zeroed one. */
 void mb_parts_free(struct mb_digest_parts *parts);
 
