@@ -200,6 +200,7 @@ int mb_parts_from_trace(struct mb_digest_parts *parts,
 	parts->bits = bits;
 	meta->algorithm = t->info.algorithm;
 	meta->width = width;
+	meta->key_id = t->info.key_id;
 	meta->name = strdup(name ? name : t->info.vm_name);
 	parts->start = calloc((1ULL << bits) + 1, sizeof(uint64_t));
 	next = malloc((1ULL << bits) * sizeof(uint64_t));

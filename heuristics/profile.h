@@ -74,7 +74,7 @@ unsigned int mb_parts_bits_for_files(const char *const *paths, size_t n);
  * Split the digests of trace @t's used pages (free pages too when
  * @include_free) into @parts with @bits bucket bits, and describe the VM
  * in @meta: name (@name copied, NULL takes the trace's vm_name),
- * algorithm, width and pages, but no digests (d32 and d64 NULL)
+ * algorithm, width, key id and pages, but no digests (d32 and d64 NULL)
  * and distinct 0 until mb_profile_set_distinct(). Returns 0, or -1 when
  * the algorithm is unknown, @bits too large or memory short.
  */

@@ -313,6 +313,32 @@ static void profile_errors(void **state)
 	mbt_trace_free(&t);
 	assert_int_equal(mb_profile_build(&p, parts, 2, 1, &err), -1);
 	assert_non_null(strstr(err.msg, "digests of 8 and 4 bytes"));
+	/* keyed traces: the description carries the key id, as a set does */
+	{
+		struct mb_digest_parts kp[2];
+		struct mb_digest_set km[2], ks;
+		size_t v;
+
+		for (v = 0; v < 2; v++) {
+			make_trace(&t, base, 8, v, 2, MB_ALGO_XXH64, false, 1);
+			t.info.key_id = 0x1234u + 0x4444u * (uint32_t)v;
+			assert_int_equal(mb_parts_from_trace(&kp[v], &km[v], &t,
+							     false, NULL, 2,
+							     &err), 0);
+			assert_int_equal(mb_set_from_trace(&ks, &t, false, NULL,
+							   &err), 0);
+			assert_int_equal(km[v].key_id, ks.key_id);
+			assert_int_equal(km[v].key_id, t.info.key_id);
+			mb_set_free(&ks);
+			mbt_trace_free(&t);
+		}
+		assert_int_equal(mb_set_comparable(&km[0], &km[1], &err), -1);
+		assert_non_null(strstr(err.msg, "different keys"));
+		for (v = 0; v < 2; v++) {
+			mb_parts_free(&kp[v]);
+			mb_set_free(&km[v]);
+		}
+	}
 	assert_int_equal(mb_profile_build(&p, parts, 0, 1, &err), -1);
 	assert_int_equal(mb_profile_build(&p, parts, 65, 1, &err), -1);
 	assert_non_null(strstr(err.msg, "1 to 64 VMs, not 65"));
