@@ -269,6 +269,12 @@ int mb_text_finish(struct mb_text_parser *p, const char *vm_name,
  * input, an earlier failure or a failing sink.
  */
 int mb_text_end(struct mb_text_parser *p, struct mb_err *err);
+/*
+ * The same, and the trace's description in @info as mb_text_finish() would
+ * give it (superfast, SYNTHETIC_PFN, p->count pages, @vm_name).
+ */
+int mb_text_end_info(struct mb_text_parser *p, const char *vm_name,
+		     struct mbt_info *info, struct mb_err *err);
 void mb_text_release(struct mb_text_parser *p);
 
 /* Parse a whole text trace held in memory. */
@@ -300,6 +306,17 @@ enum mb_trace_format mb_trace_detect(const void *buf, size_t len);
  * path.
  */
 int mb_trace_load(const char *path, struct mbt_trace *t, struct mb_err *err);
+
+/*
+ * As mb_trace_load(), but a legacy text trace's digests go to @sink in
+ * batches (as with struct mb_text_parser's sink) instead of into @t, which
+ * then holds only the trace's description (t->digests NULL). An .mbt
+ * trace loads whole, @sink unused.
+ */
+int mb_trace_load_sink(const char *path, struct mbt_trace *t,
+		       int (*sink)(void *ctx, const uint64_t *digests,
+				   size_t n, struct mb_err *err),
+		       void *ctx, struct mb_err *err);
 
 /* ---- small helpers shared by the tools (uuid.c) ---- */
 

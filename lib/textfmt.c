@@ -15,7 +15,8 @@
  * simple), whole lines next (fast_lines(): the newlines of 64 bytes found
  * by four 16-byte compares, each line's digits converted by three
  * multiplies without a branch on their number), byte by byte where it
- * must (a line split across two feeds, anything unusual, every error), so
+ * must (a line split across two feeds, anything unusual, every error),
+ * with or without a sink (the fast paths then fill its batch), so
  * all paths accept and refuse the same inputs with the same messages;
  * tests/fuzz/fuzz_text.c compares them. A caller that knows the size of its input reserves the digests in
  * one allocation (mb_text_reserve()) instead of growing the array.
@@ -80,15 +81,13 @@ static int flush(struct mb_text_parser *p, struct mb_err *err)
 	return 0;
 }
 
+static int batch_ready(struct mb_text_parser *p, struct mb_err *err);
+
 /* With a sink: one more digest into the batch, handed over when full. */
 static int push_batch(struct mb_text_parser *p, struct mb_err *err)
 {
-	if (!p->digests) {
-		p->digests = malloc(MB_TEXT_BATCH * sizeof(*p->digests));
-		if (!p->digests)
-			return fail(p, err, "out of memory");
-		p->cap = MB_TEXT_BATCH;
-	}
+	if (batch_ready(p, err))
+		return -1;
 	p->digests[p->buffered++] = p->value;
 	p->count++;
 	p->value = 0;
@@ -327,16 +326,15 @@ static bool block_values_ssse3(const unsigned char *s, const uint32_t *pos,
  * SSSE3 and POPCNT when the CPU has them, and without.
  */
 static inline __attribute__((always_inline))
-void blocks(struct mb_text_parser *p, const unsigned char *s, size_t len,
-	    size_t *i, uint64_t limit, bool simd)
+uint64_t blocks(const unsigned char *s, size_t len, size_t *i, uint64_t *d,
+		uint64_t room, bool simd)
 {
-	uint64_t *d = p->digests, count = p->count, first = count;
-	uint64_t stop = (p->cap < limit ? p->cap : limit);
 	uint32_t pos[BLOCK_BYTES + 8];
+	uint64_t count = 0;
 	size_t at = *i;
 
 	while (at >= 16 && at + BLOCK_BYTES + 64 <= len &&
-	       stop - count >= BLOCK_BYTES) {
+	       room - count >= BLOCK_BYTES) {
 		size_t np = block_newlines(s + at, pos);
 		bool ok;
 
@@ -351,46 +349,43 @@ void blocks(struct mb_text_parser *p, const unsigned char *s, size_t len,
 		count += np;
 		at += pos[np - 1] + 1;
 	}
-	p->line += count - first;
-	p->count = count;
 	*i = at;
+	return count;
 }
 
 #ifdef __x86_64__
 __attribute__((target("ssse3,popcnt")))
-static void fast_blocks_ssse3(struct mb_text_parser *p, const unsigned char *s,
-			      size_t len, size_t *i, uint64_t limit)
+static uint64_t fast_blocks_ssse3(const unsigned char *s, size_t len,
+				  size_t *i, uint64_t *d, uint64_t room)
 {
-	blocks(p, s, len, i, limit, true);
+	return blocks(s, len, i, d, room, true);
 }
 #endif
 
-static void fast_blocks(struct mb_text_parser *p, const unsigned char *s,
-			size_t len, size_t *i, uint64_t limit)
+static uint64_t fast_blocks(const unsigned char *s, size_t len, size_t *i,
+			    uint64_t *d, uint64_t room)
 {
 #ifdef __x86_64__
 	if (__builtin_cpu_supports("ssse3") && __builtin_cpu_supports("popcnt"))
-		fast_blocks_ssse3(p, s, len, i, limit);
-	else
+		return fast_blocks_ssse3(s, len, i, d, room);
 #endif
-		blocks(p, s, len, i, limit, false);
+	return blocks(s, len, i, d, room, false);
 }
 
 /*
  * Whole simple lines from @s + *@i on, 64 bytes at a time: the newlines of
  * a window are found at once, so where a line ends does not wait for the
  * previous line's value. Stops at the first line that is not simple, or
- * when the array is full; *@i is then the start of the next line.
+ * when fewer than 64 of the @room places at @d are left; *@i is then the
+ * start of the next line. Returns the lines converted.
  */
-static void fast_lines(struct mb_text_parser *p, const unsigned char *s,
-		       size_t len, size_t *i, uint64_t limit, size_t until)
+static uint64_t fast_lines(const unsigned char *s, size_t len, size_t *i,
+			   uint64_t *d, uint64_t room, size_t until)
 {
-	/* In locals: the stores to the array could alias the parser. */
-	uint64_t *d = p->digests, count = p->count, first = count, v;
-	uint64_t stop = (p->cap < limit ? p->cap : limit);
+	uint64_t count = 0, v;
 	size_t at = *i;		/* where the next line starts */
 
-	while (at >= 8 && at < until && at + 64 <= len && stop - count >= 64) {
+	while (at >= 8 && at < until && at + 64 <= len && room - count >= 64) {
 		size_t base = at;
 		uint64_t nl = newlines64(s + base);
 
@@ -408,27 +403,66 @@ static void fast_lines(struct mb_text_parser *p, const unsigned char *s,
 		} while (nl);
 	}
 out:
-	p->line += count - first;
-	p->count = count;
 	*i = at;
+	return count;
+}
+
+/* Where the fast paths write their next digest, and how many fit there. */
+static inline uint64_t *fast_out(const struct mb_text_parser *p,
+				 uint64_t limit, uint64_t *room)
+{
+	uint64_t used = p->sink ? p->buffered : p->count;
+
+	*room = p->cap - used < limit - p->count ? p->cap - used :
+						    limit - p->count;
+	return p->digests + used;
+}
+
+/* @n more digests written by a fast path, on lines of their own. */
+static inline void fast_took(struct mb_text_parser *p, uint64_t n)
+{
+	p->line += n;
+	p->count += n;
+	if (p->sink)
+		p->buffered += (size_t)n;
 }
 
 /*
  * Blocks while they are all simple; the lines of a block that is not (and
  * the first lines of the input, which lack the bytes before them that the
  * blocks read), one by one until the next block or the first line that is
- * not simple either, for the byte-wise parser.
+ * not simple either, for the byte-wise parser. With a sink, a batch with
+ * no room for a block is handed over first, and a full one at the end.
  */
-static void fast_path(struct mb_text_parser *p, const unsigned char *s,
-		      size_t len, size_t *i, uint64_t limit)
+static int fast_path(struct mb_text_parser *p, const unsigned char *s,
+		     size_t len, size_t *i, uint64_t limit, struct mb_err *err)
 {
+	uint64_t room, *d;
 	size_t before;
 
 	do {
 		before = *i;
-		fast_blocks(p, s, len, i, limit);
-		fast_lines(p, s, len, i, limit, *i + BLOCK_BYTES);
+		if (p->sink && p->cap - p->buffered < BLOCK_BYTES &&
+		    flush(p, err))
+			return -1;
+		d = fast_out(p, limit, &room);
+		fast_took(p, fast_blocks(s, len, i, d, room));
+		d = fast_out(p, limit, &room);
+		fast_took(p, fast_lines(s, len, i, d, room, *i + BLOCK_BYTES));
 	} while (*i != before);
+	return p->sink && p->buffered == p->cap ? flush(p, err) : 0;
+}
+
+/* With a sink: its batch, allocated on first use. */
+static int batch_ready(struct mb_text_parser *p, struct mb_err *err)
+{
+	if (p->digests)
+		return 0;
+	p->digests = malloc(MB_TEXT_BATCH * sizeof(*p->digests));
+	if (!p->digests)
+		return fail(p, err, "out of memory");
+	p->cap = MB_TEXT_BATCH;
+	return 0;
 }
 
 int mb_text_feed(struct mb_text_parser *p, const void *buf, size_t len,
@@ -450,9 +484,10 @@ int mb_text_feed(struct mb_text_parser *p, const void *buf, size_t len,
 		 * At the start of a line, with room in the array: whole lines
 		 * while they are simple.
 		 */
-		if (!p->digits && !p->pending_empty && !p->sink &&
-		    p->count < p->cap) {
-			fast_path(p, s, len, &i, limit);
+		if (!p->digits && !p->pending_empty &&
+		    (p->sink ? batch_ready(p, err) == 0 : p->count < p->cap)) {
+			if (fast_path(p, s, len, &i, limit, err))
+				return -1;
 			if (i == len)
 				break;
 		}
@@ -505,6 +540,18 @@ static int end_input(struct mb_text_parser *p, struct mb_err *err)
 	return 0;
 }
 
+/* What a text trace of @n digests is: its description, as a trace. */
+static void describe(struct mbt_info *info, uint64_t n, const char *vm_name)
+{
+	mbt_info_init(info, MB_ALGO_SUPERFAST);
+	info->flags = MBT_FLAG_SYNTHETIC_PFN;
+	info->page_count = n;
+	info->used_pages = n;
+	if (vm_name)
+		memcpy(info->vm_name, vm_name,
+		       strnlen(vm_name, MBT_NAME_LEN - 1));
+}
+
 int mb_text_finish(struct mb_text_parser *p, const char *vm_name,
 		      struct mbt_trace *t, struct mb_err *err)
 {
@@ -520,14 +567,7 @@ int mb_text_finish(struct mb_text_parser *p, const char *vm_name,
 		mbt_trace_free(t);
 		return fail(p, err, "out of memory");
 	}
-	mbt_info_init(&t->info, MB_ALGO_SUPERFAST);
-	t->info.flags = MBT_FLAG_SYNTHETIC_PFN;
-	t->info.page_count = n;
-	t->info.used_pages = n;
-	if (vm_name) {
-		memcpy(t->info.vm_name, vm_name,
-		       strnlen(vm_name, MBT_NAME_LEN - 1));
-	}
+	describe(&t->info, n, vm_name);
 	/* Hand the array over, trimmed to size. */
 	t->digests = realloc(p->digests, n * sizeof(*t->digests));
 	if (!t->digests)
@@ -562,6 +602,15 @@ int mb_text_finish(struct mb_text_parser *p, const char *vm_name,
 int mb_text_end(struct mb_text_parser *p, struct mb_err *err)
 {
 	return end_input(p, err) ? -1 : flush(p, err);
+}
+
+int mb_text_end_info(struct mb_text_parser *p, const char *vm_name,
+		     struct mbt_info *info, struct mb_err *err)
+{
+	if (mb_text_end(p, err))
+		return -1;
+	describe(info, p->count, vm_name);
+	return 0;
 }
 
 int mb_text_read_mem(const void *buf, size_t len, const char *vm_name,

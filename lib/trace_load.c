@@ -44,12 +44,17 @@ static void name_from_path(const char *path, char out[MBT_NAME_LEN])
 	out[n] = 0;
 }
 
+typedef int (*text_sink_fn)(void *ctx, const uint64_t *digests, size_t n,
+			    struct mb_err *err);
+
 /*
  * @size is the file's size when it is a regular file (else 0): the digests
- * then take one allocation, of the most lines it can hold.
+ * then take one allocation, of the most lines it can hold. With @sink they
+ * go there instead, and @t only describes the trace.
  */
 static int load_text_fd(int fd, const char *path, uint64_t size,
-			struct mbt_trace *t, struct mb_err *err)
+			struct mbt_trace *t, text_sink_fn sink, void *ctx,
+			struct mb_err *err)
 {
 	struct mb_text_parser sp;
 	char name[MBT_NAME_LEN];
@@ -57,7 +62,9 @@ static int load_text_fd(int fd, const char *path, uint64_t size,
 	int ret = -1;
 
 	mb_text_init(&sp);
-	if (size && mb_text_reserve(&sp, (size + 1) / 2, err) < 0)
+	sp.sink = sink;
+	sp.sink_ctx = ctx;
+	if (!sink && size && mb_text_reserve(&sp, (size + 1) / 2, err) < 0)
 		goto out;
 	for (;;) {
 		ssize_t n = read(fd, buf, sizeof(buf));
@@ -75,13 +82,15 @@ static int load_text_fd(int fd, const char *path, uint64_t size,
 			goto out;
 	}
 	name_from_path(path, name);
-	ret = mb_text_finish(&sp, name, t, err);
+	ret = sink ? mb_text_end_info(&sp, name, &t->info, err) :
+		     mb_text_finish(&sp, name, t, err);
 out:
 	mb_text_release(&sp);
 	return ret;
 }
 
-int mb_trace_load(const char *path, struct mbt_trace *t, struct mb_err *err)
+static int load(const char *path, struct mbt_trace *t, text_sink_fn sink,
+		void *ctx, struct mb_err *err)
 {
 	struct stat st;
 	uint8_t first;
@@ -114,7 +123,7 @@ int mb_trace_load(const char *path, struct mbt_trace *t, struct mb_err *err)
 		break;
 	case MB_FORMAT_TEXT:
 		ret = load_text_fd(fd, path, S_ISREG(st.st_mode) ?
-				   (uint64_t)st.st_size : 0, t, err);
+				   (uint64_t)st.st_size : 0, t, sink, ctx, err);
 		break;
 	default:
 		mb_errf(err, n == 0 ? "empty file" :
@@ -127,4 +136,15 @@ int mb_trace_load(const char *path, struct mbt_trace *t, struct mb_err *err)
 out:
 	close(fd);
 	return ret;
+}
+
+int mb_trace_load(const char *path, struct mbt_trace *t, struct mb_err *err)
+{
+	return load(path, t, NULL, NULL, err);
+}
+
+int mb_trace_load_sink(const char *path, struct mbt_trace *t,
+		       text_sink_fn sink, void *ctx, struct mb_err *err)
+{
+	return load(path, t, sink, ctx, err);
 }

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "mbt.h"
 
@@ -117,6 +119,146 @@ static void page_limit_is_enforced(void **state)
 	mb_text_release(&p);
 }
 
+struct batches {
+	uint64_t *d;
+	uint64_t n;
+	size_t most;		/* the largest batch */
+	int fail_at;		/* refuse this call (1-based), 0: never */
+	int calls;
+};
+
+static int keep_batch(void *ctx, const uint64_t *d, size_t n,
+		      struct mb_err *err)
+{
+	struct batches *b = ctx;
+
+	if (++b->calls == b->fail_at)
+		return mb_errf(err, "sink refuses batch %d", b->calls);
+	assert_true(n >= 1 && n <= MB_TEXT_BATCH);
+	b->d = realloc(b->d, (b->n + n) * sizeof(*b->d));
+	assert_non_null(b->d);
+	memcpy(b->d + b->n, d, n * sizeof(*d));
+	b->n += n;
+	if (n > b->most)
+		b->most = n;
+	return 0;
+}
+
+/* Many lines of 1 to 10 digits, each a different number. */
+static char *many_lines(size_t lines, size_t *len)
+{
+	char *text = malloc(lines * 11 + 1);
+	size_t i, at = 0;
+
+	assert_non_null(text);
+	for (i = 0; i < lines; i++)
+		at += (size_t)sprintf(text + at, "%u\n",
+				      (unsigned int)((i * 2654435761u) >>
+						     (i % 31)));
+	*len = at;
+	return text;
+}
+
+/*
+ * Fed in one piece, a sink parser takes the fast paths too, across many
+ * batches, and hands over exactly what the parser that keeps its digests
+ * keeps; a failing sink stops it with the sink's message.
+ */
+static void sink_takes_whole_inputs_in_batches(void **state)
+{
+	struct batches b = { 0 };
+	struct mb_text_parser p;
+	struct mbt_trace t;
+	struct mb_err err;
+	size_t len, lines = 5 * MB_TEXT_BATCH + 77;
+	char *text = many_lines(lines, &len);
+	uint64_t i;
+
+	(void)state;
+	assert_int_equal(mb_text_read_mem(text, len, NULL, &t, &err), 0);
+	mb_text_init(&p);
+	p.sink = keep_batch;
+	p.sink_ctx = &b;
+	assert_int_equal(mb_text_feed(&p, text, len, &err), 0);
+	assert_int_equal(mb_text_end(&p, &err), 0);
+	assert_int_equal(p.count, lines);
+	assert_int_equal(b.n, lines);
+	assert_true(b.most > MB_TEXT_BATCH / 2);
+	for (i = 0; i < lines; i++)
+		assert_int_equal(b.d[i], t.digests[i]);
+	mb_text_release(&p);
+	free(b.d);
+
+	memset(&b, 0, sizeof(b));
+	b.fail_at = 3;
+	mb_text_init(&p);
+	p.sink = keep_batch;
+	p.sink_ctx = &b;
+	assert_int_equal(mb_text_feed(&p, text, len, &err), -1);
+	assert_string_equal(err.msg, "sink refuses batch 3");
+	assert_int_equal(mb_text_feed(&p, "1\n", 2, &err), -1);
+	mb_text_release(&p);
+	free(b.d);
+
+	/* The page limit holds on the fast paths of a sink parser too. */
+	memset(&b, 0, sizeof(b));
+	mb_text_init(&p);
+	p.sink = keep_batch;
+	p.sink_ctx = &b;
+	p.max_count = 1000;
+	assert_int_equal(mb_text_feed(&p, text, len, &err), -1);
+	assert_string_equal(err.msg, "line 1001: more than 1000 digests");
+	mb_text_release(&p);
+	free(b.d);
+	mbt_trace_free(&t);
+	free(text);
+}
+
+/* A text file through a sink: its description, and the same digests. */
+static void load_sink_describes_a_text_trace(void **state)
+{
+	char path[] = "/tmp/mb-test-textsink-XXXXXX";
+	struct batches b = { 0 };
+	struct mbt_trace t, whole;
+	struct mb_err err;
+	size_t len, lines = 3 * MB_TEXT_BATCH + 5;
+	char *text = many_lines(lines, &len);
+	int fd = mkstemp(path);
+	uint64_t i;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	assert_int_equal(mb_trace_load(path, &whole, &err), 0);
+	assert_int_equal(mb_trace_load_sink(path, &t, keep_batch, &b, &err), 0);
+	assert_null(t.digests);
+	assert_int_equal(t.info.page_count, lines);
+	assert_int_equal(t.info.used_pages, lines);
+	assert_int_equal(t.info.algorithm, MB_ALGO_SUPERFAST);
+	assert_int_equal(t.info.flags, whole.info.flags);
+	assert_string_equal(t.info.vm_name, whole.info.vm_name);
+	assert_int_equal(b.n, lines);
+	for (i = 0; i < lines; i++)
+		assert_int_equal(b.d[i], whole.digests[i]);
+	free(b.d);
+	mbt_trace_free(&t);
+	mbt_trace_free(&whole);
+
+	/* Errors are those of mb_trace_load(), path first. */
+	memset(&b, 0, sizeof(b));
+	fd = open(path, O_WRONLY | O_TRUNC);
+	assert_int_equal(write(fd, "12\nx\n", 5), 5);
+	close(fd);
+	assert_int_equal(mb_trace_load_sink(path, &t, keep_batch, &b, &err),
+			 -1);
+	assert_non_null(strstr(err.msg, path));
+	assert_non_null(strstr(err.msg, "line 2: unexpected character 'x'"));
+	unlink(path);
+	free(b.d);
+	free(text);
+}
+
 static char *export(const struct mbt_trace *t, bool include_free, int *ret)
 {
 	char *out = NULL;
@@ -179,6 +321,8 @@ int main(void)
 		cmocka_unit_test(errors_name_the_line),
 		cmocka_unit_test(streaming_across_buffer_boundaries),
 		cmocka_unit_test(page_limit_is_enforced),
+		cmocka_unit_test(sink_takes_whole_inputs_in_batches),
+		cmocka_unit_test(load_sink_describes_a_text_trace),
 		cmocka_unit_test(import_then_export_is_byte_identical),
 		cmocka_unit_test(export_skips_free_pages_unless_asked),
 	};
