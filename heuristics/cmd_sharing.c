@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bloom.h"
@@ -67,13 +68,21 @@ struct load_ctx {
 	bool include_free;
 	struct mb_digest_parts *parts;	/* profiled: split digests, else NULL */
 	unsigned int bits;
+	size_t *order;			/* the traces by size, largest first */
 };
 
-static void load_one(void *arg, size_t i)
+static void load_one(void *arg, size_t k)
 {
 	struct load_ctx *c = arg;
+	size_t i = c->order ? c->order[k] : k;
 	struct mbt_trace t;
 
+	if (c->parts) {
+		if (mb_parts_from_path(&c->parts[i], &c->sets[i], c->paths[i],
+				       c->include_free, c->bits, &c->errs[i]))
+			c->failed[i] = 1;
+		return;
+	}
 	memset(&t, 0, sizeof(t));
 	if (mb_trace_load(c->paths[i], &t, &c->errs[i])) {
 		c->failed[i] = 1;
@@ -119,6 +128,48 @@ static void unique_names(struct mb_digest_set *sets, char **paths, size_t n)
 		}
 	}
 	free(clash);
+}
+
+struct sized {
+	uint64_t bytes;
+	size_t i;
+};
+
+static int sized_cmp(const void *x, const void *y)
+{
+	const struct sized *a = x, *b = y;
+
+	if (a->bytes != b->bytes)
+		return a->bytes > b->bytes ? -1 : 1;
+	return a->i < b->i ? -1 : a->i > b->i;
+}
+
+/*
+ * The order to load @n traces in: largest first, so the threads that take
+ * them one after another finish together instead of one waiting on the
+ * largest trace, taken last. NULL (file order) when memory is short.
+ */
+static size_t *load_order(char **paths, size_t n)
+{
+	struct sized *by = calloc(n, sizeof(*by));
+	size_t *order = calloc(n, sizeof(*order)), i;
+	struct stat st;
+
+	if (!by || !order) {
+		free(by);
+		free(order);
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		by[i].i = i;
+		if (!stat(paths[i], &st))
+			by[i].bytes = (uint64_t)st.st_size;
+	}
+	qsort(by, n, sizeof(*by), sized_cmp);
+	for (i = 0; i < n; i++)
+		order[i] = by[i].i;
+	free(by);
+	return order;
 }
 
 static void progress_tty(void *ctx, double done)
@@ -420,6 +471,7 @@ int cmd_sharing(int argc, char **argv)
 		goto out;
 	}
 	mb_profile_reuse_memory();
+	lc.order = load_order(lc.paths, n);
 	mb_parallel_for(n, opts.threads, load_one, &lc);
 	for (i = 0; i < n; i++) {
 		if (lc.failed[i]) {
@@ -502,6 +554,7 @@ out:
 	for (i = 0; lc.parts && i < n; i++)
 		mb_parts_free(&lc.parts[i]);
 	free(lc.parts);
+	free(lc.order);
 	mb_profile_free(&prof);
 	free(lc.sets);
 	free(lc.errs);

@@ -51,6 +51,14 @@
  * masks (random data) would otherwise miss the cache on every digest.
  */
 #define DIRECT_MAX_VMS	16
+/*
+ * Up to this many VMs the direct counts are kept DIRECT_LANES times over,
+ * digest i counting in copy i % DIRECT_LANES: runs of one mask (most
+ * digests of a bucket are often one VM's own) then update different
+ * words instead of waiting on the store before.
+ */
+#define DIRECT_LANES_MAX_VMS 10
+#define DIRECT_LANES	4
 
 unsigned int mb_parts_bits(uint64_t digests)
 {
@@ -119,32 +127,84 @@ static bool any_free(const struct mbt_trace *t)
  * Keep then place, for one digest width: the stored digests in trace order
  * into d (the rule of mb_set_from_trace() applied once), counted per
  * bucket, then copied to their buckets' places in a second array.
+ *
+ * keep_all_TYPE(): the @n digests at @dig, every one counted, appended to
+ * @keys from *@kept on unless it repeats the one before (*@prev, the last
+ * digest of the previous call), and counted into @cnt by bucket (key >>
+ * @shift >> 1: in two steps so 0 bucket bits is defined).
  */
+#define KEEP_ALL(type)							\
+static inline void keep_all_##type(type *keys, uint64_t *kept,		\
+				   uint64_t *cnt, unsigned int shift,	\
+				   const uint64_t *dig, uint64_t n,	\
+				   uint64_t *prev)			\
+{									\
+	uint64_t i, k = *kept, last = *prev;				\
+									\
+	for (i = 0; i < n; i++) {					\
+		uint64_t d = dig[i], keep = d != last;			\
+		type key = (type)d;					\
+									\
+		keys[k] = key;						\
+		k += keep;						\
+		cnt[key >> shift >> 1] += keep;				\
+		last = d;						\
+	}								\
+	*kept = k;							\
+	*prev = last;							\
+}
+KEEP_ALL(uint32_t)
+KEEP_ALL(uint64_t)
+#undef KEEP_ALL
+
+/*
+ * place_TYPE(): the @kept digests at @keys, counted by bucket in
+ * parts->start + 1, into a new array in their buckets' order (parts->start
+ * made the offsets); @keys is freed. Returns 0, or -1 when memory is short.
+ */
+#define PLACE(type, d, keybits)						\
+static int place_##type(struct mb_digest_parts *parts, type *keys,	\
+			uint64_t kept, uint64_t *next)			\
+{									\
+	unsigned int shift = keybits - parts->bits - 1;			\
+	uint64_t i, nb = 1ULL << parts->bits;				\
+	type *out = malloc((kept ? kept : 1) * sizeof(type));		\
+									\
+	if (!out)							\
+		return -1;						\
+	for (i = 0; i < nb; i++) {					\
+		parts->start[i + 1] += parts->start[i];			\
+		next[i] = parts->start[i];				\
+	}								\
+	for (i = 0; i < kept; i++) {					\
+		type key = keys[i];					\
+									\
+		out[next[key >> shift >> 1]++] = key;			\
+	}								\
+	free(keys);							\
+	parts->d = out;							\
+	return 0;							\
+}
+PLACE(uint32_t, d32, 32)
+PLACE(uint64_t, d64, 64)
+#undef PLACE
+
 #define SPLIT(type, d, keybits)						\
 static int split_##type(struct mb_digest_parts *parts,			\
 			const struct mbt_trace *t, bool include_free,	\
 			uint64_t *next)					\
 {									\
-	uint64_t n = t->info.page_count, i, pages = 0, kept = 0, nb;	\
-	/* bucket = key >> shift, in two steps so bits 0 is defined */	\
+	uint64_t n = t->info.page_count, i, pages = 0, kept = 0;	\
 	unsigned int shift = keybits - parts->bits - 1;			\
 	uint64_t *cnt = parts->start + 1;				\
-	type *keys = parts->d, *out;					\
+	type *keys = parts->d;						\
 									\
-	nb = 1ULL << parts->bits;					\
 	if (include_free || !any_free(t)) {				\
 		/* Every page counts: stored unless it repeats the last. */ \
 		uint64_t prev = n ? ~t->digests[0] : 0;			\
 									\
-		for (i = 0; i < n; i++) {				\
-			uint64_t dig = t->digests[i], keep = dig != prev; \
-			type key = (type)dig;				\
-									\
-			keys[kept] = key;				\
-			kept += keep;					\
-			cnt[key >> shift >> 1] += keep;			\
-			prev = dig;					\
-		}							\
+		keep_all_##type(keys, &kept, cnt, shift, t->digests, n,	\
+				&prev);					\
 		pages = n;						\
 	} else {							\
 		for (i = 0; i < n; i++) {				\
@@ -159,21 +219,9 @@ static int split_##type(struct mb_digest_parts *parts,			\
 			cnt[key >> shift >> 1]++;			\
 		}							\
 	}								\
-	out = malloc((kept ? kept : 1) * sizeof(type));			\
-	if (!out)							\
-		return -1;						\
-	for (i = 0; i < nb; i++) {					\
-		parts->start[i + 1] += parts->start[i];			\
-		next[i] = parts->start[i];				\
-	}								\
-	for (i = 0; i < kept; i++) {					\
-		type key = keys[i];					\
-									\
-		out[next[key >> shift >> 1]++] = key;			\
-	}								\
-	free(keys);							\
-	parts->d = out;							\
 	parts->pages = pages;						\
+	if (place_##type(parts, keys, kept, next))			\
+		return -1;						\
 	return 0;							\
 }
 SPLIT(uint32_t, d32, 32)
@@ -226,6 +274,105 @@ int mb_parts_from_trace(struct mb_digest_parts *parts,
 	}
 	free(next);
 	meta->pages = parts->pages;
+	return 0;
+}
+
+/* A text trace split as its lines arrive (mb_parts_from_path()). */
+struct text_split {
+	struct mb_digest_parts *parts;
+	uint32_t *keys;
+	uint64_t kept, cap, prev;
+	bool started;
+};
+
+static int text_split_sink(void *ctx, const uint64_t *d, size_t n,
+			   struct mb_err *err)
+{
+	struct text_split *ts = ctx;
+
+	if (ts->kept + n > ts->cap) {
+		uint64_t cap = 2 * ts->cap > ts->kept + n ? 2 * ts->cap :
+							    ts->kept + n;
+		uint32_t *keys = realloc(ts->keys, cap * sizeof(uint32_t));
+
+		if (!keys)
+			return mb_errf(err, "out of memory splitting %llu "
+				       "digests", (unsigned long long)cap);
+		ts->keys = keys;
+		ts->cap = cap;
+	}
+	if (!ts->started)
+		ts->prev = ~d[0];
+	ts->started = true;
+	keep_all_uint32_t(ts->keys, &ts->kept, ts->parts->start + 1,
+			  32 - ts->parts->bits - 1, d, n, &ts->prev);
+	return 0;
+}
+
+int mb_parts_from_path(struct mb_digest_parts *parts,
+		       struct mb_digest_set *meta, const char *path,
+		       bool include_free, unsigned int bits,
+		       struct mb_err *err)
+{
+	struct text_split ts = { .parts = parts };
+	struct mbt_trace t;
+	uint64_t *next = NULL;
+	struct stat st;
+	int rc;
+
+	memset(parts, 0, sizeof(*parts));
+	memset(meta, 0, sizeof(*meta));
+	if (bits > MB_PARTS_MAX_BITS)
+		return mb_errf(err, "%s: %u bucket bits: at most %d", path,
+			       bits, MB_PARTS_MAX_BITS);
+	parts->bits = bits;
+	/* At most a digest per 2 bytes of text (its size, when known). */
+	ts.cap = !stat(path, &st) && S_ISREG(st.st_mode) ?
+		 ((uint64_t)st.st_size + 1) / 2 : 65536;
+	parts->start = calloc((1ULL << bits) + 1, sizeof(uint64_t));
+	ts.keys = malloc((ts.cap ? ts.cap : 1) * sizeof(uint32_t));
+	if (!parts->start || !ts.keys) {
+		free(ts.keys);
+		mb_parts_free(parts);
+		return mb_errf(err, "%s: out of memory splitting its digests",
+			       path);
+	}
+	if (mb_trace_load_sink(path, &t, text_split_sink, &ts, err)) {
+		free(ts.keys);
+		mb_parts_free(parts);
+		return -1;
+	}
+	if (t.digests) {
+		/* An .mbt trace: loaded whole. */
+		free(ts.keys);
+		mb_parts_free(parts);
+		rc = mb_parts_from_trace(parts, meta, &t, include_free, NULL,
+					 bits, err);
+		mbt_trace_free(&t);
+		if (rc)
+			mb_err_prefix(err, "%s", path);
+		return rc;
+	}
+	parts->width = mb_algo_digest_size(t.info.algorithm);
+	parts->pages = t.info.page_count;
+	meta->algorithm = t.info.algorithm;
+	meta->width = parts->width;
+	meta->key_id = t.info.key_id;
+	meta->pages = parts->pages;
+	meta->name = strdup(t.info.vm_name);
+	next = malloc((1ULL << bits) * sizeof(uint64_t));
+	mbt_trace_free(&t);
+	if (!meta->name || !next || place_uint32_t(parts, ts.keys, ts.kept,
+						   next)) {
+		if (!parts->d32)
+			free(ts.keys);
+		free(next);
+		mb_parts_free(parts);
+		mb_set_free(meta);
+		return mb_errf(err, "%s: out of memory splitting %llu digests",
+			       path, (unsigned long long)ts.kept);
+	}
+	free(next);
 	return 0;
 }
 
@@ -316,7 +463,7 @@ struct profile_chunk {
 	const struct profile_job *job;
 	uint64_t b0, b1;
 	struct mask_map masks;		/* more than DIRECT_MAX_VMS VMs */
-	uint64_t *direct;		/* else: count by mask, 2^n entries */
+	uint64_t *direct;		/* else: count by mask, lanes * 2^n */
 	int failed;
 };
 
@@ -324,6 +471,7 @@ struct profile_job {
 	const struct mb_digest_parts *parts;
 	size_t n;
 	unsigned int bits;		/* the grouping's buckets */
+	unsigned int lanes;		/* copies of the direct counts */
 	struct profile_chunk *chunks;
 };
 
@@ -415,10 +563,13 @@ static int group_##type(struct profile_chunk *c, struct group_table *t, \
 		}							\
 	}								\
 	if (c->direct) {						\
+		size_t lane_mask = job->lanes - 1;			\
+									\
 		for (i = 0; i < nused; i++) {				\
 			size_t slot = t->used[i];			\
 									\
-			c->direct[t->mask[slot]]++;			\
+			c->direct[((i & lane_mask) << job->n) +		\
+				  t->mask[slot]]++;			\
 			t->mask[slot] = 0;				\
 		}							\
 		return 0;						\
@@ -542,6 +693,7 @@ int mb_profile_build(struct mb_profile *out,
 	if (mb_parts_bits(entries) < bits)
 		bits = mb_parts_bits(entries);
 	job.bits = bits;
+	job.lanes = n <= DIRECT_LANES_MAX_VMS ? DIRECT_LANES : 1;
 	nbuckets = 1ULL << bits;
 	threads = mb_thread_count(threads);
 	if (entries < (1u << 17))
@@ -560,7 +712,8 @@ int mb_profile_build(struct mb_profile *out,
 		job.chunks[i].b1 = (i + 1) * per < nbuckets ? (i + 1) * per :
 							       nbuckets;
 		if (direct && !(job.chunks[i].direct =
-				calloc((size_t)1 << n, sizeof(uint64_t))))
+				calloc((size_t)job.lanes << n,
+				       sizeof(uint64_t))))
 			goto oom;
 	}
 	mb_parallel_for(nchunks, threads, group_chunk, &job);
@@ -570,8 +723,11 @@ int mb_profile_build(struct mb_profile *out,
 
 		if (job.chunks[i].failed)
 			goto oom;
-		for (s = 0; direct && i && s < (size_t)1 << n; s++)
-			job.chunks[0].direct[s] += job.chunks[i].direct[s];
+		for (s = 0; direct && s < (size_t)job.lanes << n; s++)
+			if (i || s >> n)
+				job.chunks[0].direct[s & (((size_t)1 << n) -
+							  1)] +=
+					job.chunks[i].direct[s];
 		for (s = 0; s < m->cap; s++)
 			if (m->mask[s] && map_add(&all, m->mask[s], m->count[s]))
 				goto oom;

@@ -84,6 +84,17 @@ int mb_parts_from_trace(struct mb_digest_parts *parts,
 			struct mb_err *err);
 
 /*
+ * The same for the trace at @path (mb_trace_load()), its name the trace's:
+ * a legacy text trace is split as its lines are parsed, in batches that
+ * stay in the cache, never held whole as a trace. Errors start with the
+ * path.
+ */
+int mb_parts_from_path(struct mb_digest_parts *parts,
+		       struct mb_digest_set *meta, const char *path,
+		       bool include_free, unsigned int bits,
+		       struct mb_err *err);
+
+/*
  * For a short-lived process that loads and splits one trace after
  * another (mbuddy sharing, best-match): the memory a trace's arrays free
  * serves the next trace of the same thread instead of going back to the

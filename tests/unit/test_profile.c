@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "placement.h"
@@ -284,6 +285,98 @@ static void many_masks_take_columns(void **state)
 	group_free(&g);
 }
 
+/* @a and @b: the same split, bucket by bucket, digest by digest. */
+static void same_parts(const struct mb_digest_parts *a,
+		       const struct mb_digest_set *am,
+		       const struct mb_digest_parts *b,
+		       const struct mb_digest_set *bm)
+{
+	uint64_t nb = 1ULL << a->bits, i;
+
+	assert_int_equal(a->width, b->width);
+	assert_int_equal(a->bits, b->bits);
+	assert_int_equal(a->pages, b->pages);
+	assert_memory_equal(a->start, b->start, (nb + 1) * sizeof(uint64_t));
+	for (i = 0; i < a->start[nb]; i++)
+		assert_int_equal(a->width == 4 ? a->d32[i] : a->d64[i],
+				 b->width == 4 ? b->d32[i] : b->d64[i]);
+	assert_string_equal(am->name, bm->name);
+	assert_int_equal(am->pages, bm->pages);
+	assert_int_equal(am->algorithm, bm->algorithm);
+	assert_int_equal(am->width, bm->width);
+	assert_int_equal(am->key_id, bm->key_id);
+}
+
+/*
+ * mb_parts_from_path() splits a text file as it parses it, and an .mbt
+ * file after loading it: either way the split mb_trace_load() and
+ * mb_parts_from_trace() give, with and without free pages.
+ */
+static void parts_from_path_equal_loaded(void **state)
+{
+	char txt[] = "/tmp/mb-test-profile-XXXXXX.txt";
+	char mbt[] = "/tmp/mb-test-profile-XXXXXX.mbt";
+	uint64_t pages = 30000, *base = malloc(pages * sizeof(uint64_t)), i;
+	const char *paths[2] = { txt, mbt };
+	struct mb_digest_parts pp, tp;
+	struct mb_digest_set pm, tm;
+	struct mbt_trace t;
+	struct mb_err err;
+	int f, fd;
+	FILE *out;
+
+	(void)state;
+	assert_non_null(base);
+	mb_synth_base(base, pages, 0.1, 3);
+	make_trace(&t, base, pages, 1, 3, MB_ALGO_SUPERFAST, false, 9);
+	fd = mkstemps(txt, 4);
+	assert_true(fd >= 0);
+	out = fdopen(fd, "w");
+	for (i = 0; i < pages; i++)	/* free pages too: all are lines */
+		fprintf(out, "%llu\n", (unsigned long long)t.digests[i]);
+	assert_int_equal(fclose(out), 0);
+	fd = mkstemps(mbt, 4);
+	assert_true(fd >= 0);
+	close(fd);
+	t.chunks = calloc(1, sizeof(*t.chunks));
+	assert_non_null(t.chunks);
+	t.chunks[0] = (struct mbt_chunk){ .count = (uint32_t)pages };
+	t.nchunks = 1;
+	for (i = 0; i < pages; i++)
+		t.info.used_pages += !mbt_is_free(&t, i);
+	if (mbt_write_file(mbt, &t, &err))
+		fail_msg("%s: %s", mbt, err.msg);
+	mbt_trace_free(&t);
+	for (f = 0; f < 4; f++) {
+		const char *path = paths[f % 2];
+		bool include_free = f >= 2;
+
+		assert_int_equal(mb_parts_from_path(&pp, &pm, path,
+						    include_free, 7, &err), 0);
+		assert_int_equal(mb_trace_load(path, &t, &err), 0);
+		assert_int_equal(mb_parts_from_trace(&tp, &tm, &t,
+						     include_free, NULL, 7,
+						     &err), 0);
+		mbt_trace_free(&t);
+		same_parts(&pp, &pm, &tp, &tm);
+		mb_parts_free(&pp);
+		mb_parts_free(&tp);
+		mb_set_free(&pm);
+		mb_set_free(&tm);
+	}
+	/* Errors start with the path. */
+	assert_int_equal(mb_parts_from_path(&pp, &pm, txt, false,
+					    MB_PARTS_MAX_BITS + 1, &err), -1);
+	assert_non_null(strstr(err.msg, txt));
+	assert_non_null(strstr(err.msg, "bucket bits"));
+	unlink(txt);
+	unlink(mbt);
+	assert_int_equal(mb_parts_from_path(&pp, &pm, txt, false, 7, &err),
+			 -1);
+	assert_non_null(strstr(err.msg, txt));
+	free(base);
+}
+
 static void profile_errors(void **state)
 {
 	struct mb_digest_parts parts[2];
@@ -537,6 +630,7 @@ int main(void)
 		cmocka_unit_test(profile_equals_sets),
 		cmocka_unit_test(many_masks_take_columns),
 		cmocka_unit_test(profile_errors),
+		cmocka_unit_test(parts_from_path_equal_loaded),
 		cmocka_unit_test(placement_scenario_file),
 		cmocka_unit_test(placement_real_traces),
 	};
