@@ -14,15 +14,19 @@
  * equal to the page before it is stored once, as mb_set_from_trace()
  * does: runs of zero pages and of never-written free pages are most of an
  * idle trace. When every page counts (free pages included, or none
- * marked) the first pass has no branch.
+ * marked) the first pass has no branch. A text trace read by
+ * mb_parts_from_path() goes through the first pass batch by batch as the
+ * parser hands its digests over, never held whole.
  *
  * Grouping: the digests of bucket b of every VM go into one
  * open-addressing table, each slot a digest and the mask of the VMs that
  * hold it (a repeat only sets a bit already set, so nothing needs to be
  * sorted or deduplicated). Buckets hold about a thousand digests of all
  * the VMs together (mb_parts_bits()), so the table stays in L1. Each
- * digest's mask then counts once into a small table of masks. Workers
- * take ranges of buckets, each with its own tables, merged at the end.
+ * digest's mask then counts once into a small table of masks (an array
+ * of 2^n counts for a few VMs, kept in DIRECT_LANES copies for fewer).
+ * Workers take ranges of buckets, each with its own tables, merged at the
+ * end.
  *
  * The matrix: common(a, b) sums count(M) over the masks holding both, a
  * pair loop per mask weighted by its count. When a mask spans many VMs
