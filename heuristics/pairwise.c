@@ -33,6 +33,7 @@
 #include <immintrin.h>
 #endif
 
+#include "cpu.h"
 #include "pairwise.h"
 #include "sharing.h"
 
@@ -163,11 +164,9 @@ static void kernrows_avx512(const uint64_t *const a[BLOCK_ROWS],
 static kernrows_fn pick_kernrows(void)
 {
 #if defined(__x86_64__)
-	__builtin_cpu_init();
-	if (__builtin_cpu_supports("avx512vpopcntdq") &&
-	    __builtin_cpu_supports("avx512f"))
+	if (MB_CPU_HAS(AVX512_VPOPCNTDQ) && MB_CPU_HAS(AVX512F))
 		return kernrows_avx512;
-	if (__builtin_cpu_supports("popcnt"))
+	if (MB_CPU_HAS(POPCNT))
 		return kernrows_popcnt;
 #endif
 	return kernrows_generic;
@@ -176,8 +175,7 @@ static kernrows_fn pick_kernrows(void)
 static count_fn pick_count(void)
 {
 #if defined(__x86_64__)
-	__builtin_cpu_init();
-	if (__builtin_cpu_supports("popcnt"))
+	if (MB_CPU_HAS(POPCNT))
 		return count_popcnt;
 #endif
 	return count_generic;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <xxhash.h>
 
+#include "cpu.h"
 #include "digest.h"
 #include "digest_simd.h"
 #include "superfasthash.h"
@@ -168,14 +169,11 @@ static unsigned int usable_mask(void)
 		return m;
 	m = 1U << MB_IMPL_SCALAR;
 #ifdef __x86_64__
-	/* libgcc's checks include the OS enabling the register state. */
-	__builtin_cpu_init();
-	if (__builtin_cpu_supports("avx2"))
+	/* Active: the OS saves the register state too (cpu.h). */
+	if (MB_CPU_HAS(AVX2))
 		m |= 1U << MB_IMPL_AVX2;
-	if (__builtin_cpu_supports("avx512f") &&
-	    __builtin_cpu_supports("avx512bw") &&
-	    __builtin_cpu_supports("avx512dq") &&
-	    __builtin_cpu_supports("avx512vl"))
+	if (MB_CPU_HAS(AVX512F) && MB_CPU_HAS(AVX512BW) &&
+	    MB_CPU_HAS(AVX512DQ) && MB_CPU_HAS(AVX512VL))
 		m |= 1U << MB_IMPL_AVX512;
 #endif
 	__atomic_store_n(&mask, m, __ATOMIC_RELAXED);

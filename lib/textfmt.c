@@ -31,6 +31,7 @@
 #include <tmmintrin.h>
 #endif
 
+#include "cpu.h"
 #include "mbt.h"
 
 void mb_text_init(struct mb_text_parser *p)
@@ -366,7 +367,7 @@ static uint64_t fast_blocks(const unsigned char *s, size_t len, size_t *i,
 			    uint64_t *d, uint64_t room)
 {
 #ifdef __x86_64__
-	if (__builtin_cpu_supports("ssse3") && __builtin_cpu_supports("popcnt"))
+	if (MB_CPU_HAS(SSSE3) && MB_CPU_HAS(POPCNT))
 		return fast_blocks_ssse3(s, len, i, d, room);
 #endif
 	return blocks(s, len, i, d, room, false);
