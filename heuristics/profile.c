@@ -38,7 +38,9 @@
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "pairwise.h"
 #include "profile.h"
@@ -89,6 +91,23 @@ void mb_profile_reuse_memory(void)
 {
 	mallopt(M_MMAP_THRESHOLD, 32 << 20);
 	mallopt(M_TRIM_THRESHOLD, 256 << 20);
+}
+
+/*
+ * Map the whole pages of [@p, @p + @bytes) before they are written: one
+ * madvise() instead of a page fault per page, and a fault traps out of a
+ * virtual machine (here about 0.9 us a page by faults, 0.45 us by
+ * MADV_POPULATE_WRITE). Pages already mapped stay as they are; a kernel
+ * without it (before 5.14) refuses, and the pages fault in as before.
+ */
+static void prefault(void *p, size_t bytes)
+{
+	uintptr_t page = (uintptr_t)getpagesize();
+	uintptr_t lo = ((uintptr_t)p + page - 1) & ~(page - 1);
+	uintptr_t hi = ((uintptr_t)p + bytes) & ~(page - 1);
+
+	if (hi > lo)
+		madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
 }
 
 void mb_parts_free(struct mb_digest_parts *parts)
@@ -176,6 +195,7 @@ static int place_##type(struct mb_digest_parts *parts, type *keys,	\
 									\
 	if (!out)							\
 		return -1;						\
+	prefault(out, kept * sizeof(type));				\
 	for (i = 0; i < nb; i++) {					\
 		parts->start[i + 1] += parts->start[i];			\
 		next[i] = parts->start[i];				\
@@ -286,8 +306,12 @@ struct text_split {
 	struct mb_digest_parts *parts;
 	uint32_t *keys;
 	uint64_t kept, cap, prev;
+	uint64_t mapped;		/* keys prefaulted, from 0 */
 	bool started;
 };
+
+/* Keys prefaulted ahead of the split: 64 KiB at a time. */
+#define SPLIT_PREFAULT	16384
 
 static int text_split_sink(void *ctx, const uint64_t *d, size_t n,
 			   struct mb_err *err)
@@ -304,6 +328,15 @@ static int text_split_sink(void *ctx, const uint64_t *d, size_t n,
 				       "digests", (unsigned long long)cap);
 		ts->keys = keys;
 		ts->cap = cap;
+		ts->mapped = 0;
+	}
+	if (ts->kept + n > ts->mapped) {
+		uint64_t want = ts->kept + n + SPLIT_PREFAULT;
+
+		want = want < ts->cap ? want : ts->cap;
+		prefault(ts->keys + ts->mapped,
+			 (want - ts->mapped) * sizeof(uint32_t));
+		ts->mapped = want;
 	}
 	if (!ts->started)
 		ts->prev = ~d[0];
