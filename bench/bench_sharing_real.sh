@@ -51,8 +51,8 @@ import sys
 py, t, m, n, pages = map(float, sys.argv[1:])
 print(f"bench-sharing-real: {int(n)} traces, {int(pages)} used pages, same answers")
 print(f"  python sets (text):     {py:.3f} s")
-print(f"  mbuddy sharing (text):  {t:.3f} s   {py / t:.1f}x faster")
-print(f"  mbuddy sharing (.mbt):  {m:.3f} s   {py / m:.1f}x faster")
+print(f"  mbuddy sharing (text):  {t:.4f} s  {py / t:.1f}x faster")
+print(f"  mbuddy sharing (.mbt):  {m:.4f} s  {py / m:.1f}x faster")
 PY
 # Real traces are small (fixed costs weigh); the same comparison on larger
 # synthetic VMs (labelled as such): SYNTH_VMS legacy text traces of 262,144
@@ -72,7 +72,7 @@ PY
 syn=("$work"/syn/VM*.txt0)
 spy=$(best python3 "$here/bench_sharing_baseline.py" "${syn[@]}")
 smb=$(best "$MBUDDY" sharing --json "${syn[@]}")
-python3 -c "import sys; py, m = float(sys.argv[1]), float(sys.argv[2]); print(f'  synthetic, {sys.argv[3]} text traces x 262,144 pages: python {py:.3f} s, mbuddy {m:.3f} s, {py / m:.1f}x faster')" "$spy" "$smb" "$nsyn"
+python3 -c "import sys; py, m = float(sys.argv[1]), float(sys.argv[2]); print(f'  synthetic, {sys.argv[3]} text traces x 262,144 pages: python {py:.3f} s, mbuddy {m:.4f} s, {py / m:.1f}x faster')" "$spy" "$smb" "$nsyn"
 python3 - "$work" <<'PY'
 import json, math, sys
 d = sys.argv[1]
