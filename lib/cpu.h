@@ -22,7 +22,20 @@
 
 #if defined(__x86_64__) && __has_include(<sys/platform/x86.h>)
 #include <sys/platform/x86.h>
-#define MB_CPU_HAS(name) CPU_FEATURE_ACTIVE(name)
+/*
+ * CPU_FEATURE_ACTIVE() itself, but with an unsigned shift: glibc 2.36's
+ * x86_cpu_active() tests bit 31 as (1 << 31), an int overflow that
+ * UndefinedBehaviorSanitizer reports (AVX512VL is bit 31 of its word).
+ * The record is 4 words per leaf, 32 features per word.
+ */
+static inline bool mb_cpu_active(unsigned int index)
+{
+	const struct cpuid_feature *f = __x86_get_cpuid_feature_leaf(index / 128);
+	unsigned int bit = index % 128;
+
+	return (f->active_array[bit / 32] >> (bit % 32)) & 1U;
+}
+#define MB_CPU_HAS(name) mb_cpu_active(x86_cpu_##name)
 #else
 #define MB_CPU_HAS(name) false
 #endif
