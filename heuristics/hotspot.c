@@ -472,8 +472,14 @@ void mb_hs_mitigate(const struct mb_hs_host *hosts, size_t nhosts,
 		}
 		if (!hot_now(&s, h))
 			continue;
-		/* No single move was enough: swap its hottest VM. */
-		if (nc && try_swap(&s, cand[0], h, r, hot) && !hot_now(&s, h))
+		/*
+		 * No single move was enough: swap its hottest VM, the first
+		 * by VSR still there (those moved above have left).
+		 */
+		for (a = 0; a < nc && s.moved[cand[a]]; a++)
+			;
+		if (a < nc && try_swap(&s, cand[a], h, r, hot) &&
+		    !hot_now(&s, h))
 			continue;
 		if (!r->unresolved) {
 			r->unresolved = true;

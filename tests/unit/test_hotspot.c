@@ -192,6 +192,42 @@ static void test_swap(void **state)
 	assert_non_null(strstr(r.moves[0].reason, "swaps with 1 colder VM"));
 }
 
+/*
+ * A single move that does not relieve the host, then a swap: the swap is
+ * of the hottest VM still there, never of the one that just left. v0
+ * (the largest VSR) fits on h2 but h0 stays at 0.8 CPU; v1 and v4 fit
+ * nowhere alone (CPU on h1, memory on h1 and h2); v1 swaps with h1's
+ * coldest VM.
+ */
+static void test_move_then_swap(void **state)
+{
+	struct mb_hs_host h[3] = { host("h0", 4, 2000), host("h1", 4, 800),
+				   host("h2", 4, 60) };
+	struct mb_hs_vm v[5] = { vm("v0", 0, 0.1, 25), vm("v1", 0, 0.6, 400),
+				 vm("v2", 1, 0.5, 500), vm("v3", 1, 0.02, 250),
+				 vm("v4", 0, 0.2, 400) };
+	struct mb_hotspot_params p;
+	struct mb_hs_result r;
+	bool seen[5] = { false };
+	size_t i;
+
+	(void)state;
+	mb_hotspot_defaults(&p);
+	h[0].hot[MB_RES_CPU] = true;
+	mb_hs_mitigate(h, 3, v, 5, &p, NULL, NULL, &r);
+	assert_false(r.unresolved);
+	assert_int_equal(r.nmoves, 3);
+	assert_int_equal(r.moves[0].vm, 0);
+	assert_false(r.moves[0].swap);
+	for (i = 0; i < r.nmoves; i++) {
+		assert_false(seen[r.moves[i].vm]);	/* no VM moves twice */
+		seen[r.moves[i].vm] = true;
+	}
+	assert_true(r.moves[1].swap && r.moves[2].swap);
+	assert_true(seen[1] && seen[2]);	/* v1 out, v2 in its place */
+	assert_non_null(strstr(r.moves[1].reason, "v1 swaps with 1 colder VM of h1"));
+}
+
 /* Without spare memory on either side a swap cannot be staged: unresolved. */
 static void test_no_solution(void **state)
 {
@@ -341,6 +377,7 @@ int main(void)
 		cmocka_unit_test(test_single_move),
 		cmocka_unit_test(test_sharing_breaks_ties),
 		cmocka_unit_test(test_swap),
+		cmocka_unit_test(test_move_then_swap),
 		cmocka_unit_test(test_no_solution),
 		cmocka_unit_test(test_pinned),
 		cmocka_unit_test(test_capacity_scaling),
