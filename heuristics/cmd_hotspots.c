@@ -24,6 +24,7 @@
 #include "cmd.h"
 #include "ctl_client.h"
 #include "hotspot_replay.h"
+#include "textsafe.h"
 
 static const char hotspots_usage[] =
 "usage: mbuddy hotspots [--json] [connection]\n"
@@ -73,7 +74,7 @@ static void print_live(json_t *j)
 	}
 	printf("sandpiper (%s), hot when %lld of the last %lld observations are "
 	       "over the threshold and so is the forecast; %s\n",
-	       str(j, "mode"),
+	       mb_display(str(j, "mode")),
 	       (long long)json_integer_value(json_object_get(json_object_get(
 		       j, "params"), "k")),
 	       (long long)json_integer_value(json_object_get(json_object_get(
@@ -88,7 +89,8 @@ static void print_live(json_t *j)
 		static const char *const res[3] = { "cpu", "net", "mem" };
 		int r;
 
-		printf("%-14.14s %5s %5.0f%% %5.0f%% %5.0f%% ", str(h, "name"),
+		printf("%-14.14s %5s %5.0f%% %5.0f%% %5.0f%% ",
+		       mb_display(str(h, "name")),
 		       json_is_true(json_object_get(h, "hot")) ? "yes" : "no",
 		       100 * num(now, "cpu"), 100 * num(now, "net"),
 		       100 * num(now, "mem"));
@@ -111,10 +113,14 @@ static void print_live(json_t *j)
 		printf("\nlast mitigation (plan %lld):\n", (long long)
 		       json_integer_value(json_object_get(m, "id")));
 		json_array_foreach(json_object_get(m, "actions"), k, v)
-			printf("  migrate %s from %s to %s: %s\n", str(v, "name"),
-			       str(v, "from"), str(v, "to"), str(v, "reason"));
+			printf("  migrate %s from %s to %s: %s\n",
+			       mb_display(str(v, "name")),
+			       mb_display(str(v, "from")),
+			       mb_display(str(v, "to")),
+			       mb_display(str(v, "reason")));
 		if (json_is_string(json_object_get(m, "unresolved")))
-			printf("  unresolved: %s\n", str(m, "unresolved"));
+			printf("  unresolved: %s\n",
+			       mb_display(str(m, "unresolved")));
 	}
 }
 
@@ -196,12 +202,13 @@ static void decided(void *ctx, const struct mb_hs_decision *d)
 			"reason", m->reason));
 		if (!pr->json)
 			printf("  migrate %s from %s to %s: %s\n",
-			       mb_hs_vm_name(t, m->vm),
-			       mb_hs_host_name(t, m->from),
-			       mb_hs_host_name(t, m->to), m->reason);
+			       mb_display(mb_hs_vm_name(t, m->vm)),
+			       mb_display(mb_hs_host_name(t, m->from)),
+			       mb_display(mb_hs_host_name(t, m->to)),
+			       mb_display(m->reason));
 	}
 	if (d->res->unresolved && !pr->json)
-		printf("  unresolved: %s\n", d->res->why);
+		printf("  unresolved: %s\n", mb_display(d->res->why));
 	json_array_append_new(pr->decisions, json_pack("{s:f,s:f,s:I,s:o,s:o}",
 		"t", d->t, "since_start_s", d->since_start, "round",
 		(json_int_t)d->round, "moves", moves, "unresolved",

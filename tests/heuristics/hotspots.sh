@@ -81,6 +81,29 @@ for c in "no-sp.json|no \"sandpiper\" object" "k-gt-n.json|k (9) is more than n 
 	*) bad "$f: rejected, saying '$want'" "got: $got" ;;
 	esac
 done
+# A VM named with a terminal escape and a newline (names come from the
+# hosts' libvirt and the guests): the human output shows it escaped, on
+# the one line of its decision; --json carries it exactly.
+python3 - "$rec/cpu-black.json" "$work/evil.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+for v in j["sandpiper"]["vms"] + j["vms"]:
+    if v["name"] == "p":
+        v["name"] = "p\x1b[2J\nmigrate x"
+json.dump(j, open(sys.argv[2], "w"))
+PY
+human=$("$MBUDDY" hotspots "$work/evil.json" 2>&1)
+if printf '%s' "$human" | grep -q $'\x1b'; then
+	bad "a VM name with an escape: the human output holds no ESC" "got: $human"
+elif [ "$(printf '%s\n' "$human" | grep -c '^  migrate ')" != 1 ] ||
+     ! printf '%s' "$human" | grep -qF 'migrate p\x1b[2J\nmigrate x from a to b'; then
+	bad "a VM name with an escape: one decision line, the name escaped" "got: $human"
+else
+	ok "a VM name with an escape and a newline: escaped, on one line"
+fi
+expect "a VM name with an escape: --json carries it exactly" \
+	"$(printf 'p\033[2J\nmigrate x:a>b')" "$(moves "$work/evil.json")"
+
 got=$("$MBUDDY" hotspots --k 0 "$rec/cpu-black.json" 2>&1; echo "rc=$?")
 case $got in *"--k '0' is not a number 1..100"*rc=2) ok "--k 0 is a usage error" ;; *) bad "--k 0 is a usage error" "$got" ;; esac
 
