@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "auth.h"
 #include "log.h"
@@ -250,6 +251,21 @@ int auth_load_text(struct auth *a, const char *name, const char *text,
 	return 0;
 }
 
+/* Whether the daemon's process is in group @gid (effective or added). */
+static bool in_group(gid_t gid)
+{
+	gid_t groups[256];
+	int n, i;
+
+	if (gid == getegid())
+		return true;
+	n = getgroups(sizeof(groups) / sizeof(groups[0]), groups);
+	for (i = 0; i < n; i++)
+		if (groups[i] == gid)
+			return true;
+	return false;
+}
+
 int auth_secret_file_ok(int fd, const char *path, const char *what,
 			struct mb_err *err)
 {
@@ -266,6 +282,13 @@ int auth_secret_file_ok(int fd, const char *path, const char *what,
 	if (st.st_mode & S_IWGRP)
 		log_warn("%s %s is writable by its group (mode %04o)", what,
 			 path, (unsigned int)(st.st_mode & 07777));
+	/* 0640 is for the daemon's own group; any other group is others. */
+	if ((st.st_mode & S_IRGRP) && !in_group(st.st_gid))
+		log_warn("%s %s is readable by group %u, which this daemon is "
+			 "not in (mode %04o): chmod 0600 it, or chgrp it to "
+			 "the daemon's group", what, path,
+			 (unsigned int)st.st_gid,
+			 (unsigned int)(st.st_mode & 07777));
 	return 0;
 }
 

@@ -96,6 +96,12 @@ check_contains "... saying why and how to fix it" \
 chmod 640 "$WORK/open-tokens"
 out=$("$CONTROLD" --datadir "$DATA" --tokens "$WORK/open-tokens" -n 2>&1)
 check_eq "a tokens file readable by its group (0640) is accepted" "mb-controld: configuration ok" "$out"
+chgrp nogroup "$WORK/open-tokens"
+out=$("$CONTROLD" --datadir "$DATA" --tokens "$WORK/open-tokens" -n 2>&1); status=$?
+check_eq "a tokens file readable by a group the daemon is not in is accepted (exit 0)" 0 "$status"
+check_contains "... with a warning naming the group and the fix" \
+	"tokens file $WORK/open-tokens is readable by group $(getent group nogroup | cut -d: -f3), which this daemon is not in (mode 0640): chmod 0600 it" "$out"
+chgrp "$(id -g)" "$WORK/open-tokens"
 printf -- '-----BEGIN CERTIFICATE-----\n' > "$WORK/c.pem"
 printf -- '-----BEGIN PRIVATE KEY-----\n' > "$WORK/k.pem"
 chmod 644 "$WORK/k.pem"
