@@ -42,6 +42,9 @@ check_eq "GET /v1/stats lists the VM with its latest guest sample" "g-1 256.0" \
 	"$(jget "$WORK/all.json" '" ".join("%s %s" % (v["name"], v["guest"]["mem_total_mb"]) for v in j["vms"])')"
 "$MBUDDY" top --once --url "$CD_URL" --token "$ADMIN_TOKEN" > "$WORK/top.txt" 2>&1
 check_contains "mbuddy top --once shows the VM" "g-1" "$(cat "$WORK/top.txt")"
+"$MBUDDY" top --json --url "$CD_URL" --token "$ADMIN_TOKEN" > "$WORK/top.json" 2>&1
+check_eq "mbuddy top --json prints GET /v1/stats: the VM and its latest guest sample" "g-1 256.0" \
+	"$(jget "$WORK/top.json" '" ".join("%s %s" % (v["name"], v["guest"]["mem_total_mb"]) for v in j["vms"])')"
 
 # Token rules, as for uploads.
 check_eq "another VM's token: 403" 403 "$(post "$U" "$TOK2" "$(report 3 1)")"
