@@ -227,5 +227,29 @@ PY
 check_contains "an upload the disk has no room for gets 507 before its body" "HTTP/1.1 507" "$code"
 check_contains "... naming the free space and the reason" "bytes free, 0 reserved by uploads in flight (No space left on device)" "$code"
 check_eq "... and leaves no temporary file" 0 "$(temp_files "$DATA")"
+# One VM's upload in flight holds its space: another VM's that would fit
+# the disk alone (3/4 of it) but not what is left beside it gets 507
+# naming the reservation.
+out=$(python3 - "$CD_PORT" "$U" "$TOK" "$U2" "$TOK2" "$free" <<'PY'
+import socket, sys
+port, u, tok, u2, tok2, free = sys.argv[1:]
+free = int(free)
+def put(uuid, token, size):
+    s = socket.create_connection(("127.0.0.1", int(port)))
+    s.settimeout(3)
+    s.sendall(("PUT /v1/vms/%s/traces HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+               "Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % (uuid, token, size)).encode())
+    return s, s.recv(4096).decode()
+a, first = put(u, tok, free // 2)
+b, second = put(u2, tok2, free * 3 // 4)
+print(first.split("\r\n")[0], "|", second.split("\r\n")[0], "|", second.partition("\r\n\r\n")[2])
+a.close(); b.close()
+PY
+)
+check_contains "an upload in flight that reserved half the disk goes on (100 Continue)" "HTTP/1.1 100 Continue |" "$out"
+check_contains "... and another VM's upload that needs more than the rest gets 507" "| HTTP/1.1 507" "$out"
+held=$(printf '%s' "$out" | sed -n 's/.*, \([0-9]*\) reserved by uploads in flight.*/\1/p')
+check_eq "... naming what the upload in flight reserved (its size and a little for its metadata)" yes \
+	"$([ -n "$held" ] && [ "$held" -ge $((free / 2)) ] && [ "$held" -le $((free / 2 + 65536)) ] && echo yes || echo "no: $out")"
 stop_controld TERM
 finish
