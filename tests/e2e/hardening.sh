@@ -202,7 +202,7 @@ wait "$slow"
 check_eq "the upload in flight completes (201)" 201 "$(cat "$WORK/slow.code")"
 check_eq "after it, the VM uploads again (201)" 201 "$(put_trace "$U" "$WORK/t.mbt" "$TOK")"
 free=$(df -B1 --output=avail "$DATA" | tail -1)
-code=$(python3 - "$CD_PORT" "$U" "$TOK" "$((free + 1000000))" <<'PY'
+code=$(python3 - "$CD_PORT" "$U" "$TOK" "$((free * 2))" <<'PY'
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 s.settimeout(3)
@@ -214,7 +214,7 @@ PY
 check_contains "an upload larger than the free space is refused before its body" "413" "$code"
 stop_controld TERM
 start_controld "$DATA" --max-upload 1099511627776 || exit 1
-code=$(python3 - "$CD_PORT" "$U" "$TOK" "$((free + 1000000))" <<'PY'
+code=$(python3 - "$CD_PORT" "$U" "$TOK" "$((free * 2))" <<'PY'
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 s.settimeout(3)
