@@ -386,7 +386,7 @@ function renderActions(list) {
     el('td', {class: 'state'}, a.state), el('td', null, a.policy),
     el('td', null, a.reason), el('td', null, fmtTime(a.created)),
     el('td', {class: 'num', 'data-field': 'duration_s'},
-      a.duration_s === null ? '-' : a.duration_s.toFixed(2)),
+      a.duration_s == null ? '-' : a.duration_s.toFixed(2)),
     el('td', {class: a.error ? 'error' : ''}, a.error || a.note || '')));
   table('actions', ['id', 'plan', 'kind', 'VM', 'move', 'state', 'policy', 'reason',
     'created', 'took s', 'error or note'], rows);

@@ -195,6 +195,7 @@ return {
   planGains: q('#plan-actions td[data-field="gain_mb"]').map((e) => e.textContent),
   planReasons: q('#plan-actions tr[data-action]').map((r) => r.children[5].textContent),
   history: obj(q('#actions tr[data-id]').map((r) => [r.dataset.id, t(r, '.state')])),
+  took: obj(q('#actions tr[data-id]').map((r) => [r.dataset.id, t(r, 'td[data-field="duration_s"]')])),
 };
 """
 
@@ -354,6 +355,22 @@ try:
         except TimeoutException:
             ok = False
         check("History shows every queued action in the state /v1/actions has", True, ok)
+
+        # Once they are done, how long each took, as /v1/actions says.
+        def durations_match(d):
+            _, now = api("/v1/actions")
+            mine = [a for a in now["actions"] if a["plan"] == plan["id"]]
+            if not mine or any(a.get("duration_s") is None for a in mine):
+                return False
+            took = snapshot()["took"]
+            return all(str(a["id"]) in took and close(took[str(a["id"])], a["duration_s"], 2)
+                       for a in mine)
+        try:
+            WebDriverWait(driver, 30, poll_frequency=1).until(durations_match)
+            ok = True
+        except TimeoutException:
+            ok = False
+        check("... and, once they end, how long each took", True, ok)
         shot("history", full=True)
 
     # ---- the console ----
